@@ -1,0 +1,1 @@
+//! LOMS broker adapters: the BrokerAdapter trait and the PaperSim broker

@@ -1,0 +1,26 @@
+//! LOMS domain types: the vocabulary every other crate speaks.
+//!
+//! Everything here is pure (no I/O, no async): sides, position and order records,
+//! the validated [`Signal`], price quotes and [`PriceMode`], and the arithmetic of
+//! take-profit / stop-loss levels, PnL and sizing. Money is [`rust_decimal::Decimal`],
+//! never `f64`; JSON output renders it as numbers for compatibility with the bot.
+
+pub mod clock;
+pub mod error;
+pub mod math;
+pub mod position;
+pub mod price;
+pub mod side;
+pub mod signal;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::DomainError;
+pub use math::{Sizing, pnl, size_qty, tp_sl_prices};
+pub use position::{CloseReason, ExitMeta, Order, Position, PositionStatus};
+pub use price::{PriceMode, PriceQuote};
+pub use rust_decimal::Decimal;
+pub use side::Side;
+pub use signal::{Signal, SignalDefaults};
+
+/// Timestamps are UTC everywhere.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

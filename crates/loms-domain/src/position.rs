@@ -1,0 +1,225 @@
+//! Position and order records, as stored and as served over HTTP.
+
+use crate::{Decimal, DomainError, Side, Timestamp};
+use serde::Serialize;
+use std::fmt;
+use std::str::FromStr;
+
+/// Free-form, policy-owned state of a position (JSON object).
+pub type ExitMeta = serde_json::Map<String, serde_json::Value>;
+
+/// Whether a position is still exposed to the market.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PositionStatus {
+    /// Exposed; watched by the auto-close loop.
+    Open,
+    /// Closed; `close_price`, `pnl`, `closed_at` and `auto_close_reason` are set.
+    Closed,
+}
+
+impl PositionStatus {
+    /// `"open"` or `"closed"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PositionStatus::Open => "open",
+            PositionStatus::Closed => "closed",
+        }
+    }
+}
+
+impl FromStr for PositionStatus {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "open" => Ok(Self::Open),
+            "closed" => Ok(Self::Closed),
+            _ => Err(DomainError::invalid(format!(
+                "status must be open or closed, got {s:?}"
+            ))),
+        }
+    }
+}
+
+/// Why a position was closed (`auto_close_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    /// Take-profit reached.
+    Tp,
+    /// Stop-loss reached.
+    Sl,
+    /// Closed by an operator (`POST /positions/{id}/close`).
+    Manual,
+    /// Held longer than the policy allows.
+    Timeout,
+    /// A trailing stop was hit.
+    TrailingSl,
+    /// A stop moved to break-even was hit.
+    BreakEven,
+    /// Closed by the panic procedure.
+    Panic,
+}
+
+impl CloseReason {
+    /// Every reason, in display order.
+    pub const ALL: [CloseReason; 7] = [
+        Self::Tp,
+        Self::Sl,
+        Self::Manual,
+        Self::Timeout,
+        Self::TrailingSl,
+        Self::BreakEven,
+        Self::Panic,
+    ];
+
+    /// Wire name (`tp`, `sl`, `manual`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tp => "tp",
+            Self::Sl => "sl",
+            Self::Manual => "manual",
+            Self::Timeout => "timeout",
+            Self::TrailingSl => "trailing_sl",
+            Self::BreakEven => "break_even",
+            Self::Panic => "panic",
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for CloseReason {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| DomainError::invalid(format!("unknown close reason {s:?}")))
+    }
+}
+
+/// A position: what was opened, how it is managed, and how it ended.
+///
+/// `entry_price`/`created_at` are the broker fill; `signal_price`/`signal_time` what the
+/// signal asked for, so slippage and signal-to-fill latency can be reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Position {
+    /// Row id.
+    pub id: i64,
+    /// The entry order.
+    pub order_id: Option<i64>,
+    /// Instrument, upper case.
+    pub symbol: String,
+    /// Long or short.
+    pub side: Side,
+    /// Current quantity (base units).
+    pub qty: Decimal,
+    /// Fill price of the entry.
+    pub entry_price: Decimal,
+    /// Initial take-profit level.
+    pub tp_price: Option<Decimal>,
+    /// Initial stop-loss level.
+    pub sl_price: Option<Decimal>,
+    /// Open or closed.
+    pub status: PositionStatus,
+    /// Fill time of the entry.
+    pub created_at: Timestamp,
+    /// When it was closed.
+    pub closed_at: Option<Timestamp>,
+    /// Exit fill price.
+    pub close_price: Option<Decimal>,
+    /// Realised PnL in quote currency, net of `fees`.
+    pub pnl: Option<Decimal>,
+    /// Why it was closed.
+    pub auto_close_reason: Option<CloseReason>,
+    /// Exchange named by the signal.
+    pub exchange: String,
+    /// `perp` or `spot`.
+    pub market_type: String,
+    /// Sub-account label (live trading).
+    pub account_label: Option<String>,
+    /// Exchange order id (live trading).
+    pub external_order_id: Option<String>,
+    /// Exchange position reference (live trading).
+    pub external_position_ref: Option<String>,
+    /// Name of the exit policy managing it.
+    pub exit_strategy: String,
+    /// Take-profit level as moved by the policy.
+    pub dynamic_tp_price: Option<Decimal>,
+    /// Stop-loss level as moved by the policy.
+    pub dynamic_sl_price: Option<Decimal>,
+    /// Best favourable move seen, in percent of the entry.
+    pub max_favorable_move: Option<Decimal>,
+    /// Policy-owned state.
+    pub exit_meta: ExitMeta,
+    /// Idempotency key of the signal that opened it.
+    pub signal_id: Option<String>,
+    /// Strategy named by the signal.
+    pub strategy: Option<String>,
+    /// Candle timeframe of the signal, minutes.
+    pub timeframe_min: Option<u32>,
+    /// Fees paid so far (entry and exit).
+    pub fees: Decimal,
+    /// Price the signal carried.
+    pub signal_price: Option<Decimal>,
+    /// Timestamp the signal carried.
+    pub signal_time: Option<Timestamp>,
+}
+
+impl Position {
+    /// Stop level in force: the dynamic one if a policy moved it, else the initial one.
+    pub fn effective_sl(&self) -> Option<Decimal> {
+        self.dynamic_sl_price.or(self.sl_price)
+    }
+    /// Take-profit level in force.
+    pub fn effective_tp(&self) -> Option<Decimal> {
+        self.dynamic_tp_price.or(self.tp_price)
+    }
+    /// True while open.
+    pub fn is_open(&self) -> bool {
+        self.status == PositionStatus::Open
+    }
+}
+
+/// An order sent to a broker. In paper mode every order fills at once.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Order {
+    /// Row id.
+    pub id: i64,
+    /// Instrument.
+    pub symbol: String,
+    /// `buy` or `sell`.
+    pub side: String,
+    /// Quantity.
+    pub qty: Decimal,
+    /// `market` (only type for now).
+    pub order_type: String,
+    /// `filled`.
+    pub status: String,
+    /// Fill price.
+    pub price: Decimal,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Position it opened.
+    pub position_id: Option<i64>,
+    /// Idempotency key of the originating signal.
+    pub signal_id: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn close_reasons_round_trip() {
+        for r in CloseReason::ALL {
+            assert_eq!(r.as_str().parse::<CloseReason>().unwrap(), r);
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
+        }
+    }
+}

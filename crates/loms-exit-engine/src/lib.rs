@@ -1,0 +1,1 @@
+//! LOMS exit policies: pure decisions to close a position or move its stops

@@ -1,0 +1,1 @@
+//! LOMS price sources: the PriceSource trait and the seedable simulator

@@ -1,0 +1,1 @@
+//! LOMS storage: SQLite schema, migrations and the transactions the OMS needs
