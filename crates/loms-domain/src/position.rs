@@ -172,6 +172,49 @@ pub struct Position {
 }
 
 impl Position {
+    /// A fresh open position with the essentials set and every optional field empty
+    /// (`id` 0 until stored, exchange `bitget`, market `perp`, policy `tp_sl_static`).
+    pub fn open(
+        symbol: impl Into<String>,
+        side: Side,
+        qty: Decimal,
+        entry_price: Decimal,
+        created_at: Timestamp,
+    ) -> Self {
+        Self {
+            id: 0,
+            order_id: None,
+            symbol: symbol.into(),
+            side,
+            qty,
+            entry_price,
+            tp_price: None,
+            sl_price: None,
+            status: PositionStatus::Open,
+            created_at,
+            closed_at: None,
+            close_price: None,
+            pnl: None,
+            auto_close_reason: None,
+            exchange: "bitget".into(),
+            market_type: "perp".into(),
+            account_label: None,
+            external_order_id: None,
+            external_position_ref: None,
+            exit_strategy: "tp_sl_static".into(),
+            dynamic_tp_price: None,
+            dynamic_sl_price: None,
+            max_favorable_move: None,
+            exit_meta: ExitMeta::new(),
+            signal_id: None,
+            strategy: None,
+            timeframe_min: None,
+            fees: Decimal::ZERO,
+            signal_price: None,
+            signal_time: None,
+        }
+    }
+
     /// Stop level in force: the dynamic one if a policy moved it, else the initial one.
     pub fn effective_sl(&self) -> Option<Decimal> {
         self.dynamic_sl_price.or(self.sl_price)
