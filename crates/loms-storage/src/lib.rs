@@ -1,1 +1,120 @@
-//! LOMS storage: SQLite schema, migrations and the transactions the OMS needs
+//! LOMS storage: SQLite through rusqlite (bundled, no system library needed).
+//!
+//! * Versioned migrations on `PRAGMA user_version`; a past migration is never edited.
+//! * WAL with `synchronous=FULL`: a committed transaction survives a crash or power loss.
+//! * One writer: the OMS owns the only [`Store`] that writes and groups the work of many
+//!   requests into one [`Tx`]; readers open their own connections with [`Store::open_reader`].
+//! * Decimals are stored as exact TEXT and times as fixed-width RFC 3339 UTC TEXT, which
+//!   sorts like time.
+
+mod codec;
+mod error;
+mod migrations;
+mod queries;
+mod tx;
+
+pub use error::StorageError;
+pub use queries::{ClosedTrade, PositionFilter, TradeFilter};
+pub use tx::{ClosePatch, NewOrder, SignalRecord, Tx};
+
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+
+/// Result alias of this crate.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// A connection to the LOMS database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating the file and its folder if needed) and migrate the database at
+    /// `path`, for writing.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the folder cannot be created, the file is not a database,
+    /// or a migration fails.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| StorageError::Io {
+                path: dir.to_path_buf(),
+                source: e,
+            })?;
+        }
+        let conn = Connection::open(path)?;
+        let mut store = Self {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        migrations::apply(&mut store.conn)?;
+        Ok(store)
+    }
+
+    /// A read-only connection to a database another [`Store`] has opened and migrated.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the file cannot be opened.
+    pub fn open_reader(path: &Path) -> Result<Self> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let conn = Connection::open_with_flags(path, flags)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// A private in-memory database (tests).
+    ///
+    /// # Errors
+    /// [`StorageError`] on a migration failure.
+    pub fn open_in_memory() -> Result<Self> {
+        let mut store = Self {
+            conn: Connection::open_in_memory()?,
+            path: PathBuf::from(":memory:"),
+        };
+        store.configure()?;
+        migrations::apply(&mut store.conn)?;
+        Ok(store)
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        self.conn.pragma_update(None, "journal_mode", "WAL")?;
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(())
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Schema version (number of migrations applied).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the database cannot be read.
+    pub fn schema_version(&self) -> Result<u32> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Begin a write transaction (`BEGIN IMMEDIATE`).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the database is locked or unavailable.
+    pub fn transaction(&mut self) -> Result<Tx<'_>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        Ok(Tx::new(tx))
+    }
+}

@@ -1,0 +1,30 @@
+//! Storage errors.
+
+use std::path::PathBuf;
+
+/// Anything that went wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// A folder or file could not be created.
+    #[error("cannot create {path}: {source}")]
+    Io {
+        /// Path involved.
+        path: PathBuf,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// A stored value could not be decoded (the file was edited by hand or is corrupt).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// The database was written by a newer LOMS.
+    #[error("database schema v{found} is newer than this LOMS (v{known}); upgrade LOMS")]
+    TooNew {
+        /// Version in the file.
+        found: u32,
+        /// Latest version this build knows.
+        known: u32,
+    },
+}

@@ -1,0 +1,90 @@
+//! Ordered schema migrations on `PRAGMA user_version`. Never edit a past entry: append.
+
+use crate::{Result, StorageError};
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // v1: signals (idempotency + outcome), orders, positions.
+    "CREATE TABLE signals (
+        id INTEGER PRIMARY KEY,
+        idem_key TEXT NOT NULL UNIQUE,
+        received_at TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        position_id INTEGER,
+        payload TEXT NOT NULL,
+        response TEXT NOT NULL
+    );
+    CREATE TABLE orders (
+        id INTEGER PRIMARY KEY,
+        symbol TEXT NOT NULL,
+        side TEXT NOT NULL,
+        qty TEXT NOT NULL,
+        order_type TEXT NOT NULL,
+        status TEXT NOT NULL,
+        price TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        signal_id TEXT
+    );
+    CREATE TABLE positions (
+        id INTEGER PRIMARY KEY,
+        order_id INTEGER REFERENCES orders(id),
+        symbol TEXT NOT NULL,
+        side TEXT NOT NULL,
+        qty TEXT NOT NULL,
+        entry_price TEXT NOT NULL,
+        tp_price TEXT,
+        sl_price TEXT,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        closed_at TEXT,
+        close_price TEXT,
+        pnl TEXT,
+        auto_close_reason TEXT,
+        exchange TEXT NOT NULL,
+        market_type TEXT NOT NULL,
+        account_label TEXT,
+        external_order_id TEXT,
+        external_position_ref TEXT,
+        exit_strategy TEXT NOT NULL,
+        dynamic_tp_price TEXT,
+        dynamic_sl_price TEXT,
+        max_favorable_move TEXT,
+        exit_meta TEXT NOT NULL DEFAULT '{}',
+        signal_id TEXT,
+        strategy TEXT,
+        timeframe_min INTEGER,
+        fees TEXT NOT NULL DEFAULT '0',
+        signal_price TEXT,
+        signal_time TEXT
+    );
+    CREATE INDEX positions_status ON positions(status, id);
+    CREATE INDEX positions_symbol ON positions(symbol, id);
+    CREATE INDEX positions_closed_at ON positions(closed_at) WHERE status = 'closed';
+    CREATE INDEX positions_created_at ON positions(created_at);",
+];
+
+/// Latest schema version this build knows.
+pub(crate) const LATEST: u32 = MIGRATIONS.len() as u32;
+
+/// Apply every migration the database has not seen yet, in one transaction.
+pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
+    let current: u32 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if current > LATEST {
+        return Err(StorageError::TooNew {
+            found: current,
+            known: LATEST,
+        });
+    }
+    if current == LATEST {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        log::info!("Applying database migration v{}", i + 1);
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", LATEST)?;
+    tx.commit()?;
+    Ok(())
+}

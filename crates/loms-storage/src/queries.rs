@@ -1,0 +1,443 @@
+//! The read side: positions, orders, and the rows /stats is computed from.
+
+use crate::codec::{parse_dec, parse_ts, ts};
+use crate::{Result, StorageError, Store};
+use loms_domain::{CloseReason, Decimal, Order, Position, PositionStatus, Side, Timestamp};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{OptionalExtension, Row, params_from_iter};
+use std::collections::HashMap;
+
+const POSITION_COLUMNS: &str = "id, order_id, symbol, side, qty, entry_price, tp_price, sl_price, status,
+    created_at, closed_at, close_price, pnl, auto_close_reason, exchange, market_type, account_label,
+    external_order_id, external_position_ref, exit_strategy, dynamic_tp_price, dynamic_sl_price,
+    max_favorable_move, exit_meta, signal_id, strategy, timeframe_min, fees, signal_price, signal_time";
+
+/// Filters of `GET /positions/`.
+#[derive(Debug, Clone, Default)]
+pub struct PositionFilter {
+    /// Only open or only closed.
+    pub status: Option<PositionStatus>,
+    /// Only this symbol.
+    pub symbol: Option<String>,
+    /// At most this many rows.
+    pub limit: Option<u32>,
+    /// Skip this many rows.
+    pub offset: Option<u32>,
+}
+
+/// Filters of `/stats`: closed trades by close time and symbol.
+#[derive(Debug, Clone, Default)]
+pub struct TradeFilter {
+    /// Closed at or after.
+    pub since: Option<Timestamp>,
+    /// Closed before.
+    pub until: Option<Timestamp>,
+    /// Only this symbol.
+    pub symbol: Option<String>,
+}
+
+/// What /stats needs of a closed position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClosedTrade {
+    /// Symbol.
+    pub symbol: String,
+    /// Net PnL.
+    pub pnl: Decimal,
+    /// Fees paid.
+    pub fees: Decimal,
+    /// Close reason.
+    pub reason: Option<CloseReason>,
+    /// Open time.
+    pub opened_at: Timestamp,
+    /// Close time.
+    pub closed_at: Timestamp,
+}
+
+fn text(row: &Row<'_>, i: usize) -> rusqlite::Result<String> {
+    row.get(i)
+}
+
+fn opt_text(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<String>> {
+    row.get(i)
+}
+
+fn corrupt(e: StorageError) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+}
+
+fn dec_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Decimal> {
+    parse_dec(&text(row, i)?).map_err(corrupt)
+}
+
+fn opt_dec_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Decimal>> {
+    opt_text(row, i)?
+        .map(|s| parse_dec(&s))
+        .transpose()
+        .map_err(corrupt)
+}
+
+fn ts_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
+    parse_ts(&text(row, i)?).map_err(corrupt)
+}
+
+fn opt_ts_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
+    opt_text(row, i)?
+        .map(|s| parse_ts(&s))
+        .transpose()
+        .map_err(corrupt)
+}
+
+fn parse_at<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    let s = text(row, i)?;
+    s.parse()
+        .map_err(|e: T::Err| corrupt(StorageError::Corrupt(format!("column {i}: {e}"))))
+}
+
+fn position_from_row(row: &Row<'_>) -> rusqlite::Result<Position> {
+    let meta: String = row.get(23)?;
+    Ok(Position {
+        id: row.get(0)?,
+        order_id: row.get(1)?,
+        symbol: row.get(2)?,
+        side: parse_at::<Side>(row, 3)?,
+        qty: dec_at(row, 4)?,
+        entry_price: dec_at(row, 5)?,
+        tp_price: opt_dec_at(row, 6)?,
+        sl_price: opt_dec_at(row, 7)?,
+        status: parse_at::<PositionStatus>(row, 8)?,
+        created_at: ts_at(row, 9)?,
+        closed_at: opt_ts_at(row, 10)?,
+        close_price: opt_dec_at(row, 11)?,
+        pnl: opt_dec_at(row, 12)?,
+        auto_close_reason: opt_text(row, 13)?
+            .map(|s| s.parse::<CloseReason>())
+            .transpose()
+            .map_err(|e| corrupt(StorageError::Corrupt(e.to_string())))?,
+        exchange: row.get(14)?,
+        market_type: row.get(15)?,
+        account_label: row.get(16)?,
+        external_order_id: row.get(17)?,
+        external_position_ref: row.get(18)?,
+        exit_strategy: row.get(19)?,
+        dynamic_tp_price: opt_dec_at(row, 20)?,
+        dynamic_sl_price: opt_dec_at(row, 21)?,
+        max_favorable_move: opt_dec_at(row, 22)?,
+        exit_meta: serde_json::from_str(&meta)
+            .map_err(|e| corrupt(StorageError::Corrupt(format!("exit_meta: {e}"))))?,
+        signal_id: row.get(24)?,
+        strategy: row.get(25)?,
+        timeframe_min: row.get(26)?,
+        fees: dec_at(row, 27)?,
+        signal_price: opt_dec_at(row, 28)?,
+        signal_time: opt_ts_at(row, 29)?,
+    })
+}
+
+impl Store {
+    /// Every open position, oldest first.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure or a corrupt row.
+    pub fn open_positions(&self) -> Result<Vec<Position>> {
+        let sql =
+            format!("SELECT {POSITION_COLUMNS} FROM positions WHERE status = 'open' ORDER BY id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map([], position_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Positions matching `f`, newest first.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure or a corrupt row.
+    pub fn positions(&self, f: &PositionFilter) -> Result<Vec<Position>> {
+        let mut sql = format!("SELECT {POSITION_COLUMNS} FROM positions WHERE 1 = 1");
+        let mut args: Vec<SqlValue> = Vec::new();
+        if let Some(s) = f.status {
+            sql.push_str(" AND status = ?");
+            args.push(SqlValue::Text(s.as_str().into()));
+        }
+        if let Some(sym) = &f.symbol {
+            sql.push_str(" AND symbol = ?");
+            args.push(SqlValue::Text(sym.clone()));
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ? OFFSET ?");
+        args.push(SqlValue::Integer(f.limit.map_or(-1, i64::from)));
+        args.push(SqlValue::Integer(f.offset.map_or(0, i64::from)));
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), position_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// One position.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure or a corrupt row.
+    pub fn position(&self, id: i64) -> Result<Option<Position>> {
+        let sql = format!("SELECT {POSITION_COLUMNS} FROM positions WHERE id = ?1");
+        Ok(self
+            .conn
+            .prepare_cached(&sql)?
+            .query_row([id], position_from_row)
+            .optional()?)
+    }
+
+    /// Orders, newest first, with the position each opened.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure or a corrupt row.
+    pub fn orders(&self, limit: Option<u32>, offset: Option<u32>) -> Result<Vec<Order>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT o.id, o.symbol, o.side, o.qty, o.order_type, o.status, o.price, o.created_at,
+                    p.id, o.signal_id
+             FROM orders o LEFT JOIN positions p ON p.order_id = o.id
+             ORDER BY o.id DESC LIMIT ?1 OFFSET ?2",
+        )?;
+        let rows = stmt.query_map(
+            [limit.map_or(-1, i64::from), offset.map_or(0, i64::from)],
+            |row| {
+                Ok(Order {
+                    id: row.get(0)?,
+                    symbol: row.get(1)?,
+                    side: row.get(2)?,
+                    qty: dec_at(row, 3)?,
+                    order_type: row.get(4)?,
+                    status: row.get(5)?,
+                    price: dec_at(row, 6)?,
+                    created_at: ts_at(row, 7)?,
+                    position_id: row.get(8)?,
+                    signal_id: row.get(9)?,
+                })
+            },
+        )?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Closed positions matching `f`, by close time.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure or a corrupt row.
+    pub fn closed_trades(&self, f: &TradeFilter) -> Result<Vec<ClosedTrade>> {
+        let mut sql = String::from(
+            "SELECT symbol, pnl, fees, auto_close_reason, created_at, closed_at FROM positions
+             WHERE status = 'closed'",
+        );
+        let mut args: Vec<SqlValue> = Vec::new();
+        if let Some(t) = f.since {
+            sql.push_str(" AND closed_at >= ?");
+            args.push(SqlValue::Text(ts(t)));
+        }
+        if let Some(t) = f.until {
+            sql.push_str(" AND closed_at < ?");
+            args.push(SqlValue::Text(ts(t)));
+        }
+        if let Some(sym) = &f.symbol {
+            sql.push_str(" AND symbol = ?");
+            args.push(SqlValue::Text(sym.clone()));
+        }
+        sql.push_str(" ORDER BY closed_at, id");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let rows = stmt.query_map(params_from_iter(args), |row| {
+            Ok(ClosedTrade {
+                symbol: row.get(0)?,
+                pnl: opt_dec_at(row, 1)?.unwrap_or_default(),
+                fees: dec_at(row, 2)?,
+                reason: opt_text(row, 3)?.and_then(|s| s.parse().ok()),
+                opened_at: ts_at(row, 4)?,
+                closed_at: ts_at(row, 5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Open positions, optionally on one symbol.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn count_open(&self, symbol: Option<&str>) -> Result<i64> {
+        Ok(self.conn.prepare_cached(
+            "SELECT COUNT(*) FROM positions WHERE status = 'open' AND (?1 IS NULL OR symbol = ?1)",
+        )?
+        .query_row([symbol], |r| r.get(0))?)
+    }
+
+    /// Positions opened by signals at or after `since`, by symbol (rate limits).
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn signal_opens_since(&self, since: Timestamp) -> Result<HashMap<String, u32>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT symbol, COUNT(*) FROM positions
+             WHERE signal_id IS NOT NULL AND created_at >= ?1 GROUP BY symbol",
+        )?;
+        let rows = stmt.query_map([ts(since)], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{ClosePatch, NewOrder, SignalRecord};
+    use chrono::{Duration, TimeZone, Utc};
+    use rust_decimal::dec;
+
+    fn t0() -> Timestamp {
+        Utc.with_ymd_and_hms(2025, 12, 1, 10, 5, 0).unwrap()
+    }
+
+    fn open_one(store: &mut Store, symbol: &str, signal: Option<&str>) -> i64 {
+        let tx = store.transaction().unwrap();
+        let order_id = tx
+            .insert_order(&NewOrder {
+                symbol,
+                side: "buy",
+                qty: dec!(0.001),
+                order_type: "market",
+                status: "filled",
+                price: dec!(97250.5),
+                created_at: t0(),
+                signal_id: signal,
+            })
+            .unwrap();
+        let mut p = Position::open(symbol, Side::Long, dec!(0.001), dec!(97250.5), t0());
+        p.order_id = Some(order_id);
+        p.tp_price = Some(dec!(101626.7725));
+        p.signal_id = signal.map(str::to_string);
+        p.exit_meta.insert("k".into(), serde_json::json!(1));
+        let id = tx.insert_position(&p).unwrap();
+        tx.commit().unwrap();
+        id
+    }
+
+    #[test]
+    fn position_round_trips_exactly() {
+        let mut s = Store::open_in_memory().unwrap();
+        let id = open_one(&mut s, "BTCUSDT", Some("sig-1"));
+        let p = s.position(id).unwrap().unwrap();
+        assert_eq!(p.entry_price, dec!(97250.5));
+        assert_eq!(p.tp_price, Some(dec!(101626.7725)));
+        assert_eq!(p.created_at, t0());
+        assert_eq!(p.exit_meta["k"], 1);
+        assert_eq!(p.status, PositionStatus::Open);
+        let orders = s.orders(None, None).unwrap();
+        assert_eq!(orders[0].position_id, Some(id));
+        assert!(s.position(999).unwrap().is_none());
+    }
+
+    #[test]
+    fn close_filters_and_trades() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = open_one(&mut s, "BTCUSDT", Some("a"));
+        let _b = open_one(&mut s, "ETHUSDT", None);
+        let tx = s.transaction().unwrap();
+        let patch = ClosePatch {
+            id: a,
+            close_price: dec!(100000),
+            pnl: dec!(2.7495),
+            fees: dec!(0),
+            closed_at: t0() + Duration::minutes(5),
+            reason: CloseReason::Tp,
+        };
+        assert!(tx.close_position(&patch).unwrap());
+        assert!(
+            !tx.close_position(&patch).unwrap(),
+            "closing twice is a no-op"
+        );
+        tx.commit().unwrap();
+        assert_eq!(s.open_positions().unwrap().len(), 1);
+        let closed = s
+            .positions(&PositionFilter {
+                status: Some(PositionStatus::Closed),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(closed.len(), 1);
+        assert_eq!(closed[0].auto_close_reason, Some(CloseReason::Tp));
+        let eth = s
+            .positions(&PositionFilter {
+                symbol: Some("ETHUSDT".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(eth.len(), 1);
+        let page = s
+            .positions(&PositionFilter {
+                limit: Some(1),
+                offset: Some(1),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            page[0].id, a,
+            "newest first, so the second row is the first position"
+        );
+        let trades = s.closed_trades(&TradeFilter::default()).unwrap();
+        assert_eq!(trades[0].pnl, dec!(2.7495));
+        let later = TradeFilter {
+            since: Some(t0() + Duration::hours(1)),
+            ..Default::default()
+        };
+        assert!(s.closed_trades(&later).unwrap().is_empty());
+        assert_eq!(s.count_open(None).unwrap(), 1);
+        assert_eq!(s.count_open(Some("BTCUSDT")).unwrap(), 0);
+        let opens = s.signal_opens_since(t0()).unwrap();
+        assert_eq!(opens.get("BTCUSDT"), Some(&1));
+        assert_eq!(opens.get("ETHUSDT"), None, "manual orders do not count");
+    }
+
+    #[test]
+    fn savepoint_undoes_only_the_failed_part_and_signals_are_unique() {
+        let mut s = Store::open_in_memory().unwrap();
+        let rec = SignalRecord {
+            idem_key: "k1",
+            received_at: t0(),
+            symbol: "BTCUSDT",
+            outcome: "opened",
+            position_id: None,
+            payload: "{}",
+            response: "{\"ok\":1}",
+        };
+        let tx = s.transaction().unwrap();
+        tx.atomic(|tx| tx.insert_signal(&rec)).unwrap();
+        let dup: Result<i64> = tx.atomic(|tx| {
+            tx.insert_signal(&SignalRecord {
+                idem_key: "k2",
+                ..rec.clone()
+            })?;
+            tx.insert_signal(&rec)
+        });
+        assert!(dup.is_err());
+        assert_eq!(
+            tx.signal_response("k1").unwrap().as_deref(),
+            Some("{\"ok\":1}")
+        );
+        assert_eq!(
+            tx.signal_response("k2").unwrap(),
+            None,
+            "rolled back with its savepoint"
+        );
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn file_database_is_created_with_its_folder_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/deeper/loms.db");
+        let mut s = Store::open(&path).unwrap();
+        let id = open_one(&mut s, "BTCUSDT", None);
+        drop(s);
+        let s = Store::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 1);
+        let r = Store::open_reader(&path).unwrap();
+        assert_eq!(r.position(id).unwrap().unwrap().symbol, "BTCUSDT");
+        let mode: String = s
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+    }
+}

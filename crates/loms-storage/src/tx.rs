@@ -1,0 +1,240 @@
+//! The write side: one [`Tx`] groups the work of many requests into one durable commit.
+
+use crate::codec::{opt_dec, opt_ts, ts};
+use crate::{Result, StorageError};
+use loms_domain::{CloseReason, Decimal, Position, Timestamp};
+use rusqlite::{OptionalExtension, Transaction, params};
+
+/// A received signal and what became of it (row of `signals`).
+#[derive(Debug, Clone)]
+pub struct SignalRecord<'a> {
+    /// Idempotency key (signal_id, Idempotency-Key header, or derived).
+    pub idem_key: &'a str,
+    /// Receive time.
+    pub received_at: Timestamp,
+    /// Symbol.
+    pub symbol: &'a str,
+    /// `opened`, `risk_blocked`, `disabled`...
+    pub outcome: &'a str,
+    /// Position opened, if any.
+    pub position_id: Option<i64>,
+    /// The raw JSON the client sent.
+    pub payload: &'a str,
+    /// The JSON answered (replayed verbatim to duplicates).
+    pub response: &'a str,
+}
+
+/// A new order row.
+#[derive(Debug, Clone)]
+pub struct NewOrder<'a> {
+    /// Symbol.
+    pub symbol: &'a str,
+    /// `buy` / `sell`.
+    pub side: &'a str,
+    /// Quantity.
+    pub qty: Decimal,
+    /// `market`.
+    pub order_type: &'a str,
+    /// `filled`.
+    pub status: &'a str,
+    /// Fill price.
+    pub price: Decimal,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Originating signal.
+    pub signal_id: Option<&'a str>,
+}
+
+/// The fields that change when a position closes.
+#[derive(Debug, Clone)]
+pub struct ClosePatch {
+    /// Position id.
+    pub id: i64,
+    /// Exit fill price.
+    pub close_price: Decimal,
+    /// Net PnL.
+    pub pnl: Decimal,
+    /// Total fees (entry + exit).
+    pub fees: Decimal,
+    /// Close time.
+    pub closed_at: Timestamp,
+    /// Why.
+    pub reason: CloseReason,
+}
+
+/// An open write transaction. Dropping it without [`Tx::commit`] rolls back.
+#[derive(Debug)]
+pub struct Tx<'c>(Transaction<'c>);
+
+impl<'c> Tx<'c> {
+    pub(crate) fn new(tx: Transaction<'c>) -> Self {
+        Self(tx)
+    }
+
+    /// Run `f` atomically inside the transaction (a savepoint): on `Err` everything `f`
+    /// wrote is undone and the rest of the transaction goes on.
+    ///
+    /// # Errors
+    /// `f`'s error, or a storage error managing the savepoint.
+    pub fn atomic<T, E: From<StorageError>>(
+        &self,
+        f: impl FnOnce(&Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.0
+            .execute_batch("SAVEPOINT cmd")
+            .map_err(StorageError::from)?;
+        match f(self) {
+            Ok(v) => {
+                self.0
+                    .execute_batch("RELEASE cmd")
+                    .map_err(StorageError::from)?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.0
+                    .execute_batch("ROLLBACK TO cmd; RELEASE cmd")
+                    .map_err(StorageError::from)?;
+                Err(e)
+            }
+        }
+    }
+
+    /// Make everything durable.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the commit fails; nothing was written then.
+    pub fn commit(self) -> Result<()> {
+        Ok(self.0.commit()?)
+    }
+
+    /// The stored answer of a signal already received under `idem_key`.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn signal_response(&self, idem_key: &str) -> Result<Option<String>> {
+        Ok(self
+            .0
+            .prepare_cached("SELECT response FROM signals WHERE idem_key = ?1")?
+            .query_row([idem_key], |r| r.get(0))
+            .optional()?)
+    }
+
+    /// Record a signal.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure (including a duplicate key).
+    pub fn insert_signal(&self, s: &SignalRecord<'_>) -> Result<i64> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO signals (idem_key, received_at, symbol, outcome, position_id, payload, response)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
+                s.idem_key,
+                ts(s.received_at),
+                s.symbol,
+                s.outcome,
+                s.position_id,
+                s.payload,
+                s.response
+            ])?;
+        Ok(self.0.last_insert_rowid())
+    }
+
+    /// Insert an order; returns its id.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn insert_order(&self, o: &NewOrder<'_>) -> Result<i64> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO orders (symbol, side, qty, order_type, status, price, created_at, signal_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                o.symbol,
+                o.side,
+                o.qty.to_string(),
+                o.order_type,
+                o.status,
+                o.price.to_string(),
+                ts(o.created_at),
+                o.signal_id
+            ])?;
+        Ok(self.0.last_insert_rowid())
+    }
+
+    /// Insert a position (its `id` is ignored); returns the new id.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn insert_position(&self, p: &Position) -> Result<i64> {
+        let meta = serde_json::to_string(&p.exit_meta)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        self.0
+            .prepare_cached(
+                "INSERT INTO positions (order_id, symbol, side, qty, entry_price, tp_price, sl_price, status,
+                   created_at, closed_at, close_price, pnl, auto_close_reason, exchange, market_type,
+                   account_label, external_order_id, external_position_ref, exit_strategy,
+                   dynamic_tp_price, dynamic_sl_price, max_favorable_move, exit_meta, signal_id, strategy,
+                   timeframe_min, fees, signal_price, signal_time)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+                   ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+            )?
+            .execute(params![
+                p.order_id,
+                p.symbol,
+                p.side.as_str(),
+                p.qty.to_string(),
+                p.entry_price.to_string(),
+                opt_dec(p.tp_price),
+                opt_dec(p.sl_price),
+                p.status.as_str(),
+                ts(p.created_at),
+                opt_ts(p.closed_at),
+                opt_dec(p.close_price),
+                opt_dec(p.pnl),
+                p.auto_close_reason.map(|r| r.as_str()),
+                p.exchange,
+                p.market_type,
+                p.account_label,
+                p.external_order_id,
+                p.external_position_ref,
+                p.exit_strategy,
+                opt_dec(p.dynamic_tp_price),
+                opt_dec(p.dynamic_sl_price),
+                opt_dec(p.max_favorable_move),
+                meta,
+                p.signal_id,
+                p.strategy,
+                p.timeframe_min,
+                p.fees.to_string(),
+                opt_dec(p.signal_price),
+                opt_ts(p.signal_time),
+            ])?;
+        Ok(self.0.last_insert_rowid())
+    }
+
+    /// Mark an open position closed. Returns false when it was not open.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn close_position(&self, c: &ClosePatch) -> Result<bool> {
+        let n = self
+            .0
+            .prepare_cached(
+                "UPDATE positions SET status = 'closed', close_price = ?2, pnl = ?3, fees = ?4,
+                   closed_at = ?5, auto_close_reason = ?6
+                 WHERE id = ?1 AND status = 'open'",
+            )?
+            .execute(params![
+                c.id,
+                c.close_price.to_string(),
+                c.pnl.to_string(),
+                c.fees.to_string(),
+                ts(c.closed_at),
+                c.reason.as_str()
+            ])?;
+        Ok(n == 1)
+    }
+}
