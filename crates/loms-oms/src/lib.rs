@@ -1,1 +1,519 @@
-//! stub
+//! LOMS orchestration, usable as a library without HTTP.
+//!
+//! [`Oms`] composes the layers: a signal is parsed ([`loms_domain::Signal`]), checked
+//! against the kill switch and the risk limits ([`loms_risk`]), filled by a broker
+//! ([`loms_broker::BrokerAdapter`]) and stored ([`loms_storage`]); the auto-close loop
+//! fetches one quote per distinct symbol ([`loms_price_source::PriceSource`]) and lets
+//! the exit policy of each position ([`loms_exit_engine`]) close it.
+//!
+//! All writes go through one writer thread that groups concurrent requests into one
+//! durable transaction; reads use their own connections and never wait for writes.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), loms_oms::OmsError> {
+//! let settings = loms_config::Settings::for_tests(std::path::Path::new("/tmp/loms-demo"));
+//! let oms = loms_oms::Oms::start(settings.clone(), loms_oms::Deps::from_settings(&settings))?;
+//! let body = br#"{"symbol":"BTCUSDT","side":"long","price":97250.5,"timestamp":"2025-12-01T10:05:00Z"}"#;
+//! let answer = oms.handle_signal(body, None).await?;
+//! println!("opened position {:?}", answer.position_id);
+//! oms.shutdown().await;
+//! # Ok(()) }
+//! ```
+//!
+//! See `examples/paper_roundtrip.rs` for a complete open → close cycle.
+
+pub mod answer;
+pub mod audit;
+mod book;
+mod error;
+pub mod health;
+pub mod order;
+pub mod stats;
+mod writer;
+
+pub use answer::SignalAnswer;
+pub use error::OmsError;
+pub use health::HealthReport;
+pub use loms_config::Settings;
+pub use order::ManualOrder;
+pub use stats::Stats;
+pub use writer::PassReport;
+
+use audit::AuditLog;
+use book::Book;
+use health::Health;
+use loms_broker::{BrokerAdapter, PaperSim};
+use loms_domain::{Clock, CloseReason, Decimal, Order, Position, Signal, SystemClock};
+use loms_exit_engine::PolicyRegistry;
+use loms_price_source::{PriceSource, Simulator, SimulatorConfig};
+use loms_storage::{PositionFilter, StorageError, Store, TradeFilter};
+use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+use writer::{Cmd, Ctx, Write, Writer};
+
+/// The swappable parts of the OMS: time, prices, broker, exit policies.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    /// Clock.
+    pub clock: Arc<dyn Clock>,
+    /// Price source.
+    pub prices: Arc<dyn PriceSource>,
+    /// Broker.
+    pub broker: Arc<dyn BrokerAdapter>,
+    /// Exit policies by name.
+    pub policies: PolicyRegistry,
+}
+
+impl Deps {
+    /// The parts the settings ask for: the simulator and the paper broker, on the wall clock.
+    pub fn from_settings(s: &Settings) -> Self {
+        Self::with_clock(s, Arc::new(SystemClock))
+    }
+
+    /// Same as [`Deps::from_settings`] with another clock (tests, replay).
+    pub fn with_clock(s: &Settings, clock: Arc<dyn Clock>) -> Self {
+        use rust_decimal::prelude::ToPrimitive;
+        let seed = s.sim_seed.unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64)
+        });
+        let sim = Simulator::new(
+            SimulatorConfig {
+                seed,
+                base_price: s.sim_base_price,
+                volatility_pct: s.sim_volatility_pct.to_f64().unwrap_or(0.0),
+            },
+            clock.clone(),
+        );
+        Self {
+            clock,
+            prices: Arc::new(sim),
+            broker: Arc::new(PaperSim::default()),
+            policies: PolicyRegistry::default(),
+        }
+    }
+}
+
+/// Pool of read-only connections, so reads never queue behind the writer.
+#[derive(Debug)]
+struct Readers {
+    path: std::path::PathBuf,
+    idle: Mutex<Vec<Store>>,
+}
+
+impl Readers {
+    fn with<T>(&self, f: impl FnOnce(&Store) -> Result<T, StorageError>) -> Result<T, OmsError> {
+        let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let store = match pooled {
+            Some(s) => s,
+            None => Store::open_reader(&self.path)?,
+        };
+        let r = f(&store);
+        self.idle
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(store);
+        Ok(r?)
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    settings: Settings,
+    deps: Deps,
+    tx: Sender<Cmd>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    readers: Readers,
+    audit: Arc<AuditLog>,
+    enabled: Arc<AtomicBool>,
+    health: Health,
+}
+
+/// A running OMS. Cheap to clone; every clone talks to the same writer.
+#[derive(Debug, Clone)]
+pub struct Oms(Arc<Inner>);
+
+impl Oms {
+    /// Open the database and the audit log, load open positions, start the writer thread.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`] when the database or the audit file cannot be opened.
+    pub fn start(settings: Settings, deps: Deps) -> Result<Oms, OmsError> {
+        let path = settings.database_path.clone();
+        let store = Store::open(&path)
+            .map_err(|e| OmsError::Storage(format!("opening database {}: {e}", path.display())))?;
+        let audit = Arc::new(AuditLog::open(&settings.audit_log_path)?);
+        let book = Book::load(&store, deps.clock.now())?;
+        log::info!(
+            "Database {} ready: schema v{}, {} open positions",
+            path.display(),
+            store.schema_version()?,
+            book.open.len()
+        );
+        let enabled = Arc::new(AtomicBool::new(settings.oms_enabled));
+        let ctx = Ctx {
+            clock: deps.clock.clone(),
+            broker: deps.broker.clone(),
+            prices: deps.prices.clone(),
+            policies: deps.policies.clone(),
+            limits: settings.risk.clone(),
+            sizing: settings.sizing,
+            default_exit: settings.exit_strategy.clone(),
+            min_age: chrono::Duration::from_std(settings.min_position_age).unwrap_or_default(),
+            enabled: enabled.clone(),
+            audit: audit.clone(),
+        };
+        let (tx, rx) = std::sync::mpsc::channel();
+        let writer = Writer { store, book, ctx };
+        let handle = std::thread::Builder::new()
+            .name("loms-writer".into())
+            .spawn(move || writer.run(rx))
+            .map_err(|e| OmsError::Storage(format!("cannot start the writer thread: {e}")))?;
+        Ok(Oms(Arc::new(Inner {
+            readers: Readers {
+                path,
+                idle: Mutex::new(Vec::new()),
+            },
+            settings,
+            deps,
+            tx,
+            writer: Mutex::new(Some(handle)),
+            audit,
+            enabled,
+            health: Health::new(),
+        })))
+    }
+
+    /// The effective settings.
+    pub fn settings(&self) -> &Settings {
+        &self.0.settings
+    }
+
+    /// Whether new positions may be opened (kill switch).
+    pub fn enabled(&self) -> bool {
+        self.0.enabled.load(Ordering::SeqCst)
+    }
+
+    /// The simulator, when prices come from it.
+    pub fn simulator(&self) -> Option<&Simulator> {
+        self.0.deps.prices.as_simulator()
+    }
+
+    async fn ask<T>(&self, make: impl FnOnce(writer::Reply<T>) -> Write) -> Result<T, OmsError> {
+        let (reply, rx) = oneshot::channel();
+        self.0
+            .tx
+            .send(Cmd::Write(make(reply)))
+            .map_err(|_| OmsError::Stopped)?;
+        rx.await.map_err(|_| OmsError::Stopped)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Store) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, OmsError> {
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || inner.readers.with(f))
+            .await
+            .map_err(|e| OmsError::Storage(format!("read task failed: {e}")))?
+    }
+
+    fn audit_rejected(&self, payload: Value, key: Option<&str>, e: &OmsError) {
+        let outcome =
+            serde_json::json!({"status": "rejected", "error": e.code(), "detail": e.to_string()});
+        self.0.audit.append(&[AuditLog::record(
+            self.0.deps.clock.now(),
+            payload,
+            key,
+            outcome,
+        )]);
+        log::info!("signal_rejected error={} detail=\"{e}\"", e.code());
+    }
+
+    /// Handle a `POST /signals/bounce` body. `idempotency_key` is the header of that
+    /// name; the body's `signal_id` wins over it, and without either the key is derived
+    /// from strategy, exchange, symbol, side and timestamp.
+    ///
+    /// Every body is appended to the audit log with its outcome, rejected ones too.
+    ///
+    /// # Errors
+    /// [`OmsError::Malformed`] (not JSON), [`OmsError::Invalid`] (bad field, unknown
+    /// exit strategy): nothing is stored. [`OmsError::Storage`]: nothing was stored.
+    pub async fn handle_signal(
+        &self,
+        body: &[u8],
+        idempotency_key: Option<&str>,
+    ) -> Result<SignalAnswer, OmsError> {
+        let raw: Value = match serde_json::from_slice(body) {
+            Ok(v) => v,
+            Err(e) => {
+                let err = OmsError::Malformed(format!("request body is not valid JSON: {e}"));
+                self.audit_rejected(
+                    Value::String(String::from_utf8_lossy(body).into_owned()),
+                    idempotency_key,
+                    &err,
+                );
+                return Err(err);
+            }
+        };
+        let signal = match self.validate(&raw) {
+            Ok(s) => s,
+            Err(e) => {
+                self.audit_rejected(raw, idempotency_key, &e);
+                return Err(e);
+            }
+        };
+        let key = signal
+            .signal_id
+            .clone()
+            .or_else(|| idempotency_key.map(str::to_string))
+            .unwrap_or_else(|| signal.derived_key());
+        log::info!(
+            "signal_received key={key} symbol={} side={} price={}",
+            signal.symbol,
+            signal.side,
+            signal.price
+        );
+        self.ask(|reply| Write::Signal {
+            signal: Box::new(signal),
+            key,
+            payload: raw,
+            reply,
+        })
+        .await
+    }
+
+    fn validate(&self, raw: &Value) -> Result<Signal, OmsError> {
+        let s = Signal::from_json(raw, &self.0.settings.signal_defaults)?;
+        if let Some(name) = &s.exit_strategy {
+            if self.0.deps.policies.get(name).is_none() {
+                return Err(OmsError::Invalid(format!(
+                    "exit_strategy {name:?} is unknown; known: {}",
+                    self.0.deps.policies.names()
+                )));
+            }
+        }
+        if let Some(k) = &s.signal_id {
+            if k.starts_with("derived:") {
+                return Err(OmsError::Invalid(
+                    "signal_id may not start with \"derived:\"".into(),
+                ));
+            }
+        }
+        Ok(s)
+    }
+
+    /// `POST /orders/`: open a position from an operator's order (position limits apply).
+    ///
+    /// # Errors
+    /// [`OmsError::Invalid`], [`OmsError::RiskBlocked`], [`OmsError::Storage`].
+    pub async fn create_order(&self, body: &Value) -> Result<Position, OmsError> {
+        let order = ManualOrder::from_json(body)?;
+        self.ask(|reply| Write::Order { order, reply }).await
+    }
+
+    /// Current price of `symbol` from the price source, picked by PRICE_MODE.
+    ///
+    /// # Errors
+    /// [`OmsError::PriceUnavailable`].
+    pub async fn price(&self, symbol: &str) -> Result<Decimal, OmsError> {
+        let prices = self.0.deps.prices.clone();
+        let symbols = vec![symbol.to_string()];
+        let mut batch = tokio::task::spawn_blocking(move || prices.quotes(&symbols))
+            .await
+            .map_err(|e| OmsError::Storage(format!("price task failed: {e}")))?;
+        let unavailable = |detail: String| OmsError::PriceUnavailable {
+            symbol: symbol.to_string(),
+            detail,
+        };
+        let quote = batch
+            .remove(symbol)
+            .ok_or_else(|| unavailable("no quote returned".into()))?
+            .map_err(|e| unavailable(e.to_string()))?;
+        self.0
+            .settings
+            .price_mode
+            .pick(&quote)
+            .map_err(|e| unavailable(e.to_string()))
+    }
+
+    /// Close a position at the current price with `reason`. A position already closed
+    /// is returned unchanged.
+    ///
+    /// # Errors
+    /// [`OmsError::NotFound`], [`OmsError::PriceUnavailable`], [`OmsError::Storage`].
+    pub async fn close_position(&self, id: i64, reason: CloseReason) -> Result<Position, OmsError> {
+        let pos = self.position(id).await?.ok_or(OmsError::NotFound(id))?;
+        if !pos.is_open() {
+            return Ok(pos);
+        }
+        let price = self.price(&pos.symbol).await?;
+        match self
+            .ask(|reply| Write::Close {
+                id,
+                price,
+                reason,
+                reply,
+            })
+            .await?
+        {
+            Some(closed) => Ok(closed),
+            // Closed by someone else meanwhile: return what is stored.
+            None => self.position(id).await?.ok_or(OmsError::NotFound(id)),
+        }
+    }
+
+    /// One auto-close pass: one quote request for all symbols with an open position,
+    /// then the policies decide and every close is written in one transaction.
+    ///
+    /// A price error on one symbol is logged and counted, and that symbol's positions
+    /// are left untouched.
+    ///
+    /// # Errors
+    /// [`OmsError::Stopped`] or [`OmsError::Storage`].
+    pub async fn auto_close_pass(&self) -> Result<PassReport, OmsError> {
+        let started = std::time::Instant::now();
+        let (reply, rx) = oneshot::channel();
+        self.0
+            .tx
+            .send(Cmd::Symbols { reply })
+            .map_err(|_| OmsError::Stopped)?;
+        let symbols = rx.await.map_err(|_| OmsError::Stopped)?;
+        let mut prices = std::collections::HashMap::with_capacity(symbols.len());
+        if !symbols.is_empty() {
+            let source = self.0.deps.prices.clone();
+            let batch = tokio::task::spawn_blocking(move || source.quotes(&symbols))
+                .await
+                .map_err(|e| OmsError::Storage(format!("price task failed: {e}")))?;
+            let mode = self.0.settings.price_mode;
+            for (symbol, q) in batch {
+                match q
+                    .map_err(|e| e.to_string())
+                    .and_then(|q| mode.pick(&q).map_err(|e| e.to_string()))
+                {
+                    Ok(p) => {
+                        prices.insert(symbol, p);
+                    }
+                    Err(e) => {
+                        log::warn!("price_error symbol={symbol} error=\"{e}\"");
+                        self.0.health.price_error(e);
+                    }
+                }
+            }
+            if !prices.is_empty() {
+                self.0.health.price_ok(self.0.deps.clock.now());
+            }
+        }
+        let report = self.ask(|reply| Write::Pass { prices, reply }).await?;
+        self.0
+            .health
+            .pass_done(self.0.deps.clock.now(), started.elapsed());
+        Ok(report)
+    }
+
+    /// Run auto-close passes every AUTO_CLOSE_INTERVAL_SEC until `shutdown` resolves.
+    /// A failed pass is logged and the loop goes on.
+    pub async fn run_auto_close(&self, shutdown: impl std::future::Future<Output = ()>) {
+        let period = self.0.settings.auto_close_interval;
+        // The first pass comes one interval after start, like every other.
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tokio::pin!(shutdown);
+        self.0.health.loop_started();
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                _ = tick.tick() => {
+                    if let Err(e) = self.auto_close_pass().await {
+                        log::error!("auto_close_pass_failed error=\"{e}\"");
+                        if matches!(e, OmsError::Stopped) {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        log::info!("Auto-close loop stopped");
+    }
+
+    /// Positions, newest first.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`].
+    pub async fn positions(&self, filter: PositionFilter) -> Result<Vec<Position>, OmsError> {
+        self.read(move |s| s.positions(&filter)).await
+    }
+
+    /// One position.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`].
+    pub async fn position(&self, id: i64) -> Result<Option<Position>, OmsError> {
+        self.read(move |s| s.position(id)).await
+    }
+
+    /// Orders, newest first.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`].
+    pub async fn orders(
+        &self,
+        limit: Option<u32>,
+        offset: Option<u32>,
+    ) -> Result<Vec<Order>, OmsError> {
+        self.read(move |s| s.orders(limit, offset)).await
+    }
+
+    /// The `/stats` figures for closed trades matching `filter`.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`].
+    pub async fn stats(&self, filter: TradeFilter) -> Result<Stats, OmsError> {
+        self.read(move |s| {
+            let trades = s.closed_trades(&filter)?;
+            let open = s.count_open(filter.symbol.as_deref())?;
+            let filters = stats::StatsFilters {
+                since: filter.since,
+                until: filter.until,
+                symbol: filter.symbol.clone(),
+            };
+            Ok(stats::compute(
+                &trades,
+                u64::try_from(open).unwrap_or(0),
+                filters,
+            ))
+        })
+        .await
+    }
+
+    /// The `/health` report.
+    pub async fn health(&self) -> HealthReport {
+        let db = self
+            .read(|s| {
+                let v = s.schema_version()?;
+                let open = s.count_open(None)?;
+                Ok((v, open))
+            })
+            .await;
+        health::report(self, db)
+    }
+
+    /// Stop the writer after the commands already queued, and wait until the database
+    /// is closed. Requests after this answer [`OmsError::Stopped`].
+    pub async fn shutdown(&self) {
+        let _ = self.0.tx.send(Cmd::Stop);
+        let handle = self
+            .0
+            .writer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(h) = handle {
+            let _ = tokio::task::spawn_blocking(move || h.join()).await;
+        }
+    }
+}

@@ -1,0 +1,553 @@
+//! The table of settings: one [`KeySpec`] per key drives parsing, validation,
+//! `--print-config`, `.env.sample` and the reference in `docs/configuration.md`.
+//!
+//! To add a setting: add a field to [`Settings`] (and its built-in value to
+//! [`Draft::new`]), then one entry to [`KEYS`]. The tests check that the built-in
+//! values match the defaults of the table and that the docs list every key.
+
+use crate::{BrokerMode, PriceSourceKind, Settings};
+use loms_domain::{Decimal, PriceMode, SignalDefaults, Sizing};
+use loms_risk::RiskLimits;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Default text that stands for "the profile name" (used by `ENVIRONMENT`).
+pub const PROFILE_DEFAULT: &str = "<profile>";
+
+/// Largest amount accepted for prices and sizes (10^12), as in the domain crate.
+const MAX_AMOUNT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0);
+
+/// Longest duration accepted by `MIN_POSITION_AGE_SEC`: one year.
+const MAX_AGE_SECS: u64 = 31_536_000;
+
+/// Settings under construction: [`Settings`] plus values that only make sense together.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub(crate) s: Settings,
+    pub(crate) position_size_usdt: Option<Decimal>,
+    pub(crate) default_qty: Option<Decimal>,
+}
+
+impl Draft {
+    /// The built-in settings; must agree with the defaults of [`KEYS`] (tested).
+    pub(crate) fn new(profile: &str) -> Self {
+        let s = Settings {
+            profile: profile.to_string(),
+            environment: profile.to_string(),
+            broker_mode: BrokerMode::Paper,
+            oms_enabled: true,
+            database_url: "sqlite:///./data/loms_dev.db".into(),
+            database_path: PathBuf::from("./data/loms_dev.db"),
+            audit_log_path: PathBuf::from("./logs/signals_audit.jsonl"),
+            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)),
+            risk: RiskLimits::default(),
+            sizing: Sizing::FixedNotional(Decimal::TEN),
+            signal_defaults: SignalDefaults::default(),
+            price_source: PriceSourceKind::Simulator,
+            price_mode: PriceMode::Last,
+            price_exchange: "dummy".into(),
+            auto_close_interval: Duration::from_secs(1),
+            min_position_age: Duration::from_secs(7),
+            exit_strategy: "tp_sl_static".into(),
+            sim_seed: None,
+            sim_base_price: Decimal::ONE_HUNDRED,
+            sim_volatility_pct: Decimal::new(3, 1),
+            entries: Vec::new(),
+            warnings: Vec::new(),
+            files_read: Vec::new(),
+        };
+        Self {
+            s,
+            position_size_usdt: Some(Decimal::TEN),
+            default_qty: None,
+        }
+    }
+}
+
+/// Why a value was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reject {
+    /// Not one of the accepted values.
+    Invalid,
+    /// Not accepted, with a short explanation.
+    Because(String),
+    /// A known value whose feature does not exist yet; the text says why.
+    Unavailable(&'static str),
+}
+
+/// Parses a trimmed value into the draft.
+pub(crate) type Apply = fn(&mut Draft, &str) -> Result<(), Reject>;
+
+/// One setting: its name, default, accepted values and meaning.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpec {
+    /// Upper-case name; the same in the environment, `.env`, TOML files and `--set`.
+    pub name: &'static str,
+    /// Section of the reference this key is listed under.
+    pub group: &'static str,
+    /// Built-in value (`none` = unset); [`PROFILE_DEFAULT`] means the profile name.
+    pub default: &'static str,
+    /// Accepted values, shown in error messages and docs.
+    pub accepted: &'static str,
+    /// One-line meaning.
+    pub doc: &'static str,
+    pub(crate) apply: Apply,
+}
+
+impl KeySpec {
+    /// Whether the value must never be shown (see [`is_secret_key`]).
+    pub fn is_secret(&self) -> bool {
+        is_secret_key(self.name)
+    }
+}
+
+/// Whether a key holds a secret: its name contains TOKEN, SECRET, PASSWORD,
+/// PASSPHRASE or API_KEY (any case). Secret values are shown as `***`.
+pub fn is_secret_key(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["TOKEN", "SECRET", "PASSWORD", "PASSPHRASE", "API_KEY"]
+        .iter()
+        .any(|w| upper.contains(w))
+}
+
+/// Look a key up by name, ignoring case.
+pub fn key_spec(name: &str) -> Option<&'static KeySpec> {
+    KEYS.iter().find(|k| k.name.eq_ignore_ascii_case(name))
+}
+
+/// Accepted text of the optional whole-number limits.
+const LIMIT_U32: &str = "a whole number >= 0, or none/null/off/empty for no limit";
+
+/// Every setting, in the documented order (the order of `--print-config`).
+pub static KEYS: &[KeySpec] = &[
+    // --- General ---------------------------------------------------------------
+    KeySpec {
+        name: "ENVIRONMENT",
+        group: "General",
+        default: PROFILE_DEFAULT,
+        accepted: "a name of 1 to 64 letters, digits, '-', '_' or '.'",
+        doc: "Label of this deployment shown in logs and status output; defaults to the profile name.",
+        apply: |d, v| {
+            if v.is_empty()
+                || v.len() > 64
+                || !v
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                return Err(Reject::Invalid);
+            }
+            d.s.environment = v.to_string();
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "BROKER_MODE",
+        group: "General",
+        default: "paper",
+        accepted: "paper",
+        doc: "Where orders go: the built-in paper broker (live trading is not available in this version).",
+        apply: |d, v| match v.to_ascii_lowercase().as_str() {
+            "paper" => {
+                d.s.broker_mode = BrokerMode::Paper;
+                Ok(())
+            }
+            "live" => Err(Reject::Unavailable("no live broker adapter yet")),
+            _ => Err(Reject::Invalid),
+        },
+    },
+    KeySpec {
+        name: "OMS_ENABLED",
+        group: "General",
+        default: "true",
+        accepted: "true/false, 1/0, yes/no, on/off (any case)",
+        doc: "Master switch of the order manager: false stops opening positions from signals.",
+        apply: |d, v| {
+            d.s.oms_enabled = parse_bool(v).ok_or(Reject::Invalid)?;
+            Ok(())
+        },
+    },
+    // --- Storage ---------------------------------------------------------------
+    KeySpec {
+        name: "DATABASE_URL",
+        group: "Storage",
+        default: "sqlite:///./data/loms_dev.db",
+        accepted: "sqlite:///relative/path.db, sqlite:////absolute/path.db or a plain file path",
+        doc: "SQLite database of positions and orders (the file is created if missing).",
+        apply: |d, v| {
+            d.s.database_path = sqlite_path(v)?;
+            d.s.database_url = v.to_string();
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "AUDIT_LOG_PATH",
+        group: "Storage",
+        default: "./logs/signals_audit.jsonl",
+        accepted: "a file path",
+        doc: "Append-only JSON-lines audit log of every signal received and what became of it.",
+        apply: |d, v| {
+            d.s.audit_log_path = plain_path(v)?;
+            Ok(())
+        },
+    },
+    // --- HTTP server -----------------------------------------------------------
+    KeySpec {
+        name: "LOMS_BIND",
+        group: "HTTP server",
+        default: "127.0.0.1:8000",
+        accepted: "IP:PORT, e.g. 127.0.0.1:8000 or 0.0.0.0:8000 (IPv6: [::1]:8000)",
+        doc: "Address the HTTP API listens on (flag --bind); use 0.0.0.0 only behind a firewall.",
+        apply: |d, v| {
+            d.s.bind = SocketAddr::from_str(v).map_err(|_| Reject::Invalid)?;
+            Ok(())
+        },
+    },
+    // --- Sizing and signal defaults --------------------------------------------
+    KeySpec {
+        name: "POSITION_SIZE_USDT",
+        group: "Sizing and signal defaults",
+        default: "10",
+        accepted: "a number > 0 (at most 1e12), or none",
+        doc: "Notional in USDT of a new position when the signal has no qty (qty = notional / price).",
+        apply: |d, v| {
+            d.position_size_usdt = optional(v, positive_amount)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "DEFAULT_QTY",
+        group: "Sizing and signal defaults",
+        default: "none",
+        accepted: "a number > 0 (at most 1e12), or none",
+        doc: "Fixed quantity of a new position when the signal has no qty; wins over a default POSITION_SIZE_USDT, set only one of the two.",
+        apply: |d, v| {
+            d.default_qty = optional(v, positive_amount)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "TP_PCT",
+        group: "Sizing and signal defaults",
+        default: "4.5",
+        accepted: "a percentage > 0 and < 100",
+        doc: "Take-profit distance from the entry, percent, for signals without tp_pct.",
+        apply: |d, v| {
+            d.s.signal_defaults.tp_pct = percent(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "SL_PCT",
+        group: "Sizing and signal defaults",
+        default: "1.5",
+        accepted: "a percentage > 0 and < 100",
+        doc: "Stop-loss distance from the entry, percent, for signals without sl_pct.",
+        apply: |d, v| {
+            d.s.signal_defaults.sl_pct = percent(v)?;
+            Ok(())
+        },
+    },
+    // --- Risk limits -----------------------------------------------------------
+    KeySpec {
+        name: "MAX_OPEN_POSITIONS",
+        group: "Risk limits",
+        default: "none",
+        accepted: LIMIT_U32,
+        doc: "Refuse a signal while this many positions are open over all symbols.",
+        apply: |d, v| {
+            d.s.risk.max_open_positions = optional(v, whole_u32)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "MAX_OPEN_POSITIONS_PER_SYMBOL",
+        group: "Risk limits",
+        default: "none",
+        accepted: LIMIT_U32,
+        doc: "Refuse a signal while this many positions are open on its symbol.",
+        apply: |d, v| {
+            d.s.risk.max_open_positions_per_symbol = optional(v, whole_u32)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "MAX_SIZE_PER_POSITION_USDT",
+        group: "Risk limits",
+        default: "none",
+        accepted: "a number > 0 (at most 1e12), or none/null/off/empty for no limit",
+        doc: "Refuse a position whose notional (price x qty) is above this many USDT.",
+        apply: |d, v| {
+            d.s.risk.max_size_per_position_usdt = optional(v, positive_amount)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "RISK_MAX_SIGNALS_PER_DAY",
+        group: "Risk limits",
+        default: "none",
+        accepted: LIMIT_U32,
+        doc: "Refuse new positions once this many were opened in the current UTC day.",
+        apply: |d, v| {
+            d.s.risk.max_signals_per_day = optional(v, whole_u32)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "RISK_MAX_SIGNALS_PER_SYMBOL_PER_DAY",
+        group: "Risk limits",
+        default: "none",
+        accepted: LIMIT_U32,
+        doc: "Refuse new positions on a symbol once this many were opened on it in the current UTC day.",
+        apply: |d, v| {
+            d.s.risk.max_signals_per_symbol_per_day = optional(v, whole_u32)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "MAX_SIGNAL_AGE_SEC",
+        group: "Risk limits",
+        default: "none",
+        accepted: "a whole number of seconds > 0, or none/null/off/empty for no limit",
+        doc: "Refuse a signal whose timestamp is more than this many seconds old (or in the future).",
+        apply: |d, v| {
+            d.s.risk.max_signal_age_sec = optional(v, |v| match u64::from_str(v) {
+                Ok(n) if n > 0 => Ok(n),
+                _ => Err(Reject::Invalid),
+            })?;
+            Ok(())
+        },
+    },
+    // --- Prices ----------------------------------------------------------------
+    KeySpec {
+        name: "PRICE_SOURCE",
+        group: "Prices",
+        default: "simulator",
+        accepted: "simulator",
+        doc: "Where prices come from: the built-in random-walk simulator (exchange feeds and replay come later).",
+        apply: |d, v| match v.to_ascii_lowercase().as_str() {
+            "simulator" => {
+                d.s.price_source = PriceSourceKind::Simulator;
+                Ok(())
+            }
+            "exchange" => Err(Reject::Unavailable("no exchange price feed yet")),
+            "replay" => Err(Reject::Unavailable("no price replay yet")),
+            _ => Err(Reject::Invalid),
+        },
+    },
+    KeySpec {
+        name: "PRICE_MODE",
+        group: "Prices",
+        default: "last",
+        accepted: PriceMode::ACCEPTED,
+        doc: "Which field of a quote the OMS acts on (entry fills, TP/SL checks, closes).",
+        apply: |d, v| {
+            d.s.price_mode = PriceMode::from_str(v).map_err(|_| Reject::Invalid)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "PRICE_EXCHANGE",
+        group: "Prices",
+        default: "dummy",
+        accepted: "dummy, bybit, bitget",
+        doc: "Exchange the prices are attributed to; informational in this version.",
+        apply: |d, v| {
+            let v = v.to_ascii_lowercase();
+            if !matches!(v.as_str(), "dummy" | "bybit" | "bitget") {
+                return Err(Reject::Invalid);
+            }
+            d.s.price_exchange = v;
+            Ok(())
+        },
+    },
+    // --- Exits -----------------------------------------------------------------
+    KeySpec {
+        name: "AUTO_CLOSE_INTERVAL_SEC",
+        group: "Exits",
+        default: "1",
+        accepted: "seconds from 0.01 to 3600, fractions allowed",
+        doc: "How often the exit engine checks open positions against their TP/SL levels.",
+        apply: |d, v| {
+            d.s.auto_close_interval = seconds(v, Decimal::new(1, 2), 3600)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "MIN_POSITION_AGE_SEC",
+        group: "Exits",
+        default: "7",
+        accepted: "seconds >= 0 (at most 31536000), fractions allowed",
+        doc: "A position younger than this is never auto-closed.",
+        apply: |d, v| {
+            d.s.min_position_age = seconds(v, Decimal::ZERO, MAX_AGE_SECS)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "EXIT_STRATEGY",
+        group: "Exits",
+        default: "tp_sl_static",
+        accepted: "tp_sl_static",
+        doc: "Exit policy for positions whose signal names none: fixed take-profit and stop-loss prices.",
+        apply: |d, v| {
+            let v = v.to_ascii_lowercase();
+            if v != "tp_sl_static" {
+                return Err(Reject::Invalid);
+            }
+            d.s.exit_strategy = v;
+            Ok(())
+        },
+    },
+    // --- Simulator -------------------------------------------------------------
+    KeySpec {
+        name: "SIM_SEED",
+        group: "Simulator",
+        default: "none",
+        accepted: "a whole number from 0 to 18446744073709551615, or none (seeded from the clock)",
+        doc: "Seed of the price simulator, for reproducible runs.",
+        apply: |d, v| {
+            d.s.sim_seed = optional(v, |v| u64::from_str(v).map_err(|_| Reject::Invalid))?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "SIM_BASE_PRICE",
+        group: "Simulator",
+        default: "100",
+        accepted: "a number > 0 (at most 1e12)",
+        doc: "Start price of a symbol's random walk when the OMS has not seen a price for it yet (the first signal price is used otherwise).",
+        apply: |d, v| {
+            d.s.sim_base_price = positive_amount(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "SIM_VOLATILITY_PCT",
+        group: "Simulator",
+        default: "0.3",
+        accepted: "a percentage >= 0 and < 50",
+        doc: "Standard deviation of one random-walk step of the simulator, percent of the price.",
+        apply: |d, v| {
+            let x = decimal(v)?;
+            if x < Decimal::ZERO || x >= Decimal::from(50) {
+                return Err(Reject::Invalid);
+            }
+            d.s.sim_volatility_pct = x;
+            Ok(())
+        },
+    },
+];
+
+/// `true` for the words that mean "not set": empty, none, null, off (any case).
+pub(crate) fn is_none_word(v: &str) -> bool {
+    let v = v.trim();
+    v.is_empty()
+        || v.eq_ignore_ascii_case("none")
+        || v.eq_ignore_ascii_case("null")
+        || v.eq_ignore_ascii_case("off")
+}
+
+fn optional<T>(v: &str, parse: impl Fn(&str) -> Result<T, Reject>) -> Result<Option<T>, Reject> {
+    if is_none_word(v) {
+        Ok(None)
+    } else {
+        parse(v).map(Some)
+    }
+}
+
+/// true/false, 1/0, yes/no, on/off in any case.
+pub(crate) fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+/// A finite decimal, plain (`12.5`) or scientific (`1.25e1`).
+pub(crate) fn parse_decimal(v: &str) -> Option<Decimal> {
+    let v = v.trim();
+    let d = if v.contains(['e', 'E']) {
+        Decimal::from_scientific(v).ok()?
+    } else {
+        Decimal::from_str(v).ok()?
+    };
+    Some(d.normalize())
+}
+
+fn decimal(v: &str) -> Result<Decimal, Reject> {
+    parse_decimal(v).ok_or(Reject::Invalid)
+}
+
+fn whole_u32(v: &str) -> Result<u32, Reject> {
+    u32::from_str(v).map_err(|_| {
+        if v.starts_with('-') {
+            Reject::Because("negative".into())
+        } else {
+            Reject::Invalid
+        }
+    })
+}
+
+fn positive_amount(v: &str) -> Result<Decimal, Reject> {
+    let d = decimal(v)?;
+    if d <= Decimal::ZERO || d > MAX_AMOUNT {
+        return Err(Reject::Invalid);
+    }
+    Ok(d)
+}
+
+fn percent(v: &str) -> Result<Decimal, Reject> {
+    let d = decimal(v)?;
+    if d <= Decimal::ZERO || d >= Decimal::ONE_HUNDRED {
+        return Err(Reject::Invalid);
+    }
+    Ok(d)
+}
+
+/// Seconds as a decimal, `min <= x <= max`, to a [`Duration`] (nanosecond precision).
+fn seconds(v: &str, min: Decimal, max_secs: u64) -> Result<Duration, Reject> {
+    let d = decimal(v)?;
+    if d < min || d > Decimal::from(max_secs) {
+        return Err(Reject::Invalid);
+    }
+    let whole = d.trunc();
+    let secs = u64::try_from(whole).map_err(|_| Reject::Invalid)?;
+    let nanos = ((d - whole) * Decimal::from(1_000_000_000u32)).trunc();
+    let nanos = u32::try_from(nanos).map_err(|_| Reject::Invalid)?;
+    Ok(Duration::new(secs, nanos))
+}
+
+fn plain_path(v: &str) -> Result<PathBuf, Reject> {
+    if v.is_empty() || v.contains('\0') {
+        return Err(Reject::Invalid);
+    }
+    Ok(PathBuf::from(v))
+}
+
+/// The file of a SQLite URL: `sqlite:///./x.db` → `./x.db`, `sqlite:////abs/x.db` →
+/// `/abs/x.db`; a value without `://` is a plain path.
+pub(crate) fn sqlite_path(v: &str) -> Result<PathBuf, Reject> {
+    let Some(sep) = v.find("://") else {
+        return plain_path(v);
+    };
+    let scheme = &v[..sep];
+    if !scheme.eq_ignore_ascii_case("sqlite") {
+        return Err(Reject::Because(format!(
+            "only SQLite is supported, not {scheme}://"
+        )));
+    }
+    let rest = &v[sep + 3..];
+    let Some(path) = rest.strip_prefix('/') else {
+        return Err(Reject::Because(
+            "a SQLite URL needs three slashes before a relative path, four before an absolute one"
+                .into(),
+        ));
+    };
+    if path.contains('?') {
+        return Err(Reject::Because("query parameters are not supported".into()));
+    }
+    plain_path(path)
+}

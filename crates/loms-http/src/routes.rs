@@ -1,0 +1,310 @@
+//! Routing: path and method to handler. Collections answer with and without the
+//! trailing slash (`/positions/` and `/positions`).
+
+use crate::MAX_BODY_BYTES;
+use crate::query;
+use crate::respond::{Resp, error, json, oms_error};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Body;
+use hyper::{Method, Request, StatusCode};
+use loms_domain::signal::{parse_decimal, parse_time};
+use loms_domain::{CloseReason, PositionStatus};
+use loms_oms::{Oms, OmsError};
+use loms_storage::{PositionFilter, TradeFilter};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Instant;
+
+/// Answer one request. Never panics on input; every error is a JSON body.
+pub async fn handle<B>(req: Request<B>, oms: &Oms) -> Resp
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let resp = route(req, oms).await;
+    log::debug!(
+        "http method={method} path={path} status={} ms={:.3}",
+        resp.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    resp
+}
+
+async fn route<B>(req: Request<B>, oms: &Oms) -> Resp
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let path = req.uri().path().trim_end_matches('/').to_string();
+    let q = query::parse(req.uri().query());
+    let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let m = req.method().clone();
+    match (segs.as_slice(), &m) {
+        ([], &Method::GET) => json(
+            StatusCode::OK,
+            &json!({"status": "ok", "service": "CryptoNakCore LOMS"}),
+        ),
+        (["health"], &Method::GET) => json(StatusCode::OK, &oms.health().await),
+        (["signals", "bounce"], &Method::POST) => signal(req, oms).await,
+        (["orders"], &Method::GET) => match page(&q) {
+            Ok((limit, offset)) => result(oms.orders(limit, offset).await),
+            Err(r) => r,
+        },
+        (["orders"], &Method::POST) => match body_json(req).await {
+            Ok(v) => match oms.create_order(&v).await {
+                Ok(p) => json(StatusCode::OK, &p),
+                Err(OmsError::Invalid(d)) => {
+                    error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_order", &d)
+                }
+                Err(e) => oms_error(&e),
+            },
+            Err(r) => r,
+        },
+        (["positions"], &Method::GET) => match position_filter(&q) {
+            Ok(f) => result(oms.positions(f).await),
+            Err(r) => r,
+        },
+        (["positions", id], &Method::GET) => match parse_id(id) {
+            Ok(id) => match oms.position(id).await {
+                Ok(Some(p)) => json(StatusCode::OK, &p),
+                Ok(None) => oms_error(&OmsError::NotFound(id)),
+                Err(e) => oms_error(&e),
+            },
+            Err(r) => r,
+        },
+        (["positions", id, "close"], &Method::POST) => match parse_id(id) {
+            Ok(id) => result(oms.close_position(id, CloseReason::Manual).await),
+            Err(r) => r,
+        },
+        (["stats"], &Method::GET) => match trade_filter(&q) {
+            Ok(f) => result(oms.stats(f).await),
+            Err(r) => r,
+        },
+        (["market", "price"], &Method::GET) => market_price(oms, &q, None),
+        (["market", "price", value], &Method::POST) => {
+            match parse_decimal("price", &Value::String((*value).to_string())) {
+                Ok(p) if p > loms_domain::Decimal::ZERO => market_price(oms, &q, Some(Some(p))),
+                _ => error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_price",
+                    &format!("price must be a number greater than 0, got {value:?}"),
+                ),
+            }
+        }
+        (["market", "price"], &Method::DELETE) => market_price(oms, &q, Some(None)),
+        _ => not_found_or_405(&segs, &m),
+    }
+}
+
+fn not_found_or_405(segs: &[&str], m: &Method) -> Resp {
+    let known = matches!(
+        segs,
+        [] | ["health"]
+            | ["signals", "bounce"]
+            | ["orders"]
+            | ["positions"]
+            | ["positions", _]
+            | ["positions", _, "close"]
+            | ["stats"]
+            | ["market", "price"]
+            | ["market", "price", _]
+    );
+    if known {
+        error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            &format!("{m} is not allowed on /{}", segs.join("/")),
+        )
+    } else {
+        error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("no route /{}", segs.join("/")),
+        )
+    }
+}
+
+fn result<T: serde::Serialize>(r: Result<T, OmsError>) -> Resp {
+    match r {
+        Ok(v) => json(StatusCode::OK, &v),
+        Err(e) => oms_error(&e),
+    }
+}
+
+async fn body_bytes<B>(req: Request<B>) -> Result<Bytes, Resp>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let too_large = || {
+        error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            &format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(hyper::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(req.into_body(), MAX_BODY_BYTES)
+        .collect()
+        .await
+    {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(e) => Err(error(
+            StatusCode::BAD_REQUEST,
+            "bad_body",
+            &format!("cannot read the request body: {e}"),
+        )),
+    }
+}
+
+async fn body_json<B>(req: Request<B>) -> Result<Value, Resp>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let bytes = body_bytes(req).await?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        error(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            &format!("request body is not valid JSON: {e}"),
+        )
+    })
+}
+
+async fn signal<B>(req: Request<B>, oms: &Oms) -> Resp
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let key = req
+        .headers()
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string);
+    if key.as_ref().is_some_and(|k| k.len() > 128) {
+        return error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_signal",
+            "Idempotency-Key must be at most 128 characters",
+        );
+    }
+    let body = match body_bytes(req).await {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    result(oms.handle_signal(&body, key.as_deref()).await)
+}
+
+fn invalid_query(detail: String) -> Resp {
+    error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", &detail)
+}
+
+fn parse_id(s: &str) -> Result<i64, Resp> {
+    s.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| invalid_query(format!("position id must be a positive integer, got {s:?}")))
+}
+
+fn number(q: &HashMap<String, String>, key: &str, max: u32) -> Result<Option<u32>, Resp> {
+    q.get(key)
+        .map(|v| {
+            v.parse::<u32>().ok().filter(|n| *n <= max).ok_or_else(|| {
+                invalid_query(format!(
+                    "{key} must be a whole number from 0 to {max}, got {v:?}"
+                ))
+            })
+        })
+        .transpose()
+}
+
+fn page(q: &HashMap<String, String>) -> Result<(Option<u32>, Option<u32>), Resp> {
+    Ok((
+        number(q, "limit", 1_000_000)?,
+        number(q, "offset", u32::MAX)?,
+    ))
+}
+
+fn symbol(q: &HashMap<String, String>) -> Option<String> {
+    q.get("symbol")
+        .map(|s| s.trim().to_ascii_uppercase())
+        .filter(|s| !s.is_empty())
+}
+
+fn position_filter(q: &HashMap<String, String>) -> Result<PositionFilter, Resp> {
+    let status = q
+        .get("status")
+        .map(|s| {
+            s.parse::<PositionStatus>()
+                .map_err(|e| invalid_query(e.to_string()))
+        })
+        .transpose()?;
+    let (limit, offset) = page(q)?;
+    Ok(PositionFilter {
+        status,
+        symbol: symbol(q),
+        limit,
+        offset,
+    })
+}
+
+fn trade_filter(q: &HashMap<String, String>) -> Result<TradeFilter, Resp> {
+    let time = |k: &str| {
+        q.get(k)
+            .map(|v| {
+                parse_time(k, &Value::String(v.clone())).map_err(|e| invalid_query(e.to_string()))
+            })
+            .transpose()
+    };
+    Ok(TradeFilter {
+        since: time("since")?,
+        until: time("until")?,
+        symbol: symbol(q),
+    })
+}
+
+/// GET (`set` None), pin (`Some(Some(p))`) or unpin (`Some(None)`) the simulator price.
+fn market_price(
+    oms: &Oms,
+    q: &HashMap<String, String>,
+    set: Option<Option<loms_domain::Decimal>>,
+) -> Resp {
+    let Some(sim) = oms.simulator() else {
+        return oms_error(&OmsError::WrongMode(format!(
+            "/market/price is only available with PRICE_SOURCE=simulator (current: {})",
+            oms.settings().price_source.as_str()
+        )));
+    };
+    let sym = symbol(q);
+    match set {
+        Some(Some(p)) => sim.pin(sym.as_deref(), p),
+        Some(None) => sim.unpin(sym.as_deref()),
+        None => {}
+    }
+    let shown = sym.clone().unwrap_or_else(|| "BTCUSDT".into());
+    json(
+        StatusCode::OK,
+        &json!({
+            "source": "simulator",
+            "symbol": shown,
+            "price": sim.peek(&shown),
+            "pinned": set.map(|s| s.is_some()),
+            "scope": if sym.is_some() { "symbol" } else { "all" },
+        }),
+    )
+}

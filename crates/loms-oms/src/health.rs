@@ -1,0 +1,224 @@
+//! Liveness of the parts /health reports on.
+
+use crate::{Oms, OmsError};
+use loms_domain::Timestamp;
+use serde::Serialize;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// Counters and last-seen times, updated by the auto-close loop.
+#[derive(Debug)]
+pub(crate) struct Health {
+    started: Instant,
+    loop_running: AtomicBool,
+    passes: AtomicU64,
+    price_errors: AtomicU64,
+    last_pass: Mutex<Option<(Timestamp, Duration)>>,
+    last_price_ok: Mutex<Option<Timestamp>>,
+    last_price_error: Mutex<Option<String>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Health {
+    pub(crate) fn new() -> Self {
+        Self {
+            started: Instant::now(),
+            loop_running: AtomicBool::new(false),
+            passes: AtomicU64::new(0),
+            price_errors: AtomicU64::new(0),
+            last_pass: Mutex::new(None),
+            last_price_ok: Mutex::new(None),
+            last_price_error: Mutex::new(None),
+        }
+    }
+    pub(crate) fn loop_started(&self) {
+        self.loop_running.store(true, Ordering::SeqCst);
+    }
+    pub(crate) fn pass_done(&self, at: Timestamp, took: Duration) {
+        self.passes.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_pass) = Some((at, took));
+    }
+    pub(crate) fn price_ok(&self, at: Timestamp) {
+        *lock(&self.last_price_ok) = Some(at);
+    }
+    pub(crate) fn price_error(&self, e: String) {
+        self.price_errors.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_price_error) = Some(e);
+    }
+}
+
+/// One line of the checklist.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// Passed?
+    pub ok: bool,
+    /// What was seen.
+    pub detail: String,
+    /// Seconds since the last good quote (price feed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_success_age_s: Option<f64>,
+    /// Last price error (price feed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// Price errors since start (price feed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors_total: Option<u64>,
+    /// Seconds since the last pass (auto-close loop).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_pass_age_s: Option<f64>,
+    /// Duration of the last pass, milliseconds (auto-close loop).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_pass_ms: Option<f64>,
+}
+
+impl Check {
+    fn new(ok: bool, detail: impl Into<String>) -> Self {
+        Self {
+            ok,
+            detail: detail.into(),
+            last_success_age_s: None,
+            last_error: None,
+            errors_total: None,
+            last_pass_age_s: None,
+            last_pass_ms: None,
+        }
+    }
+}
+
+/// The checks of /health.
+#[derive(Debug, Clone, Serialize)]
+pub struct Checks {
+    /// The database answers.
+    pub database: Check,
+    /// The audit file can be appended to.
+    pub audit_log: Check,
+    /// Quotes arrive.
+    pub price_feed: Check,
+    /// The auto-close loop runs.
+    pub auto_close_loop: Check,
+}
+
+/// The `/health` answer. Never contains a secret.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    /// True when every check passes.
+    pub ok: bool,
+    /// Service name.
+    pub service: &'static str,
+    /// `ok` or `degraded`.
+    pub status: &'static str,
+    /// LOMS version.
+    pub version: &'static str,
+    /// ENVIRONMENT.
+    pub environment: String,
+    /// BROKER_MODE.
+    pub broker_mode: &'static str,
+    /// Kill switch: may new positions open?
+    pub oms_enabled: bool,
+    /// DATABASE_URL.
+    pub database_url: String,
+    /// AUDIT_LOG_PATH.
+    pub audit_log_path: String,
+    /// PRICE_SOURCE.
+    pub price_source: &'static str,
+    /// PRICE_MODE.
+    pub price_mode: &'static str,
+    /// PRICE_EXCHANGE.
+    pub price_exchange: String,
+    /// EXIT_STRATEGY (default policy).
+    pub exit_strategy: String,
+    /// Seconds since start.
+    pub uptime_s: u64,
+    /// Open positions (null when the database does not answer).
+    pub open_positions: Option<i64>,
+    /// The checklist.
+    pub checks: Checks,
+}
+
+fn age_s(now: Timestamp, t: Timestamp) -> f64 {
+    ((now - t).num_milliseconds() as f64 / 1000.0).max(0.0)
+}
+
+pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthReport {
+    let inner = &oms.0;
+    let s = &inner.settings;
+    let h = &inner.health;
+    let now = inner.deps.clock.now();
+    let uptime = h.started.elapsed();
+    // A loop that has not passed in five intervals (at least 5 s) is stuck.
+    let stale_after = (s.auto_close_interval * 5).max(Duration::from_secs(5));
+    let in_grace = uptime < stale_after;
+
+    let (database, open) = match db {
+        Ok((v, open)) => (
+            Check::new(true, format!("sqlite reachable, schema v{v}")),
+            Some(open),
+        ),
+        Err(e) => (Check::new(false, e.to_string()), None),
+    };
+    let audit_log = match inner.audit.writable() {
+        Ok(()) => Check::new(true, "writable"),
+        Err(e) => Check::new(false, format!("not writable: {e}")),
+    };
+
+    let last_ok = *lock(&h.last_price_ok);
+    let ok_age = last_ok.map(|t| age_s(now, t));
+    let mut price_feed = match (ok_age, open) {
+        (Some(a), _) if a <= stale_after.as_secs_f64() => {
+            Check::new(true, format!("last quote {a:.1} s ago"))
+        }
+        (_, Some(0)) => Check::new(true, "no open position: no quote needed"),
+        _ if in_grace => Check::new(true, "starting"),
+        (Some(a), _) => Check::new(false, format!("no successful quote for {a:.1} s")),
+        (None, _) => Check::new(false, "no successful quote yet"),
+    };
+    price_feed.last_success_age_s = ok_age;
+    price_feed.last_error = lock(&h.last_price_error).clone();
+    price_feed.errors_total = Some(h.price_errors.load(Ordering::Relaxed));
+
+    let last_pass = *lock(&h.last_pass);
+    let pass_age = last_pass.map(|(t, _)| age_s(now, t));
+    let mut auto_close_loop = if !h.loop_running.load(Ordering::SeqCst) {
+        Check::new(false, "not running")
+    } else {
+        match pass_age {
+            Some(a) if a <= stale_after.as_secs_f64() => {
+                Check::new(true, format!("last pass {a:.1} s ago"))
+            }
+            _ if in_grace => Check::new(true, "starting"),
+            Some(a) => Check::new(false, format!("no pass for {a:.1} s")),
+            None => Check::new(false, "no pass yet"),
+        }
+    };
+    auto_close_loop.last_pass_age_s = pass_age;
+    auto_close_loop.last_pass_ms = last_pass.map(|(_, d)| d.as_secs_f64() * 1000.0);
+
+    let ok = database.ok && audit_log.ok && price_feed.ok && auto_close_loop.ok;
+    HealthReport {
+        ok,
+        service: "CryptoNakCore LOMS",
+        status: if ok { "ok" } else { "degraded" },
+        version: env!("CARGO_PKG_VERSION"),
+        environment: s.environment.clone(),
+        broker_mode: s.broker_mode.as_str(),
+        oms_enabled: oms.enabled(),
+        database_url: s.database_url.clone(),
+        audit_log_path: s.audit_log_path.display().to_string(),
+        price_source: s.price_source.as_str(),
+        price_mode: s.price_mode.as_str(),
+        price_exchange: s.price_exchange.clone(),
+        exit_strategy: s.exit_strategy.clone(),
+        uptime_s: uptime.as_secs(),
+        open_positions: open,
+        checks: Checks {
+            database,
+            audit_log,
+            price_feed,
+            auto_close_loop,
+        },
+    }
+}

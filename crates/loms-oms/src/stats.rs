@@ -1,0 +1,260 @@
+//! `/stats`: the figures of the go/no-go review, computed from closed trades.
+
+use loms_domain::{CloseReason, Decimal, Timestamp};
+use loms_storage::ClosedTrade;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Per-symbol figures.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SymbolStats {
+    /// Closed trades.
+    pub trades: u64,
+    /// Trades with pnl > 0.
+    pub wins: u64,
+    /// Net PnL.
+    pub pnl: Decimal,
+}
+
+/// Filters echoed back in the answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct StatsFilters {
+    /// Closed at or after.
+    pub since: Option<Timestamp>,
+    /// Closed before.
+    pub until: Option<Timestamp>,
+    /// Symbol.
+    pub symbol: Option<String>,
+}
+
+/// The `/stats` answer. PnL figures are net of fees; a trade with pnl > 0 is a win,
+/// pnl < 0 a loss, pnl = 0 neither.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stats {
+    /// Open + closed (in the filter).
+    pub total_positions: u64,
+    /// Open now (symbol filter applies).
+    pub open_positions: u64,
+    /// Closed trades in the filter.
+    pub closed_positions: u64,
+    /// Sum of net PnL.
+    pub total_pnl: Decimal,
+    /// Fees paid by the closed trades.
+    pub fees_paid: Decimal,
+    /// Trades with pnl > 0.
+    pub winning_trades: u64,
+    /// Trades with pnl < 0.
+    pub losing_trades: u64,
+    /// Closed by take-profit.
+    pub tp_count: u64,
+    /// Closed by stop-loss.
+    pub sl_count: u64,
+    /// winning / closed × 100 (0 without trades).
+    pub winrate: f64,
+    /// total_pnl / closed (0 without trades).
+    pub avg_pnl_per_trade: Decimal,
+    /// Mean pnl of wins (0 without wins).
+    pub avg_pnl_win: Decimal,
+    /// Mean pnl of losses (0 without losses).
+    pub avg_pnl_loss: Decimal,
+    /// Largest fall of cumulative PnL from a previous peak (the curve starts at 0), ≥ 0.
+    pub max_drawdown: Decimal,
+    /// Gross wins / |gross losses|; null when there is no loss.
+    pub profit_factor: Option<Decimal>,
+    /// Expected PnL per trade: P(win)·avg_win + P(loss)·avg_loss (= avg_pnl_per_trade).
+    pub expectancy: Decimal,
+    /// Closed trades per day between the first and the last close (at least one day).
+    pub trades_per_day: f64,
+    /// Closed trades by close reason.
+    pub by_close_reason: BTreeMap<&'static str, u64>,
+    /// Figures by symbol.
+    pub by_symbol: BTreeMap<String, SymbolStats>,
+    /// Earliest open among the closed trades.
+    pub first_trade_at: Option<Timestamp>,
+    /// Latest close.
+    pub last_trade_at: Option<Timestamp>,
+    /// The filters applied.
+    pub filters: StatsFilters,
+}
+
+const DP: u32 = 8;
+
+fn mean(sum: Decimal, n: u64) -> Decimal {
+    if n == 0 {
+        Decimal::ZERO
+    } else {
+        (sum / Decimal::from(n)).round_dp(DP).normalize()
+    }
+}
+
+/// Compute the figures from closed trades sorted by close time, plus the open count.
+///
+/// ```
+/// use loms_oms::stats::compute;
+/// assert_eq!(compute(&[], 0, Default::default()).winrate, 0.0);
+/// ```
+pub fn compute(trades: &[ClosedTrade], open: u64, filters: StatsFilters) -> Stats {
+    let n = trades.len() as u64;
+    let (mut wins, mut losses, mut win_sum, mut loss_sum, mut fees) =
+        (0u64, 0u64, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    let (mut equity, mut peak, mut max_dd) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
+    let mut by_reason: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut by_symbol: BTreeMap<String, SymbolStats> = BTreeMap::new();
+    for t in trades {
+        fees += t.fees;
+        if t.pnl > Decimal::ZERO {
+            wins += 1;
+            win_sum += t.pnl;
+        } else if t.pnl < Decimal::ZERO {
+            losses += 1;
+            loss_sum += t.pnl;
+        }
+        equity += t.pnl;
+        peak = peak.max(equity);
+        max_dd = max_dd.max(peak - equity);
+        *by_reason
+            .entry(t.reason.map_or("unknown", CloseReason::as_str))
+            .or_default() += 1;
+        let s = by_symbol.entry(t.symbol.clone()).or_default();
+        s.trades += 1;
+        s.wins += u64::from(t.pnl > Decimal::ZERO);
+        s.pnl += t.pnl;
+    }
+    let total = win_sum + loss_sum;
+    let first = trades.iter().map(|t| t.opened_at).min();
+    let last = trades.iter().map(|t| t.closed_at).max();
+    let trades_per_day = match (trades.first(), last) {
+        (Some(f), Some(l)) => {
+            let days = ((l - f.closed_at).num_milliseconds() as f64 / 86_400_000.0).max(1.0);
+            n as f64 / days
+        }
+        _ => 0.0,
+    };
+    let avg_win = mean(win_sum, wins);
+    let avg_loss = mean(loss_sum, losses);
+    let expectancy = if n == 0 {
+        Decimal::ZERO
+    } else {
+        ((Decimal::from(wins) * avg_win + Decimal::from(losses) * avg_loss) / Decimal::from(n))
+            .round_dp(DP)
+            .normalize()
+    };
+    Stats {
+        total_positions: n + open,
+        open_positions: open,
+        closed_positions: n,
+        total_pnl: total.normalize(),
+        fees_paid: fees.normalize(),
+        winning_trades: wins,
+        losing_trades: losses,
+        tp_count: by_reason.get("tp").copied().unwrap_or(0),
+        sl_count: by_reason.get("sl").copied().unwrap_or(0),
+        winrate: if n == 0 {
+            0.0
+        } else {
+            wins as f64 * 100.0 / n as f64
+        },
+        avg_pnl_per_trade: mean(total, n),
+        avg_pnl_win: avg_win,
+        avg_pnl_loss: avg_loss,
+        max_drawdown: max_dd.normalize(),
+        profit_factor: (losses > 0).then(|| (win_sum / -loss_sum).round_dp(DP).normalize()),
+        expectancy,
+        trades_per_day: (trades_per_day * 1e4).round() / 1e4,
+        by_close_reason: by_reason,
+        by_symbol: by_symbol
+            .into_iter()
+            .map(|(k, mut v)| {
+                v.pnl = v.pnl.normalize();
+                (k, v)
+            })
+            .collect(),
+        first_trade_at: first,
+        last_trade_at: last,
+        filters,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+    use rust_decimal::dec;
+
+    fn trade(symbol: &str, pnl: Decimal, reason: CloseReason, hours: i64) -> ClosedTrade {
+        let t0 = Utc.with_ymd_and_hms(2025, 12, 1, 0, 0, 0).unwrap();
+        ClosedTrade {
+            symbol: symbol.into(),
+            pnl,
+            fees: dec!(0.1),
+            reason: Some(reason),
+            opened_at: t0 + Duration::hours(hours) - Duration::minutes(30),
+            closed_at: t0 + Duration::hours(hours),
+        }
+    }
+
+    /// Checked by hand: equity 10, 7, 2, 8, 6, 18 → peak 10 then 18; deepest fall 10 → 2 = 8.
+    #[test]
+    fn figures_on_a_known_set_of_trades() {
+        let trades = [
+            trade("BTCUSDT", dec!(10), CloseReason::Tp, 0),
+            trade("BTCUSDT", dec!(-3), CloseReason::Sl, 12),
+            trade("ETHUSDT", dec!(-5), CloseReason::Sl, 24),
+            trade("ETHUSDT", dec!(6), CloseReason::Manual, 36),
+            trade("BTCUSDT", dec!(-2), CloseReason::Sl, 40),
+            trade("XRPUSDT", dec!(12), CloseReason::Tp, 48),
+        ];
+        let s = compute(&trades, 2, StatsFilters::default());
+        assert_eq!(
+            (s.total_positions, s.open_positions, s.closed_positions),
+            (8, 2, 6)
+        );
+        assert_eq!(s.total_pnl, dec!(18));
+        assert_eq!(s.fees_paid, dec!(0.6));
+        assert_eq!(
+            (s.winning_trades, s.losing_trades, s.tp_count, s.sl_count),
+            (3, 3, 2, 3)
+        );
+        assert!((s.winrate - 50.0).abs() < 1e-9);
+        assert_eq!(s.avg_pnl_per_trade, dec!(3));
+        assert_eq!(s.avg_pnl_win, dec!(9.33333333));
+        assert_eq!(s.avg_pnl_loss, dec!(-3.33333333));
+        assert_eq!(s.max_drawdown, dec!(8));
+        assert_eq!(s.profit_factor, Some(dec!(2.8)));
+        assert_eq!(s.expectancy, dec!(3));
+        assert!(
+            (s.trades_per_day - 3.0).abs() < 1e-9,
+            "6 trades over 2 days"
+        );
+        assert_eq!(s.by_close_reason["manual"], 1);
+        assert_eq!(
+            s.by_symbol["ETHUSDT"],
+            SymbolStats {
+                trades: 2,
+                wins: 1,
+                pnl: dec!(1)
+            }
+        );
+        assert_eq!(
+            s.first_trade_at.unwrap().to_rfc3339(),
+            "2025-11-30T23:30:00+00:00"
+        );
+    }
+
+    #[test]
+    fn no_trades_no_losses() {
+        let s = compute(&[], 3, StatsFilters::default());
+        assert_eq!(
+            (s.total_positions, s.closed_positions, s.profit_factor),
+            (3, 0, None)
+        );
+        let s = compute(
+            &[trade("A", dec!(1), CloseReason::Tp, 1)],
+            0,
+            StatsFilters::default(),
+        );
+        assert_eq!(s.profit_factor, None);
+        assert_eq!(s.max_drawdown, dec!(0));
+        assert!((s.trades_per_day - 1.0).abs() < 1e-9);
+    }
+}

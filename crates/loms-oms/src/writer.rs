@@ -1,0 +1,586 @@
+//! The single writer: one thread owns the write connection and the [`Book`], takes
+//! commands from a queue, and handles every command that is waiting as one batch in
+//! one transaction (group commit). Each command runs in its own savepoint, so a failed
+//! command changes nothing while the others of the batch go on; replies are sent only
+//! after the batch is durable. Because commands are handled one after another, the
+//! risk check and the insert are one atomic step however many requests race.
+
+use crate::OmsError;
+use crate::answer::SignalAnswer;
+use crate::audit::AuditLog;
+use crate::book::Book;
+use crate::order::ManualOrder;
+use loms_broker::{BrokerAdapter, OrderRequest};
+use loms_domain::{
+    Clock, CloseReason, Decimal, Position, Signal, Sizing, Timestamp, pnl, size_qty, tp_sl_prices,
+};
+use loms_exit_engine::{ExitAction, ExitContext, PolicyRegistry};
+use loms_price_source::PriceSource;
+use loms_risk::{Intent, RiskLimits, check, check_signal_age};
+use loms_storage::{ClosePatch, NewOrder, SignalRecord, Store, Tx};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use tokio::sync::oneshot;
+
+/// Most commands handled in one transaction.
+const MAX_BATCH: usize = 512;
+
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, OmsError>>;
+
+/// Messages to the writer.
+#[derive(Debug)]
+pub(crate) enum Cmd {
+    /// Work done inside the batch transaction.
+    Write(Write),
+    /// Distinct symbols with an open position (answered at once).
+    Symbols { reply: oneshot::Sender<Vec<String>> },
+    /// Finish the current batch and stop.
+    Stop,
+}
+
+/// Work done inside the batch transaction.
+#[derive(Debug)]
+pub(crate) enum Write {
+    Signal {
+        signal: Box<Signal>,
+        key: String,
+        payload: Value,
+        reply: Reply<SignalAnswer>,
+    },
+    Order {
+        order: ManualOrder,
+        reply: Reply<Position>,
+    },
+    Close {
+        id: i64,
+        price: Decimal,
+        reason: CloseReason,
+        reply: Reply<Option<Position>>,
+    },
+    Pass {
+        prices: HashMap<String, Decimal>,
+        reply: Reply<PassReport>,
+    },
+}
+
+/// What one auto-close pass did.
+#[derive(Debug, Default, Clone)]
+pub struct PassReport {
+    /// Open positions when the pass ran.
+    pub open: usize,
+    /// Positions the policy looked at.
+    pub checked: usize,
+    /// Positions younger than MIN_POSITION_AGE_SEC, left alone.
+    pub too_young: usize,
+    /// Positions whose symbol had no usable price, left alone.
+    pub no_price: usize,
+    /// Positions whose policy failed or is unknown, left alone.
+    pub policy_errors: usize,
+    /// Positions closed, as stored.
+    pub closed: Vec<Position>,
+}
+
+/// Everything the writer needs besides its connection and book. Immutable.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) broker: Arc<dyn BrokerAdapter>,
+    pub(crate) prices: Arc<dyn PriceSource>,
+    pub(crate) policies: PolicyRegistry,
+    pub(crate) limits: RiskLimits,
+    pub(crate) sizing: Sizing,
+    pub(crate) default_exit: String,
+    pub(crate) min_age: chrono::Duration,
+    pub(crate) enabled: Arc<AtomicBool>,
+    pub(crate) audit: Arc<AuditLog>,
+}
+
+/// The writer thread's state.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    pub(crate) store: Store,
+    pub(crate) book: Book,
+    pub(crate) ctx: Ctx,
+}
+
+type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
+
+fn finish<T: Send + 'static>(reply: Reply<T>, r: Result<T, OmsError>) -> Finish {
+    Box::new(move |commit_error| {
+        let r = match (commit_error, r) {
+            (Some(e), Ok(_)) => Err(OmsError::Storage(e.to_string())),
+            (_, r) => r,
+        };
+        // The caller may have gone away (client disconnected); the work is done anyway.
+        let _ = reply.send(r);
+    })
+}
+
+/// A signal's audit line, completed once the batch's fate is known.
+struct PendingAudit {
+    payload: Value,
+    key: String,
+    outcome: Value,
+}
+
+impl Writer {
+    /// Serve commands until [`Cmd::Stop`] or until every sender is gone.
+    pub(crate) fn run(mut self, rx: Receiver<Cmd>) {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(c) => batch.push(c),
+                    Err(_) => break,
+                }
+            }
+            let stop = batch.iter().any(|c| matches!(c, Cmd::Stop));
+            self.process(batch);
+            if stop {
+                break;
+            }
+        }
+        log::info!("Writer stopped; database closed");
+    }
+
+    fn process(&mut self, batch: Vec<Cmd>) {
+        let now = self.ctx.clock.now();
+        let mut work = Vec::with_capacity(batch.len());
+        for cmd in batch {
+            match cmd {
+                Cmd::Symbols { reply } => {
+                    let _ = reply.send(self.book.symbols());
+                }
+                Cmd::Stop => {}
+                Cmd::Write(w) => work.push(w),
+            }
+        }
+        if work.is_empty() {
+            return;
+        }
+        let mut finishers: Vec<Finish> = Vec::with_capacity(work.len());
+        let mut audits: Vec<PendingAudit> = Vec::new();
+        let mut events: Vec<String> = Vec::new();
+        let mut storage_failed = false;
+        let commit_error = match self.store.transaction() {
+            Err(e) => Some(e.to_string()),
+            Ok(tx) => {
+                for cmd in work {
+                    let f = handle(
+                        &self.ctx,
+                        &mut self.book,
+                        &tx,
+                        cmd,
+                        now,
+                        &mut audits,
+                        &mut events,
+                    );
+                    storage_failed |= f.1;
+                    finishers.push(f.0);
+                }
+                tx.commit().err().map(|e| e.to_string())
+            }
+        };
+        if commit_error.is_some() || storage_failed {
+            // The database holds the truth; rebuild the in-memory view from it.
+            match Book::load(&self.store, now) {
+                Ok(b) => self.book = b,
+                Err(e) => log::error!("book_reload_failed error={e}"),
+            }
+        }
+        if let Some(e) = &commit_error {
+            log::error!("commit_failed error={e}");
+            for a in &mut audits {
+                a.outcome =
+                    json!({"status": "error", "detail": format!("storage unavailable: {e}")});
+            }
+        } else {
+            for e in &events {
+                log::info!("{e}");
+            }
+        }
+        let lines: Vec<String> = audits
+            .into_iter()
+            .map(|a| AuditLog::record(now, a.payload, Some(&a.key), a.outcome))
+            .collect();
+        self.ctx.audit.append(&lines);
+        for f in finishers {
+            f(commit_error.as_deref());
+        }
+    }
+}
+
+/// Handle one command inside the batch transaction. Returns its finisher and whether
+/// a storage error happened (then the book is rebuilt after the batch).
+fn handle(
+    ctx: &Ctx,
+    book: &mut Book,
+    tx: &Tx<'_>,
+    cmd: Write,
+    now: Timestamp,
+    audits: &mut Vec<PendingAudit>,
+    events: &mut Vec<String>,
+) -> (Finish, bool) {
+    fn failed<T>(r: &Result<T, OmsError>) -> bool {
+        matches!(r, Err(OmsError::Storage(_)))
+    }
+    match cmd {
+        Write::Signal {
+            signal,
+            key,
+            payload,
+            reply,
+        } => {
+            let r = tx.atomic(|tx| on_signal(ctx, book, tx, &signal, &key, &payload, now, events));
+            let outcome = match &r {
+                Ok(a) => json!({"status": a.outcome(), "position_id": a.position_id,
+                    "risk_scope": a.risk_scope, "risk_reason": a.risk_reason, "reason": a.reason}),
+                Err(e) => json!({"status": "error", "error": e.code(), "detail": e.to_string()}),
+            };
+            audits.push(PendingAudit {
+                payload,
+                key,
+                outcome,
+            });
+            let bad = failed(&r);
+            (finish(reply, r), bad)
+        }
+        Write::Order { order, reply } => {
+            let r = tx.atomic(|tx| on_order(ctx, book, tx, &order, now, events));
+            let bad = failed(&r);
+            (finish(reply, r), bad)
+        }
+        Write::Close {
+            id,
+            price,
+            reason,
+            reply,
+        } => {
+            let r = match book.open.get(&id) {
+                None => Ok(None),
+                Some(pos) => tx
+                    .atomic(|tx| close_one(ctx, tx, pos, price, reason, now))
+                    .map(Some),
+            };
+            if let Ok(Some(c)) = &r {
+                book.remove(id);
+                events.push(closed_event(c));
+            }
+            let bad = failed(&r);
+            (finish(reply, r), bad)
+        }
+        Write::Pass { prices, reply } => {
+            let r = Ok(on_pass(ctx, book, tx, &prices, now, events));
+            (finish(reply, r), false)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn on_signal(
+    ctx: &Ctx,
+    book: &mut Book,
+    tx: &Tx<'_>,
+    s: &Signal,
+    key: &str,
+    payload: &Value,
+    now: Timestamp,
+    events: &mut Vec<String>,
+) -> Result<SignalAnswer, OmsError> {
+    if let Some(prev) = tx.signal_response(key)? {
+        let mut a: SignalAnswer = serde_json::from_str(&prev)
+            .map_err(|e| OmsError::Storage(format!("stored answer of {key} unreadable: {e}")))?;
+        a.duplicate = true;
+        events.push(format!("signal_duplicate key={key} symbol={}", s.symbol));
+        return Ok(a);
+    }
+    let enabled = ctx.enabled.load(Ordering::SeqCst);
+    let mut a = SignalAnswer::base(enabled, key);
+    if !enabled {
+        a.reason = Some("OMS disabled via config".into());
+        events.push(format!(
+            "signal_ignored reason=oms_disabled key={key} symbol={}",
+            s.symbol
+        ));
+    } else {
+        let qty = match s.qty {
+            Some(q) => q,
+            None => size_qty(ctx.sizing, s.price)?,
+        };
+        let snap = book.snapshot(&s.symbol, now);
+        let intent = Intent {
+            symbol: &s.symbol,
+            price: s.price,
+            qty,
+        };
+        let verdict = check_signal_age(&ctx.limits, s.timestamp, now)
+            .and_then(|()| check(&ctx.limits, &snap, &intent));
+        match verdict {
+            Err(b) => {
+                events.push(format!(
+                    "risk_block scope={} reason=\"{}\" symbol={} key={key}",
+                    b.scope, b.reason, s.symbol
+                ));
+                a.risk_scope = Some(b.scope.as_str().into());
+                a.risk_reason = Some(b.reason);
+            }
+            Ok(()) => {
+                let mut p = Position::open(s.symbol.clone(), s.side, qty, s.price, now);
+                p.exchange = s.exchange.clone();
+                p.exit_strategy = s
+                    .exit_strategy
+                    .clone()
+                    .unwrap_or_else(|| ctx.default_exit.clone());
+                p.signal_id = Some(key.to_string());
+                p.strategy = Some(s.strategy.clone());
+                p.timeframe_min = Some(s.timeframe_min);
+                p.signal_price = Some(s.price);
+                p.signal_time = Some(s.timestamp);
+                let p = open_position(ctx, tx, p, Levels::Pct(s.tp_pct, s.sl_pct), "market", now)?;
+                a.risk_ok = true;
+                a.order_id = p.order_id;
+                a.position_id = Some(p.id);
+                a.entry_price = Some(p.entry_price);
+                a.qty = Some(p.qty);
+                a.tp_price = p.tp_price;
+                a.sl_price = p.sl_price;
+                a.exit_strategy = Some(p.exit_strategy.clone());
+                events.push(opened_event(&p));
+                book.count_signal_open(&p.symbol, now);
+                book.add_open(p);
+            }
+        }
+    }
+    let response = serde_json::to_string(&a).map_err(|e| OmsError::Storage(e.to_string()))?;
+    let payload = payload.to_string();
+    tx.insert_signal(&SignalRecord {
+        idem_key: key,
+        received_at: now,
+        symbol: &s.symbol,
+        outcome: a.outcome(),
+        position_id: a.position_id,
+        payload: &payload,
+        response: &response,
+    })?;
+    Ok(a)
+}
+
+fn on_order(
+    ctx: &Ctx,
+    book: &mut Book,
+    tx: &Tx<'_>,
+    o: &ManualOrder,
+    now: Timestamp,
+    events: &mut Vec<String>,
+) -> Result<Position, OmsError> {
+    let snap = book.snapshot(&o.symbol, now);
+    // Rate and staleness limits are about signals; position limits hold for everyone.
+    let limits = RiskLimits {
+        max_signals_per_day: None,
+        max_signals_per_symbol_per_day: None,
+        max_signal_age_sec: None,
+        ..ctx.limits.clone()
+    };
+    let intent = Intent {
+        symbol: &o.symbol,
+        price: o.entry_price,
+        qty: o.qty,
+    };
+    check(&limits, &snap, &intent).map_err(OmsError::RiskBlocked)?;
+    let mut p = Position::open(o.symbol.clone(), o.side, o.qty, o.entry_price, now);
+    p.exit_strategy = ctx.default_exit.clone();
+    let p = open_position(
+        ctx,
+        tx,
+        p,
+        Levels::Abs(o.tp_price, o.sl_price),
+        &o.order_type,
+        now,
+    )?;
+    events.push(opened_event(&p));
+    book.add_open(p.clone());
+    Ok(p)
+}
+
+enum Levels {
+    Pct(Decimal, Decimal),
+    Abs(Option<Decimal>, Option<Decimal>),
+}
+
+/// Fill through the broker and store the order and the position.
+fn open_position(
+    ctx: &Ctx,
+    tx: &Tx<'_>,
+    mut p: Position,
+    levels: Levels,
+    order_type: &str,
+    now: Timestamp,
+) -> Result<Position, OmsError> {
+    let fill = ctx.broker.open(&OrderRequest {
+        symbol: &p.symbol,
+        side: p.side,
+        qty: p.qty,
+        price: p.entry_price,
+        ts: now,
+    })?;
+    p.entry_price = fill.price;
+    p.qty = fill.qty;
+    p.created_at = fill.ts;
+    p.fees = fill.fee;
+    p.external_order_id = fill.external_order_id;
+    (p.tp_price, p.sl_price) = match levels {
+        Levels::Pct(tp, sl) => {
+            let (t, s) = tp_sl_prices(p.side, fill.price, tp, sl)?;
+            (Some(t), Some(s))
+        }
+        Levels::Abs(t, s) => (t, s),
+    };
+    let order_id = tx.insert_order(&NewOrder {
+        symbol: &p.symbol,
+        side: p.side.entry_order_side(),
+        qty: p.qty,
+        order_type,
+        status: "filled",
+        price: fill.price,
+        created_at: fill.ts,
+        signal_id: p.signal_id.as_deref(),
+    })?;
+    p.order_id = Some(order_id);
+    p.id = tx.insert_position(&p)?;
+    ctx.prices.observe(&p.symbol, p.entry_price);
+    Ok(p)
+}
+
+/// Close a whole position through the broker and store the result.
+fn close_one(
+    ctx: &Ctx,
+    tx: &Tx<'_>,
+    pos: &Position,
+    price: Decimal,
+    reason: CloseReason,
+    now: Timestamp,
+) -> Result<Position, OmsError> {
+    let fill = ctx.broker.close(&OrderRequest {
+        symbol: &pos.symbol,
+        side: pos.side,
+        qty: pos.qty,
+        price,
+        ts: now,
+    })?;
+    let fees = pos.fees + fill.fee;
+    let net = pnl(pos.side, pos.entry_price, fill.price, fill.qty)? - fees;
+    let patch = ClosePatch {
+        id: pos.id,
+        close_price: fill.price,
+        pnl: net.normalize(),
+        fees: fees.normalize(),
+        closed_at: fill.ts,
+        reason,
+    };
+    if !tx.close_position(&patch)? {
+        return Err(OmsError::Storage(format!(
+            "position {} was not open in the database",
+            pos.id
+        )));
+    }
+    let mut c = pos.clone();
+    c.status = loms_domain::PositionStatus::Closed;
+    c.close_price = Some(patch.close_price);
+    c.pnl = Some(patch.pnl);
+    c.fees = patch.fees;
+    c.closed_at = Some(patch.closed_at);
+    c.auto_close_reason = Some(reason);
+    Ok(c)
+}
+
+fn on_pass(
+    ctx: &Ctx,
+    book: &mut Book,
+    tx: &Tx<'_>,
+    prices: &HashMap<String, Decimal>,
+    now: Timestamp,
+    events: &mut Vec<String>,
+) -> PassReport {
+    let mut report = PassReport {
+        open: book.open.len(),
+        ..Default::default()
+    };
+    let mut to_close = Vec::new();
+    for p in book.open.values() {
+        if now - p.created_at < ctx.min_age {
+            report.too_young += 1;
+            continue;
+        }
+        let Some(&price) = prices.get(&p.symbol) else {
+            report.no_price += 1;
+            continue;
+        };
+        report.checked += 1;
+        let Some(policy) = ctx.policies.get(&p.exit_strategy) else {
+            report.policy_errors += 1;
+            log::warn!(
+                "policy_error id={} error=\"unknown exit_strategy {}\"",
+                p.id,
+                p.exit_strategy
+            );
+            continue;
+        };
+        match policy.on_price(p, &ExitContext { price, now }) {
+            Ok(actions) => {
+                if let Some(ExitAction::Close { reason }) = actions.into_iter().next() {
+                    to_close.push((p.id, price, reason));
+                }
+            }
+            Err(e) => {
+                report.policy_errors += 1;
+                log::warn!("policy_error id={} error=\"{e}\"", p.id);
+            }
+        }
+    }
+    for (id, price, reason) in to_close {
+        let Some(pos) = book.open.get(&id) else {
+            continue;
+        };
+        match tx.atomic(|tx| close_one(ctx, tx, pos, price, reason, now)) {
+            Ok(c) => {
+                book.remove(id);
+                events.push(closed_event(&c));
+                report.closed.push(c);
+            }
+            Err(e) => {
+                report.policy_errors += 1;
+                log::error!("close_failed id={id} error=\"{e}\"");
+            }
+        }
+    }
+    report
+}
+
+fn opened_event(p: &Position) -> String {
+    format!(
+        "position_opened id={} symbol={} side={} qty={} entry={} tp={} sl={} exit={}",
+        p.id,
+        p.symbol,
+        p.side,
+        p.qty,
+        p.entry_price,
+        p.tp_price.map_or("-".into(), |d| d.to_string()),
+        p.sl_price.map_or("-".into(), |d| d.to_string()),
+        p.exit_strategy
+    )
+}
+
+fn closed_event(c: &Position) -> String {
+    format!(
+        "position_closed id={} symbol={} side={} reason={} close={} pnl={}",
+        c.id,
+        c.symbol,
+        c.side,
+        c.auto_close_reason.map_or("-", |r| r.as_str()),
+        c.close_price.unwrap_or_default(),
+        c.pnl.unwrap_or_default()
+    )
+}
