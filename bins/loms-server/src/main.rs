@@ -58,12 +58,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         overrides,
     );
     let settings = loms_config::load(&sources).context("invalid configuration")?;
+    for w in &settings.warnings {
+        log::warn!("{w}");
+    }
     if cli.print_config {
         print!("{}", settings.render_table());
         return Ok(ExitCode::SUCCESS);
-    }
-    for w in &settings.warnings {
-        log::warn!("{w}");
     }
     let rt = tokio::runtime::Runtime::new().context("starting the tokio runtime")?;
     rt.block_on(serve(settings))?;
