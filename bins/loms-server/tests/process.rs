@@ -27,7 +27,8 @@ fn server(dir: &Path) -> Command {
 }
 
 /// Start and wait for the "listening" line; returns the child, its address and a
-/// channel with the rest of its log.
+/// channel with the rest of its log. Callers kill or wait for the child.
+#[allow(clippy::zombie_processes)]
 fn start(mut cmd: Command) -> (Child, SocketAddr, mpsc::Receiver<String>) {
     let mut child = cmd
         .stderr(Stdio::piped())

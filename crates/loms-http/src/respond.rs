@@ -6,23 +6,16 @@ use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
 use loms_oms::OmsError;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 pub(crate) type Resp = Response<Full<Bytes>>;
 
 /// A JSON response.
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Resp {
-    match serde_json::to_vec(body) {
-        Ok(b) => raw(status, b),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            &format!("cannot encode the answer: {e}"),
-        ),
-    }
-}
-
-fn raw(status: StatusCode, body: Vec<u8>) -> Resp {
+    let body = serde_json::to_vec(body).unwrap_or_else(|e| {
+        log::error!("encode_failed error={e}");
+        br#"{"error":"internal","detail":"cannot encode the answer"}"#.to_vec()
+    });
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     r.headers_mut()
@@ -30,31 +23,70 @@ fn raw(status: StatusCode, body: Vec<u8>) -> Resp {
     r
 }
 
-/// `{"error": code, "detail": detail}`.
-pub(crate) fn error(status: StatusCode, code: &str, detail: &str) -> Resp {
-    json(status, &json!({"error": code, "detail": detail}))
+/// 200 with `body`.
+pub(crate) fn ok<T: Serialize>(body: &T) -> Result<Resp, ApiError> {
+    Ok(json(StatusCode::OK, body))
 }
 
-/// The status that fits an OMS error.
-pub(crate) fn oms_error(e: &OmsError) -> Resp {
-    let status = match e {
-        OmsError::Malformed(_) => StatusCode::BAD_REQUEST,
-        OmsError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        OmsError::NotFound(_) => StatusCode::NOT_FOUND,
-        OmsError::RiskBlocked(b) => {
-            return json(
-                StatusCode::CONFLICT,
-                &json!({"error": e.code(), "detail": b.reason, "risk_scope": b.scope.as_str(), "risk_reason": b.reason}),
-            );
+/// An error answer: `{"error": code, "detail": detail, ...extra}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    detail: String,
+    extra: Option<Value>,
+}
+
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            extra: None,
         }
-        OmsError::WrongMode(_) => StatusCode::CONFLICT,
-        OmsError::Broker(_) => StatusCode::BAD_GATEWAY,
-        OmsError::PriceUnavailable { .. } | OmsError::Storage(_) | OmsError::Stopped => {
-            StatusCode::SERVICE_UNAVAILABLE
-        }
-    };
-    if status.is_server_error() {
-        log::error!("request_failed error={} detail=\"{e}\"", e.code());
     }
-    error(status, e.code(), &e.to_string())
+
+    /// 422 `invalid_query`.
+    pub(crate) fn query(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", detail)
+    }
+
+    pub(crate) fn into_response(self) -> Resp {
+        let mut body = json!({"error": self.code, "detail": self.detail});
+        if let (Some(Value::Object(extra)), Some(obj)) = (self.extra, body.as_object_mut()) {
+            obj.extend(extra);
+        }
+        json(self.status, &body)
+    }
+}
+
+impl From<OmsError> for ApiError {
+    fn from(e: OmsError) -> Self {
+        let status = match &e {
+            OmsError::Malformed(_) => StatusCode::BAD_REQUEST,
+            OmsError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            OmsError::NotFound(_) => StatusCode::NOT_FOUND,
+            OmsError::RiskBlocked(_) | OmsError::WrongMode(_) => StatusCode::CONFLICT,
+            OmsError::Broker(_) => StatusCode::BAD_GATEWAY,
+            OmsError::PriceUnavailable { .. } | OmsError::Storage(_) | OmsError::Stopped => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        };
+        if status.is_server_error() {
+            log::error!("request_failed error={} detail=\"{e}\"", e.code());
+        }
+        let extra = match &e {
+            OmsError::RiskBlocked(b) => {
+                Some(json!({"risk_scope": b.scope.as_str(), "risk_reason": b.reason}))
+            }
+            _ => None,
+        };
+        Self {
+            status,
+            code: e.code(),
+            detail: e.to_string(),
+            extra,
+        }
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::MAX_BODY_BYTES;
 use crate::query;
-use crate::respond::{Resp, error, json, oms_error};
+use crate::respond::{ApiError, Resp, ok};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
@@ -25,7 +25,9 @@ where
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = route(req, oms).await;
+    let resp = route(req, oms)
+        .await
+        .unwrap_or_else(ApiError::into_response);
     log::debug!(
         "http method={method} path={path} status={} ms={:.3}",
         resp.status().as_u16(),
@@ -34,7 +36,7 @@ where
     resp
 }
 
-async fn route<B>(req: Request<B>, oms: &Oms) -> Resp
+async fn route<B>(req: Request<B>, oms: &Oms) -> Result<Resp, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -44,63 +46,53 @@ where
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let m = req.method().clone();
     match (segs.as_slice(), &m) {
-        ([], &Method::GET) => json(
-            StatusCode::OK,
-            &json!({"status": "ok", "service": "CryptoNakCore LOMS"}),
-        ),
-        (["health"], &Method::GET) => json(StatusCode::OK, &oms.health().await),
+        ([], &Method::GET) => ok(&json!({"status": "ok", "service": "CryptoNakCore LOMS"})),
+        (["health"], &Method::GET) => ok(&oms.health().await),
         (["signals", "bounce"], &Method::POST) => signal(req, oms).await,
-        (["orders"], &Method::GET) => match page(&q) {
-            Ok((limit, offset)) => result(oms.orders(limit, offset).await),
-            Err(r) => r,
-        },
-        (["orders"], &Method::POST) => match body_json(req).await {
-            Ok(v) => match oms.create_order(&v).await {
-                Ok(p) => json(StatusCode::OK, &p),
-                Err(OmsError::Invalid(d)) => {
-                    error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_order", &d)
-                }
-                Err(e) => oms_error(&e),
-            },
-            Err(r) => r,
-        },
-        (["positions"], &Method::GET) => match position_filter(&q) {
-            Ok(f) => result(oms.positions(f).await),
-            Err(r) => r,
-        },
-        (["positions", id], &Method::GET) => match parse_id(id) {
-            Ok(id) => match oms.position(id).await {
-                Ok(Some(p)) => json(StatusCode::OK, &p),
-                Ok(None) => oms_error(&OmsError::NotFound(id)),
-                Err(e) => oms_error(&e),
-            },
-            Err(r) => r,
-        },
-        (["positions", id, "close"], &Method::POST) => match parse_id(id) {
-            Ok(id) => result(oms.close_position(id, CloseReason::Manual).await),
-            Err(r) => r,
-        },
-        (["stats"], &Method::GET) => match trade_filter(&q) {
-            Ok(f) => result(oms.stats(f).await),
-            Err(r) => r,
-        },
-        (["market", "price"], &Method::GET) => market_price(oms, &q, None),
-        (["market", "price", value], &Method::POST) => {
-            match parse_decimal("price", &Value::String((*value).to_string())) {
-                Ok(p) if p > loms_domain::Decimal::ZERO => market_price(oms, &q, Some(Some(p))),
-                _ => error(
+        (["orders"], &Method::GET) => {
+            let (limit, offset) = page(&q)?;
+            ok(&oms.orders(limit, offset).await?)
+        }
+        (["orders"], &Method::POST) => {
+            let v = body_json(req).await?;
+            match oms.create_order(&v).await {
+                Err(OmsError::Invalid(d)) => Err(ApiError::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    "invalid_price",
-                    &format!("price must be a number greater than 0, got {value:?}"),
-                ),
+                    "invalid_order",
+                    d,
+                )),
+                r => ok(&r?),
             }
         }
+        (["positions"], &Method::GET) => ok(&oms.positions(position_filter(&q)?).await?),
+        (["positions", id], &Method::GET) => {
+            let id = parse_id(id)?;
+            ok(&oms.position(id).await?.ok_or(OmsError::NotFound(id))?)
+        }
+        (["positions", id, "close"], &Method::POST) => ok(&oms
+            .close_position(parse_id(id)?, CloseReason::Manual)
+            .await?),
+        (["stats"], &Method::GET) => ok(&oms.stats(trade_filter(&q)?).await?),
+        (["market", "price"], &Method::GET) => market_price(oms, &q, None),
+        (["market", "price", value], &Method::POST) => {
+            let p = parse_decimal("price", &Value::String((*value).to_string()))
+                .ok()
+                .filter(|p| *p > loms_domain::Decimal::ZERO)
+                .ok_or_else(|| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "invalid_price",
+                        format!("price must be a number greater than 0, got {value:?}"),
+                    )
+                })?;
+            market_price(oms, &q, Some(Some(p)))
+        }
         (["market", "price"], &Method::DELETE) => market_price(oms, &q, Some(None)),
-        _ => not_found_or_405(&segs, &m),
+        _ => Err(not_found_or_405(&segs, &m)),
     }
 }
 
-fn not_found_or_405(segs: &[&str], m: &Method) -> Resp {
+fn not_found_or_405(segs: &[&str], m: &Method) -> ApiError {
     let known = matches!(
         segs,
         [] | ["health"]
@@ -114,37 +106,30 @@ fn not_found_or_405(segs: &[&str], m: &Method) -> Resp {
             | ["market", "price", _]
     );
     if known {
-        error(
+        ApiError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             "method_not_allowed",
-            &format!("{m} is not allowed on /{}", segs.join("/")),
+            format!("{m} is not allowed on /{}", segs.join("/")),
         )
     } else {
-        error(
+        ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            &format!("no route /{}", segs.join("/")),
+            format!("no route /{}", segs.join("/")),
         )
     }
 }
 
-fn result<T: serde::Serialize>(r: Result<T, OmsError>) -> Resp {
-    match r {
-        Ok(v) => json(StatusCode::OK, &v),
-        Err(e) => oms_error(&e),
-    }
-}
-
-async fn body_bytes<B>(req: Request<B>) -> Result<Bytes, Resp>
+async fn body_bytes<B>(req: Request<B>) -> Result<Bytes, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let too_large = || {
-        error(
+        ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
-            &format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+            format!("request body is larger than {MAX_BODY_BYTES} bytes"),
         )
     };
     let declared = req
@@ -161,30 +146,30 @@ where
     {
         Ok(c) => Ok(c.to_bytes()),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(error(
+        Err(e) => Err(ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad_body",
-            &format!("cannot read the request body: {e}"),
+            format!("cannot read the request body: {e}"),
         )),
     }
 }
 
-async fn body_json<B>(req: Request<B>) -> Result<Value, Resp>
+async fn body_json<B>(req: Request<B>) -> Result<Value, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let bytes = body_bytes(req).await?;
     serde_json::from_slice(&bytes).map_err(|e| {
-        error(
+        ApiError::new(
             StatusCode::BAD_REQUEST,
             "malformed_json",
-            &format!("request body is not valid JSON: {e}"),
+            format!("request body is not valid JSON: {e}"),
         )
     })
 }
 
-async fn signal<B>(req: Request<B>, oms: &Oms) -> Resp
+async fn signal<B>(req: Request<B>, oms: &Oms) -> Result<Resp, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
@@ -197,35 +182,27 @@ where
         .filter(|k| !k.is_empty())
         .map(str::to_string);
     if key.as_ref().is_some_and(|k| k.len() > 128) {
-        return error(
+        return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_signal",
             "Idempotency-Key must be at most 128 characters",
-        );
+        ));
     }
-    let body = match body_bytes(req).await {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    result(oms.handle_signal(&body, key.as_deref()).await)
+    let body = body_bytes(req).await?;
+    ok(&oms.handle_signal(&body, key.as_deref()).await?)
 }
 
-fn invalid_query(detail: String) -> Resp {
-    error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_query", &detail)
+fn parse_id(s: &str) -> Result<i64, ApiError> {
+    s.parse::<i64>().ok().filter(|id| *id > 0).ok_or_else(|| {
+        ApiError::query(format!("position id must be a positive integer, got {s:?}"))
+    })
 }
 
-fn parse_id(s: &str) -> Result<i64, Resp> {
-    s.parse::<i64>()
-        .ok()
-        .filter(|id| *id > 0)
-        .ok_or_else(|| invalid_query(format!("position id must be a positive integer, got {s:?}")))
-}
-
-fn number(q: &HashMap<String, String>, key: &str, max: u32) -> Result<Option<u32>, Resp> {
+fn number(q: &HashMap<String, String>, key: &str, max: u32) -> Result<Option<u32>, ApiError> {
     q.get(key)
         .map(|v| {
             v.parse::<u32>().ok().filter(|n| *n <= max).ok_or_else(|| {
-                invalid_query(format!(
+                ApiError::query(format!(
                     "{key} must be a whole number from 0 to {max}, got {v:?}"
                 ))
             })
@@ -233,7 +210,7 @@ fn number(q: &HashMap<String, String>, key: &str, max: u32) -> Result<Option<u32
         .transpose()
 }
 
-fn page(q: &HashMap<String, String>) -> Result<(Option<u32>, Option<u32>), Resp> {
+fn page(q: &HashMap<String, String>) -> Result<(Option<u32>, Option<u32>), ApiError> {
     Ok((
         number(q, "limit", 1_000_000)?,
         number(q, "offset", u32::MAX)?,
@@ -246,12 +223,12 @@ fn symbol(q: &HashMap<String, String>) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-fn position_filter(q: &HashMap<String, String>) -> Result<PositionFilter, Resp> {
+fn position_filter(q: &HashMap<String, String>) -> Result<PositionFilter, ApiError> {
     let status = q
         .get("status")
         .map(|s| {
             s.parse::<PositionStatus>()
-                .map_err(|e| invalid_query(e.to_string()))
+                .map_err(|e| ApiError::query(e.to_string()))
         })
         .transpose()?;
     let (limit, offset) = page(q)?;
@@ -263,11 +240,11 @@ fn position_filter(q: &HashMap<String, String>) -> Result<PositionFilter, Resp> 
     })
 }
 
-fn trade_filter(q: &HashMap<String, String>) -> Result<TradeFilter, Resp> {
+fn trade_filter(q: &HashMap<String, String>) -> Result<TradeFilter, ApiError> {
     let time = |k: &str| {
         q.get(k)
             .map(|v| {
-                parse_time(k, &Value::String(v.clone())).map_err(|e| invalid_query(e.to_string()))
+                parse_time(k, &Value::String(v.clone())).map_err(|e| ApiError::query(e.to_string()))
             })
             .transpose()
     };
@@ -283,13 +260,13 @@ fn market_price(
     oms: &Oms,
     q: &HashMap<String, String>,
     set: Option<Option<loms_domain::Decimal>>,
-) -> Resp {
-    let Some(sim) = oms.simulator() else {
-        return oms_error(&OmsError::WrongMode(format!(
+) -> Result<Resp, ApiError> {
+    let sim = oms.simulator().ok_or_else(|| {
+        OmsError::WrongMode(format!(
             "/market/price is only available with PRICE_SOURCE=simulator (current: {})",
             oms.settings().price_source.as_str()
-        )));
-    };
+        ))
+    })?;
     let sym = symbol(q);
     match set {
         Some(Some(p)) => sim.pin(sym.as_deref(), p),
@@ -297,14 +274,11 @@ fn market_price(
         None => {}
     }
     let shown = sym.clone().unwrap_or_else(|| "BTCUSDT".into());
-    json(
-        StatusCode::OK,
-        &json!({
-            "source": "simulator",
-            "symbol": shown,
-            "price": sim.peek(&shown),
-            "pinned": set.map(|s| s.is_some()),
-            "scope": if sym.is_some() { "symbol" } else { "all" },
-        }),
-    )
+    ok(&json!({
+        "source": "simulator",
+        "symbol": shown,
+        "price": sim.peek(&shown),
+        "pinned": set.map(|s| s.is_some()),
+        "scope": if sym.is_some() { "symbol" } else { "all" },
+    }))
 }

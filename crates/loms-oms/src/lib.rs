@@ -289,20 +289,21 @@ impl Oms {
 
     fn validate(&self, raw: &Value) -> Result<Signal, OmsError> {
         let s = Signal::from_json(raw, &self.0.settings.signal_defaults)?;
-        if let Some(name) = &s.exit_strategy {
-            if self.0.deps.policies.get(name).is_none() {
-                return Err(OmsError::Invalid(format!(
-                    "exit_strategy {name:?} is unknown; known: {}",
-                    self.0.deps.policies.names()
-                )));
-            }
+        if let Some(name) = &s.exit_strategy
+            && self.0.deps.policies.get(name).is_none()
+        {
+            return Err(OmsError::Invalid(format!(
+                "exit_strategy {name:?} is unknown; known: {}",
+                self.0.deps.policies.names()
+            )));
         }
-        if let Some(k) = &s.signal_id {
-            if k.starts_with("derived:") {
-                return Err(OmsError::Invalid(
-                    "signal_id may not start with \"derived:\"".into(),
-                ));
-            }
+        if s.signal_id
+            .as_deref()
+            .is_some_and(|k| k.starts_with("derived:"))
+        {
+            return Err(OmsError::Invalid(
+                "signal_id may not start with \"derived:\"".into(),
+            ));
         }
         Ok(s)
     }

@@ -114,27 +114,27 @@ pub fn check(
     snap: &RiskSnapshot,
     intent: &Intent<'_>,
 ) -> Result<(), RiskBlock> {
-    if let Some(limit) = limits.max_open_positions {
-        if snap.open_total >= limit {
-            return block(
-                RiskScope::Total,
-                format!(
-                    "max_total_open_reached (total={}, limit={limit})",
-                    snap.open_total
-                ),
-            );
-        }
+    if let Some(limit) = limits.max_open_positions
+        && snap.open_total >= limit
+    {
+        return block(
+            RiskScope::Total,
+            format!(
+                "max_total_open_reached (total={}, limit={limit})",
+                snap.open_total
+            ),
+        );
     }
-    if let Some(limit) = limits.max_open_positions_per_symbol {
-        if snap.open_symbol >= limit {
-            return block(
-                RiskScope::Symbol,
-                format!(
-                    "max_symbol_open_reached (symbol={}, count={}, limit={limit})",
-                    intent.symbol, snap.open_symbol
-                ),
-            );
-        }
+    if let Some(limit) = limits.max_open_positions_per_symbol
+        && snap.open_symbol >= limit
+    {
+        return block(
+            RiskScope::Symbol,
+            format!(
+                "max_symbol_open_reached (symbol={}, count={}, limit={limit})",
+                intent.symbol, snap.open_symbol
+            ),
+        );
     }
     if let Some(limit) = limits.max_size_per_position_usdt {
         let notional = intent.price.saturating_mul(intent.qty);
@@ -148,27 +148,27 @@ pub fn check(
             );
         }
     }
-    if let Some(limit) = limits.max_signals_per_day {
-        if snap.opened_today >= limit {
-            return block(
-                RiskScope::Rate,
-                format!(
-                    "max_signals_per_day_reached (count={}, limit={limit})",
-                    snap.opened_today
-                ),
-            );
-        }
+    if let Some(limit) = limits.max_signals_per_day
+        && snap.opened_today >= limit
+    {
+        return block(
+            RiskScope::Rate,
+            format!(
+                "max_signals_per_day_reached (count={}, limit={limit})",
+                snap.opened_today
+            ),
+        );
     }
-    if let Some(limit) = limits.max_signals_per_symbol_per_day {
-        if snap.opened_today_symbol >= limit {
-            return block(
-                RiskScope::Rate,
-                format!(
-                    "max_signals_per_symbol_per_day_reached (symbol={}, count={}, limit={limit})",
-                    intent.symbol, snap.opened_today_symbol
-                ),
-            );
-        }
+    if let Some(limit) = limits.max_signals_per_symbol_per_day
+        && snap.opened_today_symbol >= limit
+    {
+        return block(
+            RiskScope::Rate,
+            format!(
+                "max_signals_per_symbol_per_day_reached (symbol={}, count={}, limit={limit})",
+                intent.symbol, snap.opened_today_symbol
+            ),
+        );
     }
     Ok(())
 }
