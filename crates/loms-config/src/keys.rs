@@ -42,6 +42,7 @@ impl Draft {
             database_path: PathBuf::from("./data/loms_dev.db"),
             audit_log_path: PathBuf::from("./logs/signals_audit.jsonl"),
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 8000)),
+            api_token: None,
             risk: RiskLimits::default(),
             sizing: Sizing::FixedNotional(Decimal::TEN),
             signal_defaults: SignalDefaults::default(),
@@ -201,6 +202,24 @@ pub static KEYS: &[KeySpec] = &[
         doc: "Address the HTTP API listens on (flag --bind); use 0.0.0.0 only behind a firewall.",
         apply: |d, v| {
             d.s.bind = SocketAddr::from_str(v).map_err(|_| Reject::Invalid)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "LOMS_API_TOKEN",
+        group: "HTTP server",
+        default: "none",
+        accepted: "none, or a token of at least 16 characters without spaces",
+        doc: "When set, every write endpoint (POST/DELETE) needs the header Authorization: Bearer <token>; required for a non-loopback LOMS_BIND. Never logged or shown.",
+        apply: |d, v| {
+            d.s.api_token = optional(v, |t| {
+                let t = t.trim();
+                if t.len() >= 16 && !t.contains(char::is_whitespace) {
+                    Ok(t.to_string())
+                } else {
+                    Err(Reject::Invalid)
+                }
+            })?;
             Ok(())
         },
     },

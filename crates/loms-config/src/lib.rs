@@ -18,7 +18,7 @@
 //! use loms_config::{load, ConfigSources, Layer};
 //! let mut src = ConfigSources::defaults_only();
 //! src.process_env = vec![("PRICE_MODE".into(), "mid".into())];
-//! src.cli = vec![("LOMS_BIND".into(), "0.0.0.0:9000".into())];
+//! src.cli = vec![("LOMS_BIND".into(), "127.0.0.1:9000".into())];
 //! let s = load(&src).unwrap();
 //! assert_eq!(s.price_mode.as_str(), "mid");
 //! assert_eq!(s.entry("PRICE_MODE").unwrap().layer, Layer::Env);
@@ -231,6 +231,8 @@ pub struct Settings {
     pub audit_log_path: PathBuf,
     /// `LOMS_BIND`, default 127.0.0.1:8000.
     pub bind: SocketAddr,
+    /// `LOMS_API_TOKEN`: bearer token required by write endpoints when set. Secret.
+    pub api_token: Option<String>,
     /// The risk limits (`MAX_OPEN_POSITIONS` ... `MAX_SIGNAL_AGE_SEC`).
     pub risk: loms_risk::RiskLimits,
     /// From `POSITION_SIZE_USDT` or `DEFAULT_QTY`.
@@ -298,7 +300,9 @@ impl Settings {
 
     /// The entry of a key (any case).
     pub fn entry(&self, key: &str) -> Option<&Entry> {
-        self.entries.iter().find(|e| e.key.eq_ignore_ascii_case(key))
+        self.entries
+            .iter()
+            .find(|e| e.key.eq_ignore_ascii_case(key))
     }
 
     /// Log each of [`Settings::warnings`] at warn level (call once logging is set up).
@@ -434,10 +438,7 @@ pub(crate) fn load_with(src: &ConfigSources, keys: &[KeySpec]) -> Result<Setting
                         match b.key.as_deref().and_then(find) {
                             Some(i) => problems.push(Problem::File {
                                 path: path.clone(),
-                                message: format!(
-                                    "line {}: {}: {}",
-                                    b.line, keys[i].name, b.reason
-                                ),
+                                message: format!("line {}: {}: {}", b.line, keys[i].name, b.reason),
                             }),
                             None => warnings.push(format!(
                                 "{}: line {} ignored: {}",
@@ -532,6 +533,15 @@ pub(crate) fn load_with(src: &ConfigSources, keys: &[KeySpec]) -> Result<Setting
         }
     }
 
+    if !draft.s.bind.ip().is_loopback() && draft.s.api_token.is_none() {
+        problems.push(Problem::Conflict {
+            keys: vec!["LOMS_BIND", "LOMS_API_TOKEN"],
+            message: format!(
+                "LOMS_BIND={} is not a loopback address: anyone who can reach it could trade; set LOMS_API_TOKEN (at least 16 characters) or bind 127.0.0.1",
+                draft.s.bind
+            ),
+        });
+    }
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }

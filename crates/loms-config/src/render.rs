@@ -1,8 +1,8 @@
 //! Text made from the settings: the `--print-config` table, the key reference of
 //! `docs/configuration.md` and `.env.sample` (both generated from [`KEYS`]).
 
-use crate::keys::{KEYS, PROFILE_DEFAULT, is_secret_key};
 use crate::Settings;
+use crate::keys::{KEYS, PROFILE_DEFAULT, is_secret_key};
 use loms_domain::Sizing;
 use std::fmt::Write;
 
@@ -17,8 +17,9 @@ use std::fmt::Write;
 /// ```
 pub fn redact(key: &str, value: &str) -> String {
     if is_secret_key(key) {
-        return if value.is_empty() {
-            String::new()
+        // "none" and friends say the secret is unset: nothing to hide.
+        return if crate::keys::is_none_word(value) {
+            value.to_string()
         } else {
             "***".into()
         };
@@ -58,12 +59,7 @@ pub(crate) fn table(s: &Settings) -> String {
             }
         })
         .collect();
-    let kw = s
-        .entries
-        .iter()
-        .map(|e| e.key.len())
-        .max()
-        .unwrap_or(0);
+    let kw = s.entries.iter().map(|e| e.key.len()).max().unwrap_or(0);
     let vw = shown.iter().map(|v| v.chars().count()).max().unwrap_or(0);
     let mut out = String::new();
     let files = if s.files_read.is_empty() {

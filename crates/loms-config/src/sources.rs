@@ -187,7 +187,10 @@ fn after_quote(rest: &str) -> Result<(), &'static str> {
 }
 
 /// The known key closest to `key`, if it is close enough to be a likely typo.
-pub(crate) fn suggest(key: &str, known: impl Iterator<Item = &'static str>) -> Option<&'static str> {
+pub(crate) fn suggest(
+    key: &str,
+    known: impl Iterator<Item = &'static str>,
+) -> Option<&'static str> {
     if key.len() > MAX_SUGGEST_LEN {
         return None;
     }
