@@ -198,3 +198,45 @@ fn busy_address_is_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn non_loopback_bind_without_token_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = server(dir.path())
+        .env("LOMS_BIND", "0.0.0.0:0")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("not a loopback address") && stderr.contains("LOMS_API_TOKEN"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_token_never_reaches_the_log() {
+    let token = "s3cret-token-never-logged";
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = server(dir.path());
+    cmd.env("LOMS_API_TOKEN", token).env("RUST_LOG", "trace");
+    let (mut child, addr, log) = start(cmd);
+    let (st, _) = post(addr, "/admin/oms", r#"{"mode":"entries_off"}"#);
+    assert_eq!(st, 401);
+    let mut s = TcpStream::connect(addr).unwrap();
+    let body = r#"{"mode":"active"}"#;
+    write!(
+        s,
+        "POST /admin/oms HTTP/1.1\r\nHost: t\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let lines: Vec<String> = log.try_iter().collect();
+    assert!(!lines.is_empty());
+    assert!(lines.iter().all(|l| !l.contains(token)), "{lines:#?}");
+}

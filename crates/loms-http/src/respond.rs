@@ -23,6 +23,16 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Resp {
     r
 }
 
+/// 200 with Prometheus text.
+pub(crate) fn text(body: String) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    r
+}
+
 /// 200 with `body`.
 pub(crate) fn ok<T: Serialize>(body: &T) -> Result<Resp, ApiError> {
     Ok(json(StatusCode::OK, body))

@@ -3,14 +3,14 @@
 
 use crate::MAX_BODY_BYTES;
 use crate::query;
-use crate::respond::{ApiError, Resp, ok};
+use crate::respond::{ApiError, Resp, ok, text};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
 use hyper::{Method, Request, StatusCode};
 use loms_domain::signal::{parse_decimal, parse_time};
 use loms_domain::{CloseReason, PositionStatus};
-use loms_oms::{Oms, OmsError};
+use loms_oms::{Oms, OmsError, TradingMode};
 use loms_storage::{PositionFilter, TradeFilter};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -25,9 +25,12 @@ where
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = route(req, oms)
-        .await
-        .unwrap_or_else(ApiError::into_response);
+    let resp = match authorize(&req, oms) {
+        Ok(()) => route(req, oms).await,
+        Err(e) => Err(e),
+    }
+    .unwrap_or_else(ApiError::into_response);
+    oms.metrics().observe_request(started.elapsed());
     log::debug!(
         "http method={method} path={path} status={} ms={:.3}",
         resp.status().as_u16(),
@@ -47,6 +50,22 @@ where
     let m = req.method().clone();
     match (segs.as_slice(), &m) {
         ([], &Method::GET) => ok(&json!({"status": "ok", "service": "CryptoNakCore LOMS"})),
+        (["metrics"], &Method::GET) => Ok(text(oms.render_metrics())),
+        (["admin", "oms"], &Method::GET) => ok(&oms.trading_state()),
+        (["admin", "oms"], &Method::POST) => {
+            let (mode, set_by) = trading_request(&body_json(req).await?)?;
+            let (state, report) = oms.set_trading(mode, &set_by).await?;
+            ok(
+                &json!({"trading": state, "oms_enabled": state.mode.signals_may_open(), "flatten": report}),
+            )
+        }
+        (["admin", "close-all"], &Method::POST) => {
+            let report = oms.close_all(CloseReason::Panic).await?;
+            ok(
+                &json!({"closed_count": report.closed.len(), "failed_count": report.failed.len(),
+                "closed": report.closed, "failed": report.failed}),
+            )
+        }
         (["health"], &Method::GET) => ok(&oms.health().await),
         (["signals", "bounce"], &Method::POST) => signal(req, oms).await,
         (["orders"], &Method::GET) => {
@@ -96,6 +115,9 @@ fn not_found_or_405(segs: &[&str], m: &Method) -> ApiError {
     let known = matches!(
         segs,
         [] | ["health"]
+            | ["metrics"]
+            | ["admin", "oms"]
+            | ["admin", "close-all"]
             | ["signals", "bounce"]
             | ["orders"]
             | ["positions"]
@@ -190,6 +212,70 @@ where
     }
     let body = body_bytes(req).await?;
     ok(&oms.handle_signal(&body, key.as_deref()).await?)
+}
+
+/// Write endpoints need `Authorization: Bearer <LOMS_API_TOKEN>` when a token is set.
+fn authorize<B>(req: &Request<B>, oms: &Oms) -> Result<(), ApiError> {
+    let Some(token) = oms.settings().api_token.as_deref() else {
+        return Ok(());
+    };
+    if matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Ok(());
+    }
+    let given = req
+        .headers()
+        .get(hyper::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
+        _ => {
+            log::warn!(
+                "unauthorized method={} path={}",
+                req.method(),
+                req.uri().path()
+            );
+            Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "missing or wrong token: send Authorization: Bearer <LOMS_API_TOKEN>",
+            ))
+        }
+    }
+}
+
+/// Compare without leaking, through timing, how much of the token was right.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `{"mode": "entries_off", "set_by": "cli"}` or the spec's `{"enabled": false}`.
+fn trading_request(v: &Value) -> Result<(TradingMode, String), ApiError> {
+    let invalid = |d: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", d);
+    let mode = match (v.get("mode"), v.get("enabled")) {
+        (Some(Value::String(m)), _) => m
+            .parse::<TradingMode>()
+            .map_err(|e| invalid(e.to_string()))?,
+        (None, Some(Value::Bool(true))) => TradingMode::Active,
+        (None, Some(Value::Bool(false))) => TradingMode::EntriesOff,
+        _ => {
+            return Err(invalid(format!(
+                "body must be {{\"mode\": one of {}}} or {{\"enabled\": true|false}}",
+                TradingMode::ACCEPTED
+            )));
+        }
+    };
+    let set_by = match v.get("set_by") {
+        None | Some(Value::Null) => "api".to_string(),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 64 => s.trim().to_string(),
+        Some(_) => {
+            return Err(invalid(
+                "set_by must be a string of 1 to 64 characters".into(),
+            ));
+        }
+    };
+    Ok((mode, set_by))
 }
 
 fn parse_id(s: &str) -> Result<i64, ApiError> {

@@ -1,14 +1,18 @@
 //! The writer's in-memory view of what is open and what was taken today, so that risk
 //! checks and auto-close passes never re-read the database.
 
+use crate::trading::{STATE_KEY, TradingState};
 use loms_domain::{Position, Timestamp};
 use loms_risk::RiskSnapshot;
 use loms_storage::{StorageError, Store};
 use std::collections::{BTreeMap, HashMap};
 
-/// Open positions and today's signal counts. Owned by the writer thread only.
-#[derive(Debug, Default)]
+/// Open positions, today's signal counts and the trading mode. Owned by the writer
+/// thread only.
+#[derive(Debug)]
 pub(crate) struct Book {
+    /// What may be opened now (kill switch).
+    pub(crate) trading: TradingState,
     /// Open positions by id (oldest first).
     pub(crate) open: BTreeMap<i64, Position>,
     open_by_symbol: HashMap<String, u32>,
@@ -19,8 +23,20 @@ pub(crate) struct Book {
 
 impl Book {
     /// Rebuild from the database (start-up, or after a failed commit).
-    pub(crate) fn load(store: &Store, now: Timestamp) -> Result<Self, StorageError> {
-        let mut book = Book::default();
+    pub(crate) fn load(
+        store: &Store,
+        now: Timestamp,
+        oms_enabled: bool,
+    ) -> Result<Self, StorageError> {
+        let stored = store.state(STATE_KEY)?;
+        let mut book = Book {
+            trading: TradingState::at_start(stored.as_deref(), oms_enabled, now),
+            open: BTreeMap::new(),
+            open_by_symbol: HashMap::new(),
+            day: None,
+            opened_today: 0,
+            opened_today_by_symbol: HashMap::new(),
+        };
         for p in store.open_positions()? {
             book.add_open(p);
         }

@@ -117,8 +117,10 @@ pub struct HealthReport {
     pub environment: String,
     /// BROKER_MODE.
     pub broker_mode: &'static str,
-    /// Kill switch: may new positions open?
+    /// Kill switch: may signals open positions?
     pub oms_enabled: bool,
+    /// Trading mode, since when and set by whom.
+    pub trading: crate::TradingState,
     /// DATABASE_URL.
     pub database_url: String,
     /// AUDIT_LOG_PATH.
@@ -206,6 +208,7 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
         environment: s.environment.clone(),
         broker_mode: s.broker_mode.as_str(),
         oms_enabled: oms.enabled(),
+        trading: oms.trading_state(),
         database_url: s.database_url.clone(),
         audit_log_path: s.audit_log_path.display().to_string(),
         price_source: s.price_source.as_str(),

@@ -27,17 +27,21 @@ pub mod audit;
 mod book;
 mod error;
 pub mod health;
+pub mod metrics;
 pub mod order;
 pub mod stats;
+pub mod trading;
 mod writer;
 
 pub use answer::SignalAnswer;
 pub use error::OmsError;
 pub use health::HealthReport;
 pub use loms_config::Settings;
+pub use metrics::Metrics;
 pub use order::ManualOrder;
 pub use stats::Stats;
-pub use writer::PassReport;
+pub use trading::{TradingMode, TradingState};
+pub use writer::{CloseAllReport, CloseFailure, PassReport};
 
 use audit::AuditLog;
 use book::Book;
@@ -48,7 +52,6 @@ use loms_exit_engine::PolicyRegistry;
 use loms_price_source::{PriceSource, Simulator, SimulatorConfig};
 use loms_storage::{PositionFilter, StorageError, Store, TradeFilter};
 use serde_json::Value;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -129,7 +132,8 @@ struct Inner {
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Readers,
     audit: Arc<AuditLog>,
-    enabled: Arc<AtomicBool>,
+    trading: Arc<Mutex<TradingState>>,
+    metrics: Arc<Metrics>,
     health: Health,
 }
 
@@ -147,14 +151,24 @@ impl Oms {
         let store = Store::open(&path)
             .map_err(|e| OmsError::Storage(format!("opening database {}: {e}", path.display())))?;
         let audit = Arc::new(AuditLog::open(&settings.audit_log_path)?);
-        let book = Book::load(&store, deps.clock.now())?;
+        let book = Book::load(&store, deps.clock.now(), settings.oms_enabled)?;
         log::info!(
             "Database {} ready: schema v{}, {} open positions",
             path.display(),
             store.schema_version()?,
             book.open.len()
         );
-        let enabled = Arc::new(AtomicBool::new(settings.oms_enabled));
+        log::info!(
+            "Trading mode {} (set by {} at {})",
+            book.trading.mode,
+            book.trading.set_by,
+            book.trading.since
+        );
+        let trading = Arc::new(Mutex::new(book.trading.clone()));
+        let metrics = Arc::new(Metrics::default());
+        metrics
+            .open_positions
+            .store(book.open.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let ctx = Ctx {
             clock: deps.clock.clone(),
             broker: deps.broker.clone(),
@@ -164,7 +178,9 @@ impl Oms {
             sizing: settings.sizing,
             default_exit: settings.exit_strategy.clone(),
             min_age: chrono::Duration::from_std(settings.min_position_age).unwrap_or_default(),
-            enabled: enabled.clone(),
+            oms_enabled: settings.oms_enabled,
+            trading: trading.clone(),
+            metrics: metrics.clone(),
             audit: audit.clone(),
         };
         let (tx, rx) = std::sync::mpsc::channel();
@@ -183,7 +199,8 @@ impl Oms {
             tx,
             writer: Mutex::new(Some(handle)),
             audit,
-            enabled,
+            trading,
+            metrics,
             health: Health::new(),
         })))
     }
@@ -193,9 +210,76 @@ impl Oms {
         &self.0.settings
     }
 
-    /// Whether new positions may be opened (kill switch).
+    /// Whether signals may open positions (kill switch).
     pub fn enabled(&self) -> bool {
-        self.0.enabled.load(Ordering::SeqCst)
+        self.trading_state().mode.signals_may_open()
+    }
+
+    /// The trading state as last committed.
+    pub fn trading_state(&self) -> TradingState {
+        self.0
+            .trading
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The counters of `/metrics`.
+    pub fn metrics(&self) -> &Metrics {
+        &self.0.metrics
+    }
+
+    /// Prometheus text for `/metrics`.
+    pub fn render_metrics(&self) -> String {
+        self.0.metrics.render(self.trading_state().mode.as_str())
+    }
+
+    /// Set the trading mode (kept across restarts). `flatten` then closes every open
+    /// position with reason `panic`; the report says what was closed.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`] (nothing changed) or [`OmsError::Stopped`].
+    pub async fn set_trading(
+        &self,
+        mode: TradingMode,
+        set_by: &str,
+    ) -> Result<(TradingState, Option<CloseAllReport>), OmsError> {
+        let set_by = set_by.to_string();
+        let state = self
+            .ask(|reply| Write::SetTrading {
+                mode,
+                set_by,
+                reply,
+            })
+            .await?;
+        let report = if mode == TradingMode::Flatten {
+            Some(self.close_all(CloseReason::Panic).await?)
+        } else {
+            None
+        };
+        Ok((state, report))
+    }
+
+    /// Close every open position at the current price with `reason`, in one
+    /// transaction. Positions whose symbol has no price are reported as failed.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`] or [`OmsError::Stopped`].
+    pub async fn close_all(&self, reason: CloseReason) -> Result<CloseAllReport, OmsError> {
+        let prices = self.current_prices().await?;
+        let report = self
+            .ask(|reply| Write::CloseAll {
+                prices,
+                reason,
+                reply,
+            })
+            .await?;
+        log::warn!(
+            "close_all reason={reason} closed={} failed={}",
+            report.closed.len(),
+            report.failed.len()
+        );
+        Ok(report)
     }
 
     /// The simulator, when prices come from it.
@@ -231,6 +315,7 @@ impl Oms {
             key,
             outcome,
         )]);
+        self.0.metrics.signal("rejected");
         log::info!("signal_rejected error={} detail=\"{e}\"", e.code());
     }
 
@@ -378,6 +463,17 @@ impl Oms {
     /// [`OmsError::Stopped`] or [`OmsError::Storage`].
     pub async fn auto_close_pass(&self) -> Result<PassReport, OmsError> {
         let started = std::time::Instant::now();
+        let prices = self.current_prices().await?;
+        let report = self.ask(|reply| Write::Pass { prices, reply }).await?;
+        let took = started.elapsed();
+        self.0.health.pass_done(self.0.deps.clock.now(), took);
+        self.0.metrics.pass(took);
+        Ok(report)
+    }
+
+    /// One quote request for every symbol with an open position, picked by PRICE_MODE.
+    /// Symbols without a usable price are logged, counted and left out.
+    async fn current_prices(&self) -> Result<std::collections::HashMap<String, Decimal>, OmsError> {
         let (reply, rx) = oneshot::channel();
         self.0
             .tx
@@ -385,35 +481,33 @@ impl Oms {
             .map_err(|_| OmsError::Stopped)?;
         let symbols = rx.await.map_err(|_| OmsError::Stopped)?;
         let mut prices = std::collections::HashMap::with_capacity(symbols.len());
-        if !symbols.is_empty() {
-            let source = self.0.deps.prices.clone();
-            let batch = tokio::task::spawn_blocking(move || source.quotes(&symbols))
-                .await
-                .map_err(|e| OmsError::Storage(format!("price task failed: {e}")))?;
-            let mode = self.0.settings.price_mode;
-            for (symbol, q) in batch {
-                match q
-                    .map_err(|e| e.to_string())
-                    .and_then(|q| mode.pick(&q).map_err(|e| e.to_string()))
-                {
-                    Ok(p) => {
-                        prices.insert(symbol, p);
-                    }
-                    Err(e) => {
-                        log::warn!("price_error symbol={symbol} error=\"{e}\"");
-                        self.0.health.price_error(e);
-                    }
+        if symbols.is_empty() {
+            return Ok(prices);
+        }
+        let source = self.0.deps.prices.clone();
+        let batch = tokio::task::spawn_blocking(move || source.quotes(&symbols))
+            .await
+            .map_err(|e| OmsError::Storage(format!("price task failed: {e}")))?;
+        let mode = self.0.settings.price_mode;
+        for (symbol, q) in batch {
+            match q
+                .map_err(|e| e.to_string())
+                .and_then(|q| mode.pick(&q).map_err(|e| e.to_string()))
+            {
+                Ok(p) => {
+                    prices.insert(symbol, p);
+                }
+                Err(e) => {
+                    log::warn!("price_error symbol={symbol} error=\"{e}\"");
+                    self.0.health.price_error(e);
+                    self.0.metrics.price_error();
                 }
             }
-            if !prices.is_empty() {
-                self.0.health.price_ok(self.0.deps.clock.now());
-            }
         }
-        let report = self.ask(|reply| Write::Pass { prices, reply }).await?;
-        self.0
-            .health
-            .pass_done(self.0.deps.clock.now(), started.elapsed());
-        Ok(report)
+        if !prices.is_empty() {
+            self.0.health.price_ok(self.0.deps.clock.now());
+        }
+        Ok(prices)
     }
 
     /// Run auto-close passes every AUTO_CLOSE_INTERVAL_SEC until `shutdown` resolves.

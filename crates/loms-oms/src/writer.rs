@@ -9,7 +9,9 @@ use crate::OmsError;
 use crate::answer::SignalAnswer;
 use crate::audit::AuditLog;
 use crate::book::Book;
+use crate::metrics::Metrics;
 use crate::order::ManualOrder;
+use crate::trading::{STATE_KEY, TradingMode, TradingState};
 use loms_broker::{BrokerAdapter, OrderRequest};
 use loms_domain::{
     Clock, CloseReason, Decimal, Position, Signal, Sizing, Timestamp, pnl, size_qty, tp_sl_prices,
@@ -20,9 +22,9 @@ use loms_risk::{Intent, RiskLimits, check, check_signal_age};
 use loms_storage::{ClosePatch, NewOrder, SignalRecord, Store, Tx};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 /// Most commands handled in one transaction.
@@ -64,6 +66,36 @@ pub(crate) enum Write {
         prices: HashMap<String, Decimal>,
         reply: Reply<PassReport>,
     },
+    CloseAll {
+        prices: HashMap<String, Decimal>,
+        reason: CloseReason,
+        reply: Reply<CloseAllReport>,
+    },
+    SetTrading {
+        mode: TradingMode,
+        set_by: String,
+        reply: Reply<TradingState>,
+    },
+}
+
+/// What closing every open position did.
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct CloseAllReport {
+    /// Positions closed, as stored.
+    pub closed: Vec<Position>,
+    /// Positions that could not be closed, and why.
+    pub failed: Vec<CloseFailure>,
+}
+
+/// A position that could not be closed.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CloseFailure {
+    /// Position id.
+    pub position_id: i64,
+    /// Its symbol.
+    pub symbol: String,
+    /// Why.
+    pub error: String,
 }
 
 /// What one auto-close pass did.
@@ -94,8 +126,20 @@ pub(crate) struct Ctx {
     pub(crate) sizing: Sizing,
     pub(crate) default_exit: String,
     pub(crate) min_age: chrono::Duration,
-    pub(crate) enabled: Arc<AtomicBool>,
+    pub(crate) oms_enabled: bool,
+    /// The trading state as last committed, for readers outside the writer.
+    pub(crate) trading: Arc<Mutex<TradingState>>,
+    pub(crate) metrics: Arc<Metrics>,
     pub(crate) audit: Arc<AuditLog>,
+}
+
+/// Something that happened in a batch; acted on only once the batch is durable.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Log(String),
+    Signal(&'static str),
+    RiskBlock(&'static str),
+    Closed(Position),
 }
 
 /// The writer thread's state.
@@ -163,7 +207,7 @@ impl Writer {
         }
         let mut finishers: Vec<Finish> = Vec::with_capacity(work.len());
         let mut audits: Vec<PendingAudit> = Vec::new();
-        let mut events: Vec<String> = Vec::new();
+        let mut events: Vec<Event> = Vec::new();
         let mut storage_failed = false;
         let commit_error = match self.store.transaction() {
             Err(e) => Some(e.to_string()),
@@ -186,7 +230,7 @@ impl Writer {
         };
         if commit_error.is_some() || storage_failed {
             // The database holds the truth; rebuild the in-memory view from it.
-            match Book::load(&self.store, now) {
+            match Book::load(&self.store, now, self.ctx.oms_enabled) {
                 Ok(b) => self.book = b,
                 Err(e) => log::error!("book_reload_failed error={e}"),
             }
@@ -198,8 +242,27 @@ impl Writer {
                     json!({"status": "error", "detail": format!("storage unavailable: {e}")});
             }
         } else {
-            for e in &events {
-                log::info!("{e}");
+            let m = &self.ctx.metrics;
+            for e in events {
+                match e {
+                    Event::Log(line) => log::info!("{line}"),
+                    Event::Signal(outcome) => m.signal(outcome),
+                    Event::RiskBlock(scope) => m.risk_block(scope),
+                    Event::Closed(c) => {
+                        m.closed(c.auto_close_reason.map_or("unknown", CloseReason::as_str));
+                        log::info!("{}", closed_event(&c));
+                    }
+                }
+            }
+        }
+        self.ctx
+            .metrics
+            .open_positions
+            .store(self.book.open.len() as u64, Ordering::Relaxed);
+        {
+            let mut shared = self.ctx.trading.lock().unwrap_or_else(|e| e.into_inner());
+            if *shared != self.book.trading {
+                *shared = self.book.trading.clone();
             }
         }
         let lines: Vec<String> = audits
@@ -222,7 +285,7 @@ fn handle(
     cmd: Write,
     now: Timestamp,
     audits: &mut Vec<PendingAudit>,
-    events: &mut Vec<String>,
+    events: &mut Vec<Event>,
 ) -> (Finish, bool) {
     fn failed<T>(r: &Result<T, OmsError>) -> bool {
         matches!(r, Err(OmsError::Storage(_)))
@@ -267,7 +330,7 @@ fn handle(
             };
             if let Ok(Some(c)) = &r {
                 book.remove(id);
-                events.push(closed_event(c));
+                events.push(Event::Closed(c.clone()));
             }
             let bad = failed(&r);
             (finish(reply, r), bad)
@@ -275,6 +338,38 @@ fn handle(
         Write::Pass { prices, reply } => {
             let r = Ok(on_pass(ctx, book, tx, &prices, now, events));
             (finish(reply, r), false)
+        }
+        Write::CloseAll {
+            prices,
+            reason,
+            reply,
+        } => {
+            let r = Ok(on_close_all(ctx, book, tx, &prices, reason, now, events));
+            (finish(reply, r), false)
+        }
+        Write::SetTrading {
+            mode,
+            set_by,
+            reply,
+        } => {
+            let state = TradingState {
+                mode,
+                since: now,
+                set_by,
+            };
+            let r = serde_json::to_string(&state)
+                .map_err(|e| OmsError::Storage(e.to_string()))
+                .and_then(|json| Ok(tx.set_state(STATE_KEY, &json, now)?))
+                .map(|()| {
+                    events.push(Event::Log(format!(
+                        "trading_mode_set mode={} by={}",
+                        state.mode, state.set_by
+                    )));
+                    book.trading = state.clone();
+                    state
+                });
+            let bad = failed(&r);
+            (finish(reply, r), bad)
         }
     }
 }
@@ -288,23 +383,27 @@ fn on_signal(
     key: &str,
     payload: &Value,
     now: Timestamp,
-    events: &mut Vec<String>,
+    events: &mut Vec<Event>,
 ) -> Result<SignalAnswer, OmsError> {
     if let Some(prev) = tx.signal_response(key)? {
         let mut a: SignalAnswer = serde_json::from_str(&prev)
             .map_err(|e| OmsError::Storage(format!("stored answer of {key} unreadable: {e}")))?;
         a.duplicate = true;
-        events.push(format!("signal_duplicate key={key} symbol={}", s.symbol));
+        events.push(Event::Log(format!(
+            "signal_duplicate key={key} symbol={}",
+            s.symbol
+        )));
+        events.push(Event::Signal("duplicate"));
         return Ok(a);
     }
-    let enabled = ctx.enabled.load(Ordering::SeqCst);
+    let enabled = book.trading.mode.signals_may_open();
     let mut a = SignalAnswer::base(enabled, key);
     if !enabled {
-        a.reason = Some("OMS disabled via config".into());
-        events.push(format!(
-            "signal_ignored reason=oms_disabled key={key} symbol={}",
-            s.symbol
-        ));
+        a.reason = Some(book.trading.refusal());
+        events.push(Event::Log(format!(
+            "signal_ignored reason=trading_mode_{} key={key} symbol={}",
+            book.trading.mode, s.symbol
+        )));
     } else {
         let qty = match s.qty {
             Some(q) => q,
@@ -320,10 +419,11 @@ fn on_signal(
             .and_then(|()| check(&ctx.limits, &snap, &intent));
         match verdict {
             Err(b) => {
-                events.push(format!(
+                events.push(Event::Log(format!(
                     "risk_block scope={} reason=\"{}\" symbol={} key={key}",
                     b.scope, b.reason, s.symbol
-                ));
+                )));
+                events.push(Event::RiskBlock(b.scope.as_str()));
                 a.risk_scope = Some(b.scope.as_str().into());
                 a.risk_reason = Some(b.reason);
             }
@@ -348,7 +448,7 @@ fn on_signal(
                 a.tp_price = p.tp_price;
                 a.sl_price = p.sl_price;
                 a.exit_strategy = Some(p.exit_strategy.clone());
-                events.push(opened_event(&p));
+                events.push(Event::Log(opened_event(&p)));
                 book.count_signal_open(&p.symbol, now);
                 book.add_open(p);
             }
@@ -365,6 +465,7 @@ fn on_signal(
         payload: &payload,
         response: &response,
     })?;
+    events.push(Event::Signal(a.outcome()));
     Ok(a)
 }
 
@@ -374,8 +475,14 @@ fn on_order(
     tx: &Tx<'_>,
     o: &ManualOrder,
     now: Timestamp,
-    events: &mut Vec<String>,
+    events: &mut Vec<Event>,
 ) -> Result<Position, OmsError> {
+    if !book.trading.mode.orders_may_open() {
+        return Err(OmsError::WrongMode(format!(
+            "trading mode is {}: no position may be opened",
+            book.trading.mode
+        )));
+    }
     let snap = book.snapshot(&o.symbol, now);
     // Rate and staleness limits are about signals; position limits hold for everyone.
     let limits = RiskLimits {
@@ -400,7 +507,7 @@ fn on_order(
         &o.order_type,
         now,
     )?;
-    events.push(opened_event(&p));
+    events.push(Event::Log(opened_event(&p)));
     book.add_open(p.clone());
     Ok(p)
 }
@@ -502,7 +609,7 @@ fn on_pass(
     tx: &Tx<'_>,
     prices: &HashMap<String, Decimal>,
     now: Timestamp,
-    events: &mut Vec<String>,
+    events: &mut Vec<Event>,
 ) -> PassReport {
     let mut report = PassReport {
         open: book.open.len(),
@@ -547,13 +654,50 @@ fn on_pass(
         match tx.atomic(|tx| close_one(ctx, tx, pos, price, reason, now)) {
             Ok(c) => {
                 book.remove(id);
-                events.push(closed_event(&c));
+                events.push(Event::Closed(c.clone()));
                 report.closed.push(c);
             }
             Err(e) => {
                 report.policy_errors += 1;
                 log::error!("close_failed id={id} error=\"{e}\"");
             }
+        }
+    }
+    report
+}
+
+/// Close every open position at its symbol's price; those without one are reported.
+fn on_close_all(
+    ctx: &Ctx,
+    book: &mut Book,
+    tx: &Tx<'_>,
+    prices: &HashMap<String, Decimal>,
+    reason: CloseReason,
+    now: Timestamp,
+    events: &mut Vec<Event>,
+) -> CloseAllReport {
+    let mut report = CloseAllReport::default();
+    let ids: Vec<i64> = book.open.keys().copied().collect();
+    for id in ids {
+        let Some(pos) = book.open.get(&id) else {
+            continue;
+        };
+        let fail = |error: String| CloseFailure {
+            position_id: id,
+            symbol: pos.symbol.clone(),
+            error,
+        };
+        let Some(&price) = prices.get(&pos.symbol) else {
+            report.failed.push(fail("no price for this symbol".into()));
+            continue;
+        };
+        match tx.atomic(|tx| close_one(ctx, tx, pos, price, reason, now)) {
+            Ok(c) => {
+                book.remove(id);
+                events.push(Event::Closed(c.clone()));
+                report.closed.push(c);
+            }
+            Err(e) => report.failed.push(fail(e.to_string())),
         }
     }
     report

@@ -62,6 +62,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX positions_symbol ON positions(symbol, id);
     CREATE INDEX positions_closed_at ON positions(closed_at) WHERE status = 'closed';
     CREATE INDEX positions_created_at ON positions(created_at);",
+    // v2: persistent operator state (trading mode of the kill switch).
+    "CREATE TABLE kv_state (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );",
 ];
 
 /// Latest schema version this build knows.

@@ -264,6 +264,18 @@ impl Store {
         .query_row([symbol], |r| r.get(0))?)
     }
 
+    /// A key of the persistent operator state.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn state(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .prepare_cached("SELECT value FROM kv_state WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Positions opened by signals at or after `since`, by symbol (rate limits).
     ///
     /// # Errors
@@ -420,7 +432,11 @@ mod tests {
             None,
             "rolled back with its savepoint"
         );
+        tx.set_state("mode", "entries_off", t0()).unwrap();
+        tx.set_state("mode", "active", t0()).unwrap();
         tx.commit().unwrap();
+        assert_eq!(s.state("mode").unwrap().as_deref(), Some("active"));
+        assert_eq!(s.state("other").unwrap(), None);
     }
 
     #[test]
@@ -431,7 +447,7 @@ mod tests {
         let id = open_one(&mut s, "BTCUSDT", None);
         drop(s);
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 1);
+        assert_eq!(s.schema_version().unwrap(), 2);
         let r = Store::open_reader(&path).unwrap();
         assert_eq!(r.position(id).unwrap().unwrap().symbol, "BTCUSDT");
         let mode: String = s

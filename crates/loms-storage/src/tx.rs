@@ -237,4 +237,18 @@ impl<'c> Tx<'c> {
             ])?;
         Ok(n == 1)
     }
+
+    /// Set a key of the persistent operator state.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn set_state(&self, key: &str, value: &str, now: Timestamp) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO kv_state (key, value, updated_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+            )?
+            .execute(params![key, value, ts(now)])?;
+        Ok(())
+    }
 }

@@ -1,5 +1,6 @@
 //! End-to-end tests: the real server, in-process on 127.0.0.1:0, over HTTP.
 
+mod admin;
 mod harness;
 mod invalid;
 mod lifecycle;

@@ -1,0 +1,156 @@
+//! The runtime kill switch: what the OMS may do now, since when, and who said so.
+
+use crate::OmsError;
+use loms_domain::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Key of the trading state in the persistent operator state.
+pub(crate) const STATE_KEY: &str = "trading_state";
+
+/// Trading mode, set with `POST /admin/oms` and kept across restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TradingMode {
+    /// Everything runs.
+    Active,
+    /// Signals open nothing (they are still recorded); exits and manual orders go on.
+    EntriesOff,
+    /// Nothing may open, neither signals nor manual orders; exits go on.
+    ReduceOnly,
+    /// Close every open position now, then stay like `reduce_only`.
+    Flatten,
+}
+
+impl TradingMode {
+    /// Accepted names, for error messages.
+    pub const ACCEPTED: &'static str = "active, entries_off, reduce_only, flatten";
+
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::EntriesOff => "entries_off",
+            Self::ReduceOnly => "reduce_only",
+            Self::Flatten => "flatten",
+        }
+    }
+    /// May a signal open a position?
+    pub fn signals_may_open(self) -> bool {
+        self == Self::Active
+    }
+    /// May an operator's order open a position?
+    pub fn orders_may_open(self) -> bool {
+        matches!(self, Self::Active | Self::EntriesOff)
+    }
+}
+
+impl fmt::Display for TradingMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TradingMode {
+    type Err = OmsError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "active" | "on" => Ok(Self::Active),
+            "entries_off" | "off" => Ok(Self::EntriesOff),
+            "reduce_only" => Ok(Self::ReduceOnly),
+            "flatten" => Ok(Self::Flatten),
+            _ => Err(OmsError::Invalid(format!(
+                "mode must be one of {}, got {s:?}",
+                Self::ACCEPTED
+            ))),
+        }
+    }
+}
+
+/// The trading state: mode, since when, set by whom (`config`, `cli`, `api`...).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TradingState {
+    /// Current mode.
+    pub mode: TradingMode,
+    /// When it was set.
+    pub since: Timestamp,
+    /// Who set it.
+    pub set_by: String,
+}
+
+impl TradingState {
+    /// Why a signal opened nothing, for its answer.
+    pub(crate) fn refusal(&self) -> String {
+        if self.set_by == "config" && self.mode == TradingMode::EntriesOff {
+            "OMS disabled via config".to_string()
+        } else {
+            format!(
+                "OMS disabled: trading mode {} (set by {} at {})",
+                self.mode,
+                self.set_by,
+                self.since
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+        }
+    }
+
+    /// The state at start: the stored one if any; OMS_ENABLED=false forces `entries_off`
+    /// over a stored `active`.
+    pub(crate) fn at_start(stored: Option<&str>, oms_enabled: bool, now: Timestamp) -> Self {
+        let stored = stored.and_then(|s| serde_json::from_str::<TradingState>(s).ok());
+        match stored {
+            Some(s) if !(s.mode == TradingMode::Active && !oms_enabled) => s,
+            _ => TradingState {
+                mode: if oms_enabled {
+                    TradingMode::Active
+                } else {
+                    TradingMode::EntriesOff
+                },
+                since: now,
+                set_by: "config".into(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_state_survives_and_config_can_only_make_it_stricter() {
+        let t = chrono::DateTime::UNIX_EPOCH;
+        let off = TradingState {
+            mode: TradingMode::ReduceOnly,
+            since: t,
+            set_by: "cli".into(),
+        };
+        let json = serde_json::to_string(&off).unwrap();
+        assert_eq!(TradingState::at_start(Some(&json), true, t), off);
+        let on = serde_json::to_string(&TradingState {
+            mode: TradingMode::Active,
+            since: t,
+            set_by: "cli".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            TradingState::at_start(Some(&on), false, t).mode,
+            TradingMode::EntriesOff
+        );
+        assert_eq!(
+            TradingState::at_start(None, true, t).mode,
+            TradingMode::Active
+        );
+        assert_eq!(
+            TradingState::at_start(Some("garbage"), true, t).set_by,
+            "config"
+        );
+        assert!("sideways".parse::<TradingMode>().is_err());
+        assert!(
+            !TradingMode::EntriesOff.signals_may_open()
+                && TradingMode::EntriesOff.orders_may_open()
+        );
+        assert!(!TradingMode::Flatten.orders_may_open());
+    }
+}
