@@ -100,7 +100,7 @@ impl TradingState {
     pub(crate) fn at_start(stored: Option<&str>, oms_enabled: bool, now: Timestamp) -> Self {
         let stored = stored.and_then(|s| serde_json::from_str::<TradingState>(s).ok());
         match stored {
-            Some(s) if !(s.mode == TradingMode::Active && !oms_enabled) => s,
+            Some(s) if s.mode != TradingMode::Active || oms_enabled => s,
             _ => TradingState {
                 mode: if oms_enabled {
                     TradingMode::Active

@@ -139,7 +139,7 @@ pub(crate) enum Event {
     Log(String),
     Signal(&'static str),
     RiskBlock(&'static str),
-    Closed(Position),
+    Closed(Box<Position>),
 }
 
 /// The writer thread's state.
@@ -330,7 +330,7 @@ fn handle(
             };
             if let Ok(Some(c)) = &r {
                 book.remove(id);
-                events.push(Event::Closed(c.clone()));
+                events.push(Event::Closed(Box::new(c.clone())));
             }
             let bad = failed(&r);
             (finish(reply, r), bad)
@@ -654,7 +654,7 @@ fn on_pass(
         match tx.atomic(|tx| close_one(ctx, tx, pos, price, reason, now)) {
             Ok(c) => {
                 book.remove(id);
-                events.push(Event::Closed(c.clone()));
+                events.push(Event::Closed(Box::new(c.clone())));
                 report.closed.push(c);
             }
             Err(e) => {
@@ -694,7 +694,7 @@ fn on_close_all(
         match tx.atomic(|tx| close_one(ctx, tx, pos, price, reason, now)) {
             Ok(c) => {
                 book.remove(id);
-                events.push(Event::Closed(c.clone()));
+                events.push(Event::Closed(Box::new(c.clone())));
                 report.closed.push(c);
             }
             Err(e) => report.failed.push(fail(e.to_string())),
