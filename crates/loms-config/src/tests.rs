@@ -1,7 +1,7 @@
 //! Unit tests. They never touch the real process environment: `process_env` is injected.
 
 use super::*;
-use crate::keys::{Reject, sqlite_path};
+use crate::keys::sqlite_path;
 use crate::sources::{BadLine, DotEnvVar, parse_dotenv, suggest};
 use loms_risk::RiskLimits;
 use rust_decimal::dec;
