@@ -55,6 +55,8 @@ impl Draft {
             sim_seed: None,
             sim_base_price: Decimal::ONE_HUNDRED,
             sim_volatility_pct: Decimal::new(3, 1),
+            backup_dir: PathBuf::from("./backups"),
+            retention_days: 30,
             entries: Vec::new(),
             warnings: Vec::new(),
             files_read: Vec::new(),
@@ -454,6 +456,38 @@ pub static KEYS: &[KeySpec] = &[
                 return Err(Reject::Invalid);
             }
             d.s.sim_volatility_pct = x;
+            Ok(())
+        },
+    },
+    // --- Operations --------------------------------------------------------------
+    KeySpec {
+        name: "BACKUP_DIR",
+        group: "Operations",
+        default: "./backups",
+        accepted: "a folder path (created if missing)",
+        doc: "Where `loms-ctl backup` writes YYYY-MM-DD_<db name>.db and the gzipped audit file.",
+        apply: |d, v| {
+            let v = v.trim();
+            if v.is_empty() {
+                return Err(Reject::Invalid);
+            }
+            d.s.backup_dir = PathBuf::from(v);
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "RETENTION_DAYS",
+        group: "Operations",
+        default: "30",
+        accepted: "a whole number of days from 1 to 3650",
+        doc: "`loms-ctl prune` deletes backups older than this (the newest one is always kept).",
+        apply: |d, v| {
+            d.s.retention_days = v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=3650).contains(n))
+                .ok_or(Reject::Invalid)?;
             Ok(())
         },
     },

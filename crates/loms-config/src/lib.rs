@@ -257,6 +257,10 @@ pub struct Settings {
     pub sim_base_price: Decimal,
     /// `SIM_VOLATILITY_PCT`, default 0.3.
     pub sim_volatility_pct: Decimal,
+    /// `BACKUP_DIR`, default ./backups.
+    pub backup_dir: PathBuf,
+    /// `RETENTION_DAYS`, default 30.
+    pub retention_days: u32,
     /// Every key of [`KEYS`], in that order, with its effective value and layer.
     pub entries: Vec<Entry>,
     /// Things start-up should log: the process environment overriding a file value,

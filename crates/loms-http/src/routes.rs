@@ -3,7 +3,7 @@
 
 use crate::MAX_BODY_BYTES;
 use crate::query;
-use crate::respond::{ApiError, Resp, ok, text};
+use crate::respond::{ApiError, Resp, html, ok, text};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
@@ -15,6 +15,9 @@ use loms_storage::{PositionFilter, TradeFilter};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::time::Instant;
+
+/// The operators' dashboard: one self-contained page (no CDN, no build step).
+const DASHBOARD: &str = include_str!("dashboard.html");
 
 /// Answer one request. Never panics on input; every error is a JSON body.
 pub async fn handle<B>(req: Request<B>, oms: &Oms) -> Resp
@@ -51,6 +54,7 @@ where
     match (segs.as_slice(), &m) {
         ([], &Method::GET) => ok(&json!({"status": "ok", "service": "CryptoNakCore LOMS"})),
         (["metrics"], &Method::GET) => Ok(text(oms.render_metrics())),
+        (["dashboard"], &Method::GET) => Ok(html(DASHBOARD)),
         (["admin", "oms"], &Method::GET) => ok(&oms.trading_state()),
         (["admin", "oms"], &Method::POST) => {
             let (mode, set_by) = trading_request(&body_json(req).await?)?;
@@ -116,6 +120,7 @@ fn not_found_or_405(segs: &[&str], m: &Method) -> ApiError {
         segs,
         [] | ["health"]
             | ["metrics"]
+            | ["dashboard"]
             | ["admin", "oms"]
             | ["admin", "close-all"]
             | ["signals", "bounce"]
