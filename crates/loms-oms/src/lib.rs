@@ -134,6 +134,7 @@ struct Inner {
     audit: Arc<AuditLog>,
     trading: Arc<Mutex<TradingState>>,
     metrics: Arc<Metrics>,
+    trades: Arc<stats::TradeLog>,
     health: Health,
 }
 
@@ -166,6 +167,7 @@ impl Oms {
         );
         let trading = Arc::new(Mutex::new(book.trading.clone()));
         let metrics = Arc::new(Metrics::default());
+        let trades = Arc::new(stats::TradeLog::new(store.closed_trades(&TradeFilter::default())?));
         metrics
             .open_positions
             .store(book.open.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -181,6 +183,7 @@ impl Oms {
             oms_enabled: settings.oms_enabled,
             trading: trading.clone(),
             metrics: metrics.clone(),
+            trades: trades.clone(),
             audit: audit.clone(),
         };
         let (tx, rx) = std::sync::mpsc::channel();
@@ -201,6 +204,7 @@ impl Oms {
             audit,
             trading,
             metrics,
+            trades,
             health: Health::new(),
         })))
     }
@@ -568,21 +572,14 @@ impl Oms {
     /// # Errors
     /// [`OmsError::Storage`].
     pub async fn stats(&self, filter: TradeFilter) -> Result<Stats, OmsError> {
-        self.read(move |s| {
-            let trades = s.closed_trades(&filter)?;
-            let open = s.count_open(filter.symbol.as_deref())?;
-            let filters = stats::StatsFilters {
-                since: filter.since,
-                until: filter.until,
-                symbol: filter.symbol.clone(),
-            };
-            Ok(stats::compute(
-                &trades,
-                u64::try_from(open).unwrap_or(0),
-                filters,
-            ))
-        })
-        .await
+        let open = match filter.symbol.clone() {
+            None => self.0.metrics.open_positions.load(std::sync::atomic::Ordering::Relaxed),
+            Some(sym) => {
+                let n = self.read(move |s| s.count_open(Some(&sym))).await?;
+                u64::try_from(n).unwrap_or(0)
+            }
+        };
+        Ok(self.0.trades.stats(&filter, open))
     }
 
     /// The `/health` report.

@@ -1,7 +1,8 @@
 //! `/stats`: the figures of the go/no-go review, computed from closed trades.
 
-use loms_domain::{CloseReason, Decimal, Timestamp};
-use loms_storage::ClosedTrade;
+use loms_domain::{CloseReason, Decimal, Position, Timestamp};
+use loms_storage::{ClosedTrade, TradeFilter};
+use std::sync::RwLock;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -87,20 +88,32 @@ fn mean(sum: Decimal, n: u64) -> Decimal {
     }
 }
 
-/// Compute the figures from closed trades sorted by close time, plus the open count.
+/// Compute the figures from closed trades sorted by close time, plus the open count,
+/// in one pass.
 ///
 /// ```
 /// use loms_oms::stats::compute;
 /// assert_eq!(compute(&[], 0, Default::default()).winrate, 0.0);
 /// ```
-pub fn compute(trades: &[ClosedTrade], open: u64, filters: StatsFilters) -> Stats {
-    let n = trades.len() as u64;
+pub fn compute<'a>(
+    trades: impl IntoIterator<Item = &'a ClosedTrade>,
+    open: u64,
+    filters: StatsFilters,
+) -> Stats {
+    let mut n = 0u64;
+    let mut first_open: Option<Timestamp> = None;
+    let mut first_close: Option<Timestamp> = None;
+    let mut last_close: Option<Timestamp> = None;
     let (mut wins, mut losses, mut win_sum, mut loss_sum, mut fees) =
         (0u64, 0u64, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     let (mut equity, mut peak, mut max_dd) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
     let mut by_reason: BTreeMap<&'static str, u64> = BTreeMap::new();
     let mut by_symbol: BTreeMap<String, SymbolStats> = BTreeMap::new();
     for t in trades {
+        n += 1;
+        first_open = Some(first_open.map_or(t.opened_at, |f| f.min(t.opened_at)));
+        first_close = first_close.or(Some(t.closed_at));
+        last_close = Some(last_close.map_or(t.closed_at, |l| l.max(t.closed_at)));
         fees += t.fees;
         if t.pnl > Decimal::ZERO {
             wins += 1;
@@ -115,17 +128,19 @@ pub fn compute(trades: &[ClosedTrade], open: u64, filters: StatsFilters) -> Stat
         *by_reason
             .entry(t.reason.map_or("unknown", CloseReason::as_str))
             .or_default() += 1;
-        let s = by_symbol.entry(t.symbol.clone()).or_default();
+        // Look up before inserting: no String allocation per trade.
+        let s = match by_symbol.get_mut(&t.symbol) {
+            Some(s) => s,
+            None => by_symbol.entry(t.symbol.clone()).or_default(),
+        };
         s.trades += 1;
         s.wins += u64::from(t.pnl > Decimal::ZERO);
         s.pnl += t.pnl;
     }
     let total = win_sum + loss_sum;
-    let first = trades.iter().map(|t| t.opened_at).min();
-    let last = trades.iter().map(|t| t.closed_at).max();
-    let trades_per_day = match (trades.first(), last) {
+    let trades_per_day = match (first_close, last_close) {
         (Some(f), Some(l)) => {
-            let days = ((l - f.closed_at).num_milliseconds() as f64 / 86_400_000.0).max(1.0);
+            let days = ((l - f).num_milliseconds() as f64 / 86_400_000.0).max(1.0);
             n as f64 / days
         }
         _ => 0.0,
@@ -169,9 +184,57 @@ pub fn compute(trades: &[ClosedTrade], open: u64, filters: StatsFilters) -> Stat
                 (k, v)
             })
             .collect(),
-        first_trade_at: first,
-        last_trade_at: last,
+        first_trade_at: first_open,
+        last_trade_at: last_close,
         filters,
+    }
+}
+
+/// Every closed trade in memory, sorted by close time, so /stats never reads the
+/// database (100,000 trades take about 10 MB). Loaded at start, appended by the writer
+/// after each durable commit.
+#[derive(Debug, Default)]
+pub(crate) struct TradeLog(RwLock<Vec<ClosedTrade>>);
+
+impl TradeLog {
+    pub(crate) fn new(mut trades: Vec<ClosedTrade>) -> Self {
+        trades.sort_by_key(|t| t.closed_at);
+        Self(RwLock::new(trades))
+    }
+
+    /// Record a position that was just closed.
+    pub(crate) fn push(&self, p: &Position) {
+        let (Some(pnl), Some(closed_at)) = (p.pnl, p.closed_at) else {
+            return;
+        };
+        let t = ClosedTrade {
+            symbol: p.symbol.clone(),
+            pnl,
+            fees: p.fees,
+            reason: p.auto_close_reason,
+            opened_at: p.created_at,
+            closed_at,
+        };
+        let mut v = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if v.last().is_none_or(|l| l.closed_at <= t.closed_at) {
+            v.push(t);
+        } else {
+            let i = v.partition_point(|x| x.closed_at <= t.closed_at);
+            v.insert(i, t);
+        }
+    }
+
+    /// The figures for the trades matching `f`.
+    pub(crate) fn stats(&self, f: &TradeFilter, open: u64) -> Stats {
+        let v = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let lo = f.since.map_or(0, |s| v.partition_point(|t| t.closed_at < s));
+        let hi = f.until.map_or(v.len(), |u| v.partition_point(|t| t.closed_at < u)).max(lo);
+        let filters = StatsFilters { since: f.since, until: f.until, symbol: f.symbol.clone() };
+        let slice = &v[lo..hi];
+        match &f.symbol {
+            None => compute(slice, open, filters),
+            Some(sym) => compute(slice.iter().filter(|t| &t.symbol == sym), open, filters),
+        }
     }
 }
 

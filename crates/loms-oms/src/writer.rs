@@ -130,6 +130,7 @@ pub(crate) struct Ctx {
     /// The trading state as last committed, for readers outside the writer.
     pub(crate) trading: Arc<Mutex<TradingState>>,
     pub(crate) metrics: Arc<Metrics>,
+    pub(crate) trades: Arc<crate::stats::TradeLog>,
     pub(crate) audit: Arc<AuditLog>,
 }
 
@@ -250,6 +251,7 @@ impl Writer {
                     Event::RiskBlock(scope) => m.risk_block(scope),
                     Event::Closed(c) => {
                         m.closed(c.auto_close_reason.map_or("unknown", CloseReason::as_str));
+                        self.ctx.trades.push(&c);
                         log::info!("{}", closed_event(&c));
                     }
                 }
