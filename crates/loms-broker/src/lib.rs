@@ -2,7 +2,7 @@
 //! request into a [`Fill`]. [`PaperSim`] fills at once at the requested price; a live
 //! adapter comes later. Adapters never touch storage.
 
-use loms_domain::{Decimal, Side, Timestamp};
+use loms_domain::{Decimal, PriceQuote, Side, Timestamp};
 use std::fmt::Debug;
 
 /// An order to open or reduce a position.
@@ -16,6 +16,8 @@ pub struct OrderRequest<'a> {
     pub qty: Decimal,
     /// Reference price: the signal's price on entry, the current price on exit.
     pub price: Decimal,
+    /// The market quote, when there is one: a paper buy fills at its ask, a sell at its bid.
+    pub quote: Option<&'a PriceQuote>,
     /// Time of the request.
     pub ts: Timestamp,
 }
@@ -59,26 +61,37 @@ pub trait BrokerAdapter: Send + Sync + Debug {
     fn close(&self, req: &OrderRequest<'_>) -> Result<Fill, BrokerError>;
 }
 
-/// Paper broker: fills everything at once at the requested price, paying a taker fee
-/// of `taker_fee_bps` basis points of the notional.
+/// Paper broker: fills everything at once. A buy fills at the quote's ask and a sell
+/// at its bid when the request carries a quote (else at the reference price), moved
+/// `slippage_bps` against the trader, and pays `taker_fee_bps` of the notional.
 #[derive(Debug, Default, Clone)]
 pub struct PaperSim {
-    /// Taker fee, basis points (0 = no fees).
+    /// Taker fee, basis points of the notional (FEE_TAKER_BPS).
     pub taker_fee_bps: Decimal,
+    /// Slippage, basis points of the price, always against the trader (SLIPPAGE_BPS).
+    pub slippage_bps: Decimal,
 }
 
+const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+
 impl PaperSim {
-    fn fill(&self, req: &OrderRequest<'_>) -> Result<Fill, BrokerError> {
-        let fee = req
-            .price
+    fn fill(&self, req: &OrderRequest<'_>, buying: bool) -> Result<Fill, BrokerError> {
+        let touch = req.quote.and_then(|q| if buying { q.ask } else { q.bid });
+        let base = touch.unwrap_or(req.price);
+        let slip = base * self.slippage_bps / BPS;
+        let price = if buying { base + slip } else { base - slip };
+        if price <= Decimal::ZERO {
+            return Err(BrokerError::Rejected(format!("fill price {price} is not positive")));
+        }
+        let fee = price
             .checked_mul(req.qty)
             .and_then(|n| n.checked_mul(self.taker_fee_bps))
-            .map(|f| f / Decimal::from(10_000))
+            .map(|f| f / BPS)
             .ok_or_else(|| BrokerError::Rejected("notional out of range".into()))?;
         Ok(Fill {
-            price: req.price,
+            price: price.normalize(),
             qty: req.qty,
-            fee: fee.normalize(),
+            fee: fee.round_dp(10).normalize(),
             ts: req.ts,
             external_order_id: None,
         })
@@ -90,10 +103,10 @@ impl BrokerAdapter for PaperSim {
         "paper"
     }
     fn open(&self, req: &OrderRequest<'_>) -> Result<Fill, BrokerError> {
-        self.fill(req)
+        self.fill(req, req.side == Side::Long)
     }
     fn close(&self, req: &OrderRequest<'_>) -> Result<Fill, BrokerError> {
-        self.fill(req)
+        self.fill(req, req.side == Side::Short)
     }
 }
 
@@ -102,22 +115,43 @@ mod tests {
     use super::*;
     use rust_decimal::dec;
 
-    #[test]
-    fn fills_at_the_requested_price_with_the_fee_on_notional() {
-        let req = OrderRequest {
+    fn req(side: Side, quote: Option<&PriceQuote>) -> OrderRequest<'_> {
+        OrderRequest {
             symbol: "BTCUSDT",
-            side: Side::Long,
+            side,
             qty: dec!(0.5),
             price: dec!(40000),
+            quote,
+            ts: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn fills_at_the_requested_price_with_the_fee_on_notional() {
+        let f = PaperSim::default().open(&req(Side::Long, None)).unwrap();
+        assert_eq!((f.price, f.qty, f.fee), (dec!(40000), dec!(0.5), dec!(0)));
+        let sim = PaperSim { taker_fee_bps: dec!(6), slippage_bps: dec!(0) };
+        assert_eq!(sim.close(&req(Side::Long, None)).unwrap().fee, dec!(12)); // 20 000 × 0.0006
+    }
+
+    #[test]
+    fn buys_at_the_ask_sells_at_the_bid_with_slippage_against_the_trader() {
+        let q = PriceQuote {
+            symbol: "BTCUSDT".into(),
+            bid: Some(dec!(39990)),
+            ask: Some(dec!(40010)),
+            last: Some(dec!(40000)),
+            mark: None,
             ts: chrono::DateTime::UNIX_EPOCH,
         };
-        let f = PaperSim::default().open(&req).unwrap();
-        assert_eq!((f.price, f.qty, f.fee), (dec!(40000), dec!(0.5), dec!(0)));
-        let f = PaperSim {
-            taker_fee_bps: dec!(6),
-        }
-        .close(&req)
-        .unwrap();
-        assert_eq!(f.fee, dec!(12)); // 20 000 × 0.0006
+        let sim = PaperSim { taker_fee_bps: dec!(0), slippage_bps: dec!(10) };
+        // Long entry buys at the ask + 0.1 %; long exit sells at the bid − 0.1 %.
+        assert_eq!(sim.open(&req(Side::Long, Some(&q))).unwrap().price, dec!(40050.01));
+        assert_eq!(sim.close(&req(Side::Long, Some(&q))).unwrap().price, dec!(39950.01));
+        // Short entry sells at the bid; short exit buys at the ask.
+        assert_eq!(sim.open(&req(Side::Short, Some(&q))).unwrap().price, dec!(39950.01));
+        assert_eq!(sim.close(&req(Side::Short, Some(&q))).unwrap().price, dec!(40050.01));
+        // No quote: the reference price, still slipped.
+        assert_eq!(sim.open(&req(Side::Long, None)).unwrap().price, dec!(40040));
     }
 }

@@ -56,6 +56,9 @@ impl Draft {
             sim_base_price: Decimal::ONE_HUNDRED,
             sim_volatility_pct: Decimal::new(3, 1),
             backup_dir: PathBuf::from("./backups"),
+            fee_taker_bps: Decimal::from(6),
+            slippage_bps: Decimal::ZERO,
+            trailing: loms_exit_engine::TrailingParams::default(),
             retention_days: 30,
             entries: Vec::new(),
             warnings: Vec::new(),
@@ -410,14 +413,109 @@ pub static KEYS: &[KeySpec] = &[
         name: "EXIT_STRATEGY",
         group: "Exits",
         default: "tp_sl_static",
-        accepted: "tp_sl_static",
-        doc: "Exit policy for positions whose signal names none: fixed take-profit and stop-loss prices.",
+        accepted: "tp_sl_static, trailing_v1",
+        doc: "Exit policy for positions whose signal names none: tp_sl_static (fixed TP and SL) or trailing_v1 (break-even, trailing stop, optional timeout and partial take-profit).",
         apply: |d, v| {
-            let v = v.to_ascii_lowercase();
-            if v != "tp_sl_static" {
+            let v = v.trim().to_ascii_lowercase();
+            if v != "tp_sl_static" && v != "trailing_v1" {
                 return Err(Reject::Invalid);
             }
             d.s.exit_strategy = v;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "TRAIL_BE_TRIGGER_PCT",
+        group: "Exits",
+        default: "1",
+        accepted: "a percentage > 0 and < 100",
+        doc: "trailing_v1: after this favourable move the stop goes to break-even (the entry).",
+        apply: |d, v| {
+            d.s.trailing.break_even_pct = percent(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "TRAIL_START_PCT",
+        group: "Exits",
+        default: "2",
+        accepted: "a percentage > 0 and < 100",
+        doc: "trailing_v1: after this favourable move the stop trails the best price.",
+        apply: |d, v| {
+            d.s.trailing.trail_start_pct = percent(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "TRAIL_DISTANCE_PCT",
+        group: "Exits",
+        default: "1",
+        accepted: "a percentage > 0 and < 100",
+        doc: "trailing_v1: distance of the trailing stop behind the best price, percent.",
+        apply: |d, v| {
+            d.s.trailing.trail_distance_pct = percent(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "TRAIL_TIMEOUT_MIN",
+        group: "Exits",
+        default: "none",
+        accepted: "whole minutes >= 1, or none",
+        doc: "trailing_v1: close with reason timeout after this many minutes.",
+        apply: |d, v| {
+            d.s.trailing.timeout_min = optional(v, |x| {
+                whole_u32(x).and_then(|n| if n >= 1 { Ok(n) } else { Err(Reject::Invalid) })
+            })?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "TRAIL_PARTIAL_AT_PCT",
+        group: "Exits",
+        default: "none",
+        accepted: "a percentage > 0 and < 100, or none",
+        doc: "trailing_v1: close TRAIL_PARTIAL_FRACTION of the position once, at this favourable move.",
+        apply: |d, v| {
+            d.s.trailing.partial_at_pct = optional(v, percent)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "TRAIL_PARTIAL_FRACTION",
+        group: "Exits",
+        default: "0.5",
+        accepted: "a number > 0 and < 1",
+        doc: "trailing_v1: share of the quantity the partial take-profit closes.",
+        apply: |d, v| {
+            let f = decimal(v)?;
+            if f <= Decimal::ZERO || f >= Decimal::ONE {
+                return Err(Reject::Invalid);
+            }
+            d.s.trailing.partial_fraction = f;
+            Ok(())
+        },
+    },
+    // --- Paper fills -----------------------------------------------------------
+    KeySpec {
+        name: "FEE_TAKER_BPS",
+        group: "Paper fills",
+        default: "6",
+        accepted: "basis points >= 0 and <= 1000 (6 = 0.06 %, Bitget VIP0 taker)",
+        doc: "Taker fee the paper broker charges on entry and exit, on the notional; PnL is net of it.",
+        apply: |d, v| {
+            d.s.fee_taker_bps = bps(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "SLIPPAGE_BPS",
+        group: "Paper fills",
+        default: "0",
+        accepted: "basis points >= 0 and <= 1000",
+        doc: "Slippage of paper fills, against the trader, on top of filling buys at the ask and sells at the bid.",
+        apply: |d, v| {
+            d.s.slippage_bps = bps(v)?;
             Ok(())
         },
     },
@@ -547,6 +645,14 @@ fn whole_u32(v: &str) -> Result<u32, Reject> {
 fn positive_amount(v: &str) -> Result<Decimal, Reject> {
     let d = decimal(v)?;
     if d <= Decimal::ZERO || d > MAX_AMOUNT {
+        return Err(Reject::Invalid);
+    }
+    Ok(d)
+}
+
+fn bps(v: &str) -> Result<Decimal, Reject> {
+    let d = decimal(v)?;
+    if d < Decimal::ZERO || d > Decimal::from(1000) {
         return Err(Reject::Invalid);
     }
     Ok(d)

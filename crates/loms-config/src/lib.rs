@@ -257,6 +257,12 @@ pub struct Settings {
     pub sim_base_price: Decimal,
     /// `SIM_VOLATILITY_PCT`, default 0.3.
     pub sim_volatility_pct: Decimal,
+    /// `FEE_TAKER_BPS`, default 6.
+    pub fee_taker_bps: Decimal,
+    /// `SLIPPAGE_BPS`, default 0.
+    pub slippage_bps: Decimal,
+    /// `TRAIL_*`: parameters of the trailing_v1 exit policy.
+    pub trailing: loms_exit_engine::TrailingParams,
     /// `BACKUP_DIR`, default ./backups.
     pub backup_dir: PathBuf,
     /// `RETENTION_DAYS`, default 30.

@@ -163,8 +163,10 @@ pub struct Position {
     pub strategy: Option<String>,
     /// Candle timeframe of the signal, minutes.
     pub timeframe_min: Option<u32>,
-    /// Fees paid so far (entry and exit).
+    /// Fees paid so far (entry, partial closes, exit).
     pub fees: Decimal,
+    /// Gross PnL of the parts already closed (partial closes), before fees.
+    pub realized_pnl: Decimal,
     /// Price the signal carried.
     pub signal_price: Option<Decimal>,
     /// Timestamp the signal carried.
@@ -210,6 +212,7 @@ impl Position {
             strategy: None,
             timeframe_min: None,
             fees: Decimal::ZERO,
+            realized_pnl: Decimal::ZERO,
             signal_price: None,
             signal_time: None,
         }

@@ -2,7 +2,7 @@
 //! it (or, for later policies, move its stops). No I/O: the OMS fetches prices, asks the
 //! policy named by the position's `exit_strategy`, and applies the actions.
 
-use loms_domain::{CloseReason, Decimal, Position, Side, Timestamp};
+use loms_domain::{CloseReason, Decimal, ExitMeta, Position, Side, Timestamp};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -16,14 +16,86 @@ pub struct ExitContext {
     pub now: Timestamp,
 }
 
-/// What a policy asks the OMS to do.
+/// What a policy asks the OMS to do. Actions apply in order; a `Close` ends the list.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExitAction {
-    /// Close the whole position at the current price.
+    /// Close the whole (remaining) position at the current price.
     Close {
         /// Recorded as `auto_close_reason`.
         reason: CloseReason,
     },
+    /// Close `fraction` (0 < fraction < 1) of the current quantity; the rest stays open.
+    PartialClose {
+        /// Share of the current quantity to close.
+        fraction: Decimal,
+        /// Why (recorded with the fill).
+        reason: CloseReason,
+    },
+    /// Move the stop-loss (`dynamic_sl_price`).
+    MoveStop {
+        /// New stop level.
+        price: Decimal,
+    },
+    /// Move the take-profit (`dynamic_tp_price`).
+    MoveTakeProfit {
+        /// New take-profit level.
+        price: Decimal,
+    },
+    /// Replace the policy's own state (`exit_meta`).
+    SetMeta(ExitMeta),
+}
+
+/// Favourable move of `price` from the entry, in percent (negative when adverse).
+///
+/// ```
+/// use loms_exit_engine::favorable_move_pct;
+/// use loms_domain::Side;
+/// use rust_decimal::dec;
+/// assert_eq!(favorable_move_pct(Side::Long, dec!(100), dec!(103)), dec!(3));
+/// assert_eq!(favorable_move_pct(Side::Short, dec!(100), dec!(103)), dec!(-3));
+/// ```
+pub fn favorable_move_pct(side: Side, entry: Decimal, price: Decimal) -> Decimal {
+    if entry.is_zero() {
+        return Decimal::ZERO;
+    }
+    let d = match side {
+        Side::Long => price - entry,
+        Side::Short => entry - price,
+    };
+    (d * Decimal::ONE_HUNDRED / entry).round_dp(8).normalize()
+}
+
+/// Price that is `pct` percent favourable from the entry.
+fn price_at_move(side: Side, entry: Decimal, pct: Decimal) -> Decimal {
+    let f = match side {
+        Side::Long => Decimal::ONE_HUNDRED + pct,
+        Side::Short => Decimal::ONE_HUNDRED - pct,
+    };
+    (entry * f / Decimal::ONE_HUNDRED).normalize()
+}
+
+/// True when `price` is at or beyond the stop `stop` for this side.
+fn stop_hit(side: Side, price: Decimal, stop: Decimal) -> bool {
+    match side {
+        Side::Long => price <= stop,
+        Side::Short => price >= stop,
+    }
+}
+
+/// True when `price` is at or beyond the take-profit `tp` for this side.
+fn tp_hit(side: Side, price: Decimal, tp: Decimal) -> bool {
+    match side {
+        Side::Long => price >= tp,
+        Side::Short => price <= tp,
+    }
+}
+
+/// True when stop `a` protects more than stop `b` (higher for a long, lower for a short).
+fn tighter(side: Side, a: Decimal, b: Decimal) -> bool {
+    match side {
+        Side::Long => a > b,
+        Side::Short => a < b,
+    }
 }
 
 /// A policy could not decide for this position.
@@ -71,10 +143,8 @@ impl ExitPolicy for TpSlStatic {
             return Ok(Vec::new());
         }
         let p = ctx.price;
-        let (hit_sl, hit_tp) = match pos.side {
-            Side::Long => (sl.is_some_and(|s| p <= s), tp.is_some_and(|t| p >= t)),
-            Side::Short => (sl.is_some_and(|s| p >= s), tp.is_some_and(|t| p <= t)),
-        };
+        let hit_sl = sl.is_some_and(|s| stop_hit(pos.side, p, s));
+        let hit_tp = tp.is_some_and(|t| tp_hit(pos.side, p, t));
         let reason = if hit_sl {
             CloseReason::Sl
         } else if hit_tp {
@@ -86,6 +156,143 @@ impl ExitPolicy for TpSlStatic {
     }
 }
 
+/// Parameters of `trailing_v1` (settings TRAIL_*).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrailingParams {
+    /// After this favourable move (percent), the stop goes to break-even (the entry).
+    pub break_even_pct: Decimal,
+    /// After this favourable move (percent), the stop trails the best price.
+    pub trail_start_pct: Decimal,
+    /// Distance of the trailing stop behind the best price, percent of the best price.
+    pub trail_distance_pct: Decimal,
+    /// Close with reason `timeout` after this many minutes (None: never).
+    pub timeout_min: Option<u32>,
+    /// Close `partial_fraction` of the position once the move reaches this (None: never).
+    pub partial_at_pct: Option<Decimal>,
+    /// Share closed by the partial take-profit (0 < f < 1).
+    pub partial_fraction: Decimal,
+}
+
+impl Default for TrailingParams {
+    fn default() -> Self {
+        Self {
+            break_even_pct: Decimal::ONE,
+            trail_start_pct: Decimal::TWO,
+            trail_distance_pct: Decimal::ONE,
+            timeout_min: None,
+            partial_at_pct: None,
+            partial_fraction: Decimal::new(5, 1),
+        }
+    }
+}
+
+/// Break-even, then trailing stop, with optional timeout and partial take-profit.
+///
+/// Using the best favourable move seen (`max_favorable_move`, kept by the OMS):
+/// - after `break_even_pct` the stop moves to the entry (a later hit closes as `break_even`);
+/// - after `trail_start_pct` it trails `trail_distance_pct` behind the best price
+///   (a later hit closes as `trailing_sl`); the stop only ever tightens;
+/// - the initial take-profit, if any, still closes as `tp`;
+/// - optionally, `partial_fraction` is closed once at `partial_at_pct` (reason `tp`);
+/// - optionally, after `timeout_min` minutes the position closes as `timeout`.
+///
+/// The stop is checked after being moved, so a price that fell through the new level
+/// since the last look closes at once.
+#[derive(Debug, Clone, Default)]
+pub struct TrailingV1(pub TrailingParams);
+
+const STOP_KIND: &str = "stop_kind";
+const PARTIAL_DONE: &str = "partial_done";
+
+impl ExitPolicy for TrailingV1 {
+    fn name(&self) -> &'static str {
+        "trailing_v1"
+    }
+
+    fn on_price(&self, pos: &Position, ctx: &ExitContext) -> Result<Vec<ExitAction>, ExitError> {
+        let p = &self.0;
+        let (side, entry, price) = (pos.side, pos.entry_price, ctx.price);
+        if let Some(min) = p.timeout_min
+            && ctx.now - pos.created_at >= chrono::Duration::minutes(i64::from(min))
+        {
+            return Ok(vec![ExitAction::Close {
+                reason: CloseReason::Timeout,
+            }]);
+        }
+        let best = pos
+            .max_favorable_move
+            .unwrap_or_default()
+            .max(favorable_move_pct(side, entry, price));
+        let mut meta = pos.exit_meta.clone();
+        let mut actions = Vec::new();
+        let mut stop = pos.effective_sl();
+        let mut kind = meta
+            .get(STOP_KIND)
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+
+        let mut candidate = None;
+        if best >= p.break_even_pct {
+            candidate = Some((entry, "break_even"));
+        }
+        if best >= p.trail_start_pct {
+            let best_price = price_at_move(side, entry, best);
+            let trail = price_at_move(side.opposite(), best_price, p.trail_distance_pct);
+            if candidate.is_none_or(|(c, _)| tighter(side, trail, c)) {
+                candidate = Some((trail, "trailing"));
+            }
+        }
+        if let Some((level, k)) = candidate
+            && stop.is_none_or(|s| tighter(side, level, s))
+        {
+            stop = Some(level);
+            kind = Some(k.to_string());
+            actions.push(ExitAction::MoveStop { price: level });
+            meta.insert(STOP_KIND.into(), k.into());
+        }
+
+        if let Some(s) = stop
+            && stop_hit(side, price, s)
+        {
+            let reason = match kind.as_deref() {
+                Some("trailing") => CloseReason::TrailingSl,
+                Some("break_even") => CloseReason::BreakEven,
+                _ => CloseReason::Sl,
+            };
+            push_meta(&mut actions, &pos.exit_meta, meta);
+            actions.push(ExitAction::Close { reason });
+            return Ok(actions);
+        }
+        if pos.effective_tp().is_some_and(|t| tp_hit(side, price, t)) {
+            push_meta(&mut actions, &pos.exit_meta, meta);
+            actions.push(ExitAction::Close {
+                reason: CloseReason::Tp,
+            });
+            return Ok(actions);
+        }
+        if let Some(at) = p.partial_at_pct
+            && best >= at
+            && meta.get(PARTIAL_DONE).is_none()
+        {
+            meta.insert(PARTIAL_DONE.into(), true.into());
+            actions.push(ExitAction::PartialClose {
+                fraction: p.partial_fraction,
+                reason: CloseReason::Tp,
+            });
+        }
+        push_meta(&mut actions, &pos.exit_meta, meta);
+        Ok(actions)
+    }
+}
+
+/// Emit the new meta only when it changed (so unchanged positions write nothing).
+fn push_meta(actions: &mut Vec<ExitAction>, old: &ExitMeta, new: ExitMeta) {
+    if &new != old {
+        // Meta first: a close or partial close that follows is recorded with it.
+        actions.insert(0, ExitAction::SetMeta(new));
+    }
+}
+
 /// The policies known by name.
 #[derive(Debug, Clone)]
 pub struct PolicyRegistry {
@@ -93,17 +300,23 @@ pub struct PolicyRegistry {
 }
 
 impl Default for PolicyRegistry {
-    /// Every built-in policy.
+    /// Every built-in policy, `trailing_v1` with its default parameters.
     fn default() -> Self {
-        let mut r = Self {
-            policies: BTreeMap::new(),
-        };
-        r.register(Arc::new(TpSlStatic));
-        r
+        Self::new(TrailingParams::default())
     }
 }
 
 impl PolicyRegistry {
+    /// Every built-in policy, `trailing_v1` with `trailing`.
+    pub fn new(trailing: TrailingParams) -> Self {
+        let mut r = Self {
+            policies: BTreeMap::new(),
+        };
+        r.register(Arc::new(TpSlStatic));
+        r.register(Arc::new(TrailingV1(trailing)));
+        r
+    }
+
     /// Add or replace a policy.
     pub fn register(&mut self, p: Arc<dyn ExitPolicy>) {
         self.policies.insert(p.name(), p);
@@ -181,6 +394,150 @@ mod tests {
         let r = PolicyRegistry::default();
         assert!(r.get("tp_sl_static").is_some());
         assert!(r.get("nope").is_none());
-        assert_eq!(r.names(), "tp_sl_static");
+        assert_eq!(r.names(), "tp_sl_static, trailing_v1");
+    }
+
+    fn trailing(params: TrailingParams) -> TrailingV1 {
+        TrailingV1(params)
+    }
+
+    fn run(policy: &TrailingV1, p: &Position, price: Decimal, minutes: i64) -> Vec<ExitAction> {
+        let now = p.created_at + chrono::Duration::minutes(minutes);
+        policy.on_price(p, &ExitContext { price, now }).unwrap()
+    }
+
+    /// Apply the actions like the OMS does (stop, meta, best move), for multi-step tests.
+    fn apply(p: &mut Position, price: Decimal, actions: &[ExitAction]) {
+        let mv = favorable_move_pct(p.side, p.entry_price, price);
+        p.max_favorable_move = Some(p.max_favorable_move.unwrap_or_default().max(mv));
+        for a in actions {
+            match a {
+                ExitAction::MoveStop { price } => p.dynamic_sl_price = Some(*price),
+                ExitAction::MoveTakeProfit { price } => p.dynamic_tp_price = Some(*price),
+                ExitAction::SetMeta(m) => p.exit_meta = m.clone(),
+                _ => {}
+            }
+        }
+    }
+
+    fn closes(actions: &[ExitAction]) -> Option<CloseReason> {
+        actions.iter().find_map(|a| match a {
+            ExitAction::Close { reason } => Some(*reason),
+            _ => None,
+        })
+    }
+
+    fn stop_of(actions: &[ExitAction]) -> Option<Decimal> {
+        actions.iter().find_map(|a| match a {
+            ExitAction::MoveStop { price } => Some(*price),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn trailing_long_break_even_then_trail_then_trailing_stop() {
+        let pol = trailing(TrailingParams::default()); // BE at +1 %, trail from +2 % at 1 %
+        let mut p = pos(Side::Long, dec!(110), dec!(98.5));
+        // +0.5 %: nothing.
+        assert!(run(&pol, &p, dec!(100.5), 1).is_empty());
+        // +1 %: stop to break-even.
+        let a = run(&pol, &p, dec!(101), 2);
+        assert_eq!(stop_of(&a), Some(dec!(100)));
+        apply(&mut p, dec!(101), &a);
+        assert_eq!(p.exit_meta["stop_kind"], "break_even");
+        // Back to the entry: closed at break-even.
+        assert_eq!(
+            closes(&run(&pol, &p, dec!(100), 3)),
+            Some(CloseReason::BreakEven)
+        );
+        // +3 %: trail 1 % behind 103 = 101.97.
+        let a = run(&pol, &p, dec!(103), 3);
+        assert_eq!(stop_of(&a), Some(dec!(101.97)));
+        apply(&mut p, dec!(103), &a);
+        // A dip that does not reach the stop moves nothing (the stop never loosens).
+        let a = run(&pol, &p, dec!(102.5), 4);
+        assert!(stop_of(&a).is_none() && closes(&a).is_none(), "{a:?}");
+        // Through the stop: trailing_sl.
+        assert_eq!(
+            closes(&run(&pol, &p, dec!(101.9), 5)),
+            Some(CloseReason::TrailingSl)
+        );
+        // TP still applies.
+        assert_eq!(closes(&run(&pol, &p, dec!(110), 5)), Some(CloseReason::Tp));
+    }
+
+    #[test]
+    fn trailing_short_mirrors() {
+        let pol = trailing(TrailingParams::default());
+        let mut p = pos(Side::Short, dec!(90), dec!(101.5));
+        let a = run(&pol, &p, dec!(97), 1); // +3 % for a short
+        assert_eq!(stop_of(&a), Some(dec!(97.97)));
+        apply(&mut p, dec!(97), &a);
+        assert!(closes(&run(&pol, &p, dec!(97.5), 2)).is_none());
+        assert_eq!(
+            closes(&run(&pol, &p, dec!(98), 2)),
+            Some(CloseReason::TrailingSl)
+        );
+        // A price that fell through the new level since the last look closes at once.
+        let fresh = pos(Side::Short, dec!(90), dec!(101.5));
+        let mut seen = fresh.clone();
+        seen.max_favorable_move = Some(dec!(3));
+        assert_eq!(
+            closes(&run(&pol, &seen, dec!(98.5), 2)),
+            Some(CloseReason::TrailingSl)
+        );
+    }
+
+    #[test]
+    fn initial_stop_reason_is_sl_and_timeout_wins() {
+        let pol = trailing(TrailingParams {
+            timeout_min: Some(60),
+            ..Default::default()
+        });
+        let p = pos(Side::Long, dec!(110), dec!(98.5));
+        assert_eq!(closes(&run(&pol, &p, dec!(98), 1)), Some(CloseReason::Sl));
+        assert_eq!(closes(&run(&pol, &p, dec!(100.2), 59)), None);
+        assert_eq!(
+            closes(&run(&pol, &p, dec!(100.2), 60)),
+            Some(CloseReason::Timeout)
+        );
+    }
+
+    #[test]
+    fn partial_close_happens_once() {
+        let pol = trailing(TrailingParams {
+            partial_at_pct: Some(dec!(1.5)),
+            partial_fraction: dec!(0.5),
+            ..Default::default()
+        });
+        let mut p = pos(Side::Long, dec!(110), dec!(98.5));
+        let a = run(&pol, &p, dec!(101.5), 1);
+        assert!(
+            a.contains(&ExitAction::PartialClose {
+                fraction: dec!(0.5),
+                reason: CloseReason::Tp
+            }),
+            "{a:?}"
+        );
+        apply(&mut p, dec!(101.5), &a);
+        assert_eq!(p.exit_meta["partial_done"], true);
+        let a = run(&pol, &p, dec!(101.6), 2);
+        assert!(
+            !a.iter()
+                .any(|x| matches!(x, ExitAction::PartialClose { .. })),
+            "{a:?}"
+        );
+    }
+
+    #[test]
+    fn unchanged_state_emits_nothing() {
+        let pol = trailing(TrailingParams::default());
+        let mut p = pos(Side::Long, dec!(110), dec!(98.5));
+        let a = run(&pol, &p, dec!(101), 1);
+        apply(&mut p, dec!(101), &a);
+        assert!(
+            run(&pol, &p, dec!(101), 2).is_empty(),
+            "no write when nothing changes"
+        );
     }
 }

@@ -55,7 +55,7 @@ use serde_json::Value;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
-use writer::{Cmd, Ctx, Write, Writer};
+use writer::{Cmd, Ctx, Market, Tick, Write, Writer};
 
 /// The swappable parts of the OMS: time, prices, broker, exit policies.
 #[derive(Debug, Clone)]
@@ -95,8 +95,11 @@ impl Deps {
         Self {
             clock,
             prices: Arc::new(sim),
-            broker: Arc::new(PaperSim::default()),
-            policies: PolicyRegistry::default(),
+            broker: Arc::new(PaperSim {
+                taker_fee_bps: s.fee_taker_bps,
+                slippage_bps: s.slippage_bps,
+            }),
+            policies: PolicyRegistry::new(s.trailing.clone()),
         }
     }
 }
@@ -167,7 +170,9 @@ impl Oms {
         );
         let trading = Arc::new(Mutex::new(book.trading.clone()));
         let metrics = Arc::new(Metrics::default());
-        let trades = Arc::new(stats::TradeLog::new(store.closed_trades(&TradeFilter::default())?));
+        let trades = Arc::new(stats::TradeLog::new(
+            store.closed_trades(&TradeFilter::default())?,
+        ));
         metrics
             .open_positions
             .store(book.open.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -270,10 +275,10 @@ impl Oms {
     /// # Errors
     /// [`OmsError::Storage`] or [`OmsError::Stopped`].
     pub async fn close_all(&self, reason: CloseReason) -> Result<CloseAllReport, OmsError> {
-        let prices = self.current_prices().await?;
+        let market = self.current_market().await?;
         let report = self
             .ask(|reply| Write::CloseAll {
-                prices,
+                market,
                 reason,
                 reply,
             })
@@ -411,24 +416,19 @@ impl Oms {
     /// # Errors
     /// [`OmsError::PriceUnavailable`].
     pub async fn price(&self, symbol: &str) -> Result<Decimal, OmsError> {
-        let prices = self.0.deps.prices.clone();
-        let symbols = vec![symbol.to_string()];
-        let mut batch = tokio::task::spawn_blocking(move || prices.quotes(&symbols))
-            .await
-            .map_err(|e| OmsError::Storage(format!("price task failed: {e}")))?;
-        let unavailable = |detail: String| OmsError::PriceUnavailable {
-            symbol: symbol.to_string(),
-            detail,
-        };
-        let quote = batch
+        Ok(self.tick(symbol).await?.price)
+    }
+
+    async fn tick(&self, symbol: &str) -> Result<Tick, OmsError> {
+        let (mut market, mut errors) = self.market(vec![symbol.to_string()]).await?;
+        market
             .remove(symbol)
-            .ok_or_else(|| unavailable("no quote returned".into()))?
-            .map_err(|e| unavailable(e.to_string()))?;
-        self.0
-            .settings
-            .price_mode
-            .pick(&quote)
-            .map_err(|e| unavailable(e.to_string()))
+            .ok_or_else(|| OmsError::PriceUnavailable {
+                symbol: symbol.to_string(),
+                detail: errors
+                    .pop()
+                    .map_or_else(|| "no quote returned".into(), |(_, e)| e),
+            })
     }
 
     /// Close a position at the current price with `reason`. A position already closed
@@ -441,11 +441,11 @@ impl Oms {
         if !pos.is_open() {
             return Ok(pos);
         }
-        let price = self.price(&pos.symbol).await?;
+        let tick = self.tick(&pos.symbol).await?;
         match self
             .ask(|reply| Write::Close {
                 id,
-                price,
+                tick,
                 reason,
                 reply,
             })
@@ -467,26 +467,35 @@ impl Oms {
     /// [`OmsError::Stopped`] or [`OmsError::Storage`].
     pub async fn auto_close_pass(&self) -> Result<PassReport, OmsError> {
         let started = std::time::Instant::now();
-        let prices = self.current_prices().await?;
-        let report = self.ask(|reply| Write::Pass { prices, reply }).await?;
+        let market = self.current_market().await?;
+        let report = self.ask(|reply| Write::Pass { market, reply }).await?;
         let took = started.elapsed();
         self.0.health.pass_done(self.0.deps.clock.now(), took);
         self.0.metrics.pass(took);
         Ok(report)
     }
 
-    /// One quote request for every symbol with an open position, picked by PRICE_MODE.
-    /// Symbols without a usable price are logged, counted and left out.
-    async fn current_prices(&self) -> Result<std::collections::HashMap<String, Decimal>, OmsError> {
+    /// One quote request for every symbol with an open position.
+    async fn current_market(&self) -> Result<Market, OmsError> {
         let (reply, rx) = oneshot::channel();
         self.0
             .tx
             .send(Cmd::Symbols { reply })
             .map_err(|_| OmsError::Stopped)?;
         let symbols = rx.await.map_err(|_| OmsError::Stopped)?;
-        let mut prices = std::collections::HashMap::with_capacity(symbols.len());
+        Ok(self.market(symbols).await?.0)
+    }
+
+    /// One quote request for `symbols`, each picked by PRICE_MODE. Symbols without a
+    /// usable price are logged, counted and returned apart with their error.
+    async fn market(
+        &self,
+        symbols: Vec<String>,
+    ) -> Result<(Market, Vec<(String, String)>), OmsError> {
+        let mut market = Market::with_capacity(symbols.len());
+        let mut errors = Vec::new();
         if symbols.is_empty() {
-            return Ok(prices);
+            return Ok((market, errors));
         }
         let source = self.0.deps.prices.clone();
         let batch = tokio::task::spawn_blocking(move || source.quotes(&symbols))
@@ -494,24 +503,26 @@ impl Oms {
             .map_err(|e| OmsError::Storage(format!("price task failed: {e}")))?;
         let mode = self.0.settings.price_mode;
         for (symbol, q) in batch {
-            match q
-                .map_err(|e| e.to_string())
-                .and_then(|q| mode.pick(&q).map_err(|e| e.to_string()))
-            {
-                Ok(p) => {
-                    prices.insert(symbol, p);
+            match q.map_err(|e| e.to_string()).and_then(|q| {
+                mode.pick(&q)
+                    .map(|price| Tick { price, quote: q })
+                    .map_err(|e| e.to_string())
+            }) {
+                Ok(t) => {
+                    market.insert(symbol, t);
                 }
                 Err(e) => {
                     log::warn!("price_error symbol={symbol} error=\"{e}\"");
-                    self.0.health.price_error(e);
+                    self.0.health.price_error(e.clone());
                     self.0.metrics.price_error();
+                    errors.push((symbol, e));
                 }
             }
         }
-        if !prices.is_empty() {
+        if !market.is_empty() {
             self.0.health.price_ok(self.0.deps.clock.now());
         }
-        Ok(prices)
+        Ok((market, errors))
     }
 
     /// Run auto-close passes every AUTO_CLOSE_INTERVAL_SEC until `shutdown` resolves.
@@ -573,7 +584,11 @@ impl Oms {
     /// [`OmsError::Storage`].
     pub async fn stats(&self, filter: TradeFilter) -> Result<Stats, OmsError> {
         let open = match filter.symbol.clone() {
-            None => self.0.metrics.open_positions.load(std::sync::atomic::Ordering::Relaxed),
+            None => self
+                .0
+                .metrics
+                .open_positions
+                .load(std::sync::atomic::Ordering::Relaxed),
             Some(sym) => {
                 let n = self.read(move |s| s.count_open(Some(&sym))).await?;
                 u64::try_from(n).unwrap_or(0)

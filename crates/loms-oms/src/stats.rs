@@ -2,9 +2,9 @@
 
 use loms_domain::{CloseReason, Decimal, Position, Timestamp};
 use loms_storage::{ClosedTrade, TradeFilter};
-use std::sync::RwLock;
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::RwLock;
 
 /// Per-symbol figures.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -38,8 +38,12 @@ pub struct Stats {
     pub open_positions: u64,
     /// Closed trades in the filter.
     pub closed_positions: u64,
-    /// Sum of net PnL.
+    /// Sum of net PnL (after fees).
     pub total_pnl: Decimal,
+    /// Sum of PnL before fees.
+    pub gross_pnl: Decimal,
+    /// Same as `total_pnl`: PnL after fees.
+    pub net_pnl: Decimal,
     /// Fees paid by the closed trades.
     pub fees_paid: Decimal,
     /// Trades with pnl > 0.
@@ -159,6 +163,8 @@ pub fn compute<'a>(
         open_positions: open,
         closed_positions: n,
         total_pnl: total.normalize(),
+        gross_pnl: (total + fees).normalize(),
+        net_pnl: total.normalize(),
         fees_paid: fees.normalize(),
         winning_trades: wins,
         losing_trades: losses,
@@ -227,9 +233,18 @@ impl TradeLog {
     /// The figures for the trades matching `f`.
     pub(crate) fn stats(&self, f: &TradeFilter, open: u64) -> Stats {
         let v = self.0.read().unwrap_or_else(|e| e.into_inner());
-        let lo = f.since.map_or(0, |s| v.partition_point(|t| t.closed_at < s));
-        let hi = f.until.map_or(v.len(), |u| v.partition_point(|t| t.closed_at < u)).max(lo);
-        let filters = StatsFilters { since: f.since, until: f.until, symbol: f.symbol.clone() };
+        let lo = f
+            .since
+            .map_or(0, |s| v.partition_point(|t| t.closed_at < s));
+        let hi = f
+            .until
+            .map_or(v.len(), |u| v.partition_point(|t| t.closed_at < u))
+            .max(lo);
+        let filters = StatsFilters {
+            since: f.since,
+            until: f.until,
+            symbol: f.symbol.clone(),
+        };
         let slice = &v[lo..hi];
         match &f.symbol {
             None => compute(slice, open, filters),
@@ -274,6 +289,7 @@ mod tests {
         );
         assert_eq!(s.total_pnl, dec!(18));
         assert_eq!(s.fees_paid, dec!(0.6));
+        assert_eq!((s.gross_pnl, s.net_pnl), (dec!(18.6), dec!(18)));
         assert_eq!(
             (s.winning_trades, s.losing_trades, s.tp_count, s.sl_count),
             (3, 3, 2, 3)

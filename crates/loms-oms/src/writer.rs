@@ -14,12 +14,13 @@ use crate::order::ManualOrder;
 use crate::trading::{STATE_KEY, TradingMode, TradingState};
 use loms_broker::{BrokerAdapter, OrderRequest};
 use loms_domain::{
-    Clock, CloseReason, Decimal, Position, Signal, Sizing, Timestamp, pnl, size_qty, tp_sl_prices,
+    Clock, CloseReason, Decimal, Position, PriceQuote, Signal, Sizing, Timestamp, pnl, size_qty,
+    tp_sl_prices,
 };
-use loms_exit_engine::{ExitAction, ExitContext, PolicyRegistry};
+use loms_exit_engine::{ExitAction, ExitContext, PolicyRegistry, favorable_move_pct};
 use loms_price_source::PriceSource;
 use loms_risk::{Intent, RiskLimits, check, check_signal_age};
-use loms_storage::{ClosePatch, NewOrder, SignalRecord, Store, Tx};
+use loms_storage::{ClosePatch, FillRecord, NewOrder, SignalRecord, Store, Tx};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -58,16 +59,16 @@ pub(crate) enum Write {
     },
     Close {
         id: i64,
-        price: Decimal,
+        tick: Tick,
         reason: CloseReason,
         reply: Reply<Option<Position>>,
     },
     Pass {
-        prices: HashMap<String, Decimal>,
+        market: Market,
         reply: Reply<PassReport>,
     },
     CloseAll {
-        prices: HashMap<String, Decimal>,
+        market: Market,
         reason: CloseReason,
         reply: Reply<CloseAllReport>,
     },
@@ -77,6 +78,17 @@ pub(crate) enum Write {
         reply: Reply<TradingState>,
     },
 }
+
+/// A usable price of a symbol: the one PRICE_MODE picked, and the quote it came from
+/// (the paper broker fills buys at its ask and sells at its bid).
+#[derive(Debug, Clone)]
+pub(crate) struct Tick {
+    pub(crate) price: Decimal,
+    pub(crate) quote: PriceQuote,
+}
+
+/// Ticks by symbol.
+pub(crate) type Market = HashMap<String, Tick>;
 
 /// What closing every open position did.
 #[derive(Debug, Default, Clone, serde::Serialize)]
@@ -320,14 +332,14 @@ fn handle(
         }
         Write::Close {
             id,
-            price,
+            tick,
             reason,
             reply,
         } => {
             let r = match book.open.get(&id) {
                 None => Ok(None),
                 Some(pos) => tx
-                    .atomic(|tx| close_one(ctx, tx, pos, price, reason, now))
+                    .atomic(|tx| close_one(ctx, tx, pos, &tick, reason, now))
                     .map(Some),
             };
             if let Ok(Some(c)) = &r {
@@ -337,16 +349,16 @@ fn handle(
             let bad = failed(&r);
             (finish(reply, r), bad)
         }
-        Write::Pass { prices, reply } => {
-            let r = Ok(on_pass(ctx, book, tx, &prices, now, events));
+        Write::Pass { market, reply } => {
+            let r = Ok(on_pass(ctx, book, tx, &market, now, events));
             (finish(reply, r), false)
         }
         Write::CloseAll {
-            prices,
+            market,
             reason,
             reply,
         } => {
-            let r = Ok(on_close_all(ctx, book, tx, &prices, reason, now, events));
+            let r = Ok(on_close_all(ctx, book, tx, &market, reason, now, events));
             (finish(reply, r), false)
         }
         Write::SetTrading {
@@ -519,7 +531,7 @@ enum Levels {
     Abs(Option<Decimal>, Option<Decimal>),
 }
 
-/// Fill through the broker and store the order and the position.
+/// Fill through the broker and store the order, the position and the entry fill.
 fn open_position(
     ctx: &Ctx,
     tx: &Tx<'_>,
@@ -533,13 +545,14 @@ fn open_position(
         side: p.side,
         qty: p.qty,
         price: p.entry_price,
+        quote: None,
         ts: now,
     })?;
     p.entry_price = fill.price;
     p.qty = fill.qty;
     p.created_at = fill.ts;
     p.fees = fill.fee;
-    p.external_order_id = fill.external_order_id;
+    p.external_order_id = fill.external_order_id.clone();
     (p.tp_price, p.sl_price) = match levels {
         Levels::Pct(tp, sl) => {
             let (t, s) = tp_sl_prices(p.side, fill.price, tp, sl)?;
@@ -559,42 +572,83 @@ fn open_position(
     })?;
     p.order_id = Some(order_id);
     p.id = tx.insert_position(&p)?;
+    record_fill(tx, &p, "entry", &fill, None)?;
     ctx.prices.observe(&p.symbol, p.entry_price);
     Ok(p)
 }
 
-/// Close a whole position through the broker and store the result.
+fn record_fill(
+    tx: &Tx<'_>,
+    p: &Position,
+    kind: &str,
+    fill: &loms_broker::Fill,
+    reason: Option<CloseReason>,
+) -> Result<(), OmsError> {
+    let side = match kind {
+        "entry" => p.side.entry_order_side(),
+        _ => p.side.opposite().entry_order_side(),
+    };
+    tx.insert_fill(&FillRecord {
+        position_id: p.id,
+        kind,
+        side,
+        qty: fill.qty,
+        price: fill.price,
+        fee: fill.fee,
+        ts: fill.ts,
+        reason,
+    })?;
+    Ok(())
+}
+
+fn close_fill(
+    ctx: &Ctx,
+    pos: &Position,
+    qty: Decimal,
+    tick: &Tick,
+    now: Timestamp,
+) -> Result<loms_broker::Fill, OmsError> {
+    Ok(ctx.broker.close(&OrderRequest {
+        symbol: &pos.symbol,
+        side: pos.side,
+        qty,
+        price: tick.price,
+        quote: Some(&tick.quote),
+        ts: now,
+    })?)
+}
+
+/// Close the whole (remaining) position through the broker and store the result.
+/// Its PnL is the realised part of earlier partial closes plus this last part, net of
+/// every fee paid.
 fn close_one(
     ctx: &Ctx,
     tx: &Tx<'_>,
     pos: &Position,
-    price: Decimal,
+    tick: &Tick,
     reason: CloseReason,
     now: Timestamp,
 ) -> Result<Position, OmsError> {
-    let fill = ctx.broker.close(&OrderRequest {
-        symbol: &pos.symbol,
-        side: pos.side,
-        qty: pos.qty,
-        price,
-        ts: now,
-    })?;
+    let fill = close_fill(ctx, pos, pos.qty, tick, now)?;
     let fees = pos.fees + fill.fee;
-    let net = pnl(pos.side, pos.entry_price, fill.price, fill.qty)? - fees;
+    let gross = pos.realized_pnl + pnl(pos.side, pos.entry_price, fill.price, fill.qty)?;
     let patch = ClosePatch {
         id: pos.id,
         close_price: fill.price,
-        pnl: net.normalize(),
+        pnl: (gross - fees).normalize(),
         fees: fees.normalize(),
         closed_at: fill.ts,
         reason,
     };
+    // Positions changed by the policy in this pass are written first.
+    tx.update_open_position(pos)?;
     if !tx.close_position(&patch)? {
         return Err(OmsError::Storage(format!(
             "position {} was not open in the database",
             pos.id
         )));
     }
+    record_fill(tx, pos, "exit", &fill, Some(reason))?;
     let mut c = pos.clone();
     c.status = loms_domain::PositionStatus::Closed;
     c.close_price = Some(patch.close_price);
@@ -605,11 +659,86 @@ fn close_one(
     Ok(c)
 }
 
+/// Close `fraction` of a position; the rest stays open with a smaller quantity.
+fn partial_close(
+    ctx: &Ctx,
+    tx: &Tx<'_>,
+    pos: &mut Position,
+    fraction: Decimal,
+    tick: &Tick,
+    reason: CloseReason,
+    now: Timestamp,
+) -> Result<(), OmsError> {
+    let qty = (pos.qty * fraction)
+        .round_dp_with_strategy(
+            loms_domain::math::QTY_DP,
+            rust_decimal::RoundingStrategy::ToZero,
+        )
+        .normalize();
+    if qty.is_zero() || qty >= pos.qty {
+        return Err(OmsError::Invalid(format!(
+            "partial close of {fraction} leaves nothing to close or nothing open"
+        )));
+    }
+    let fill = close_fill(ctx, pos, qty, tick, now)?;
+    pos.realized_pnl += pnl(pos.side, pos.entry_price, fill.price, fill.qty)?;
+    pos.fees += fill.fee;
+    pos.qty -= fill.qty;
+    tx.update_open_position(pos)?;
+    record_fill(tx, pos, "partial", &fill, Some(reason))
+}
+
+/// What the policy of one position decided, applied to a copy of it.
+struct Decided {
+    updated: Position,
+    changed: bool,
+    partial: Option<(Decimal, CloseReason)>,
+    close: Option<CloseReason>,
+}
+
+fn decide(ctx: &Ctx, p: &Position, price: Decimal, now: Timestamp) -> Result<Decided, String> {
+    let policy = ctx
+        .policies
+        .get(&p.exit_strategy)
+        .ok_or_else(|| format!("unknown exit_strategy {}", p.exit_strategy))?;
+    let mut u = p.clone();
+    let mv = favorable_move_pct(p.side, p.entry_price, price);
+    if u.max_favorable_move.is_none_or(|m| mv > m) {
+        u.max_favorable_move = Some(mv);
+    }
+    let actions = policy
+        .on_price(&u, &ExitContext { price, now })
+        .map_err(|e| e.to_string())?;
+    let (mut partial, mut close) = (None, None);
+    for a in actions {
+        match a {
+            ExitAction::MoveStop { price } => u.dynamic_sl_price = Some(price),
+            ExitAction::MoveTakeProfit { price } => u.dynamic_tp_price = Some(price),
+            ExitAction::SetMeta(m) => u.exit_meta = m,
+            ExitAction::PartialClose { fraction, reason } => partial = Some((fraction, reason)),
+            ExitAction::Close { reason } => {
+                close = Some(reason);
+                break;
+            }
+        }
+    }
+    let changed = u.max_favorable_move != p.max_favorable_move
+        || u.dynamic_sl_price != p.dynamic_sl_price
+        || u.dynamic_tp_price != p.dynamic_tp_price
+        || u.exit_meta != p.exit_meta;
+    Ok(Decided {
+        updated: u,
+        changed,
+        partial,
+        close,
+    })
+}
+
 fn on_pass(
     ctx: &Ctx,
     book: &mut Book,
     tx: &Tx<'_>,
-    prices: &HashMap<String, Decimal>,
+    market: &Market,
     now: Timestamp,
     events: &mut Vec<Event>,
 ) -> PassReport {
@@ -617,47 +746,61 @@ fn on_pass(
         open: book.open.len(),
         ..Default::default()
     };
-    let mut to_close = Vec::new();
+    // Decide with the book read-only; write only the positions that changed.
+    let mut work = Vec::new();
     for p in book.open.values() {
         if now - p.created_at < ctx.min_age {
             report.too_young += 1;
             continue;
         }
-        let Some(&price) = prices.get(&p.symbol) else {
+        let Some(tick) = market.get(&p.symbol) else {
             report.no_price += 1;
             continue;
         };
         report.checked += 1;
-        let Some(policy) = ctx.policies.get(&p.exit_strategy) else {
-            report.policy_errors += 1;
-            log::warn!(
-                "policy_error id={} error=\"unknown exit_strategy {}\"",
-                p.id,
-                p.exit_strategy
-            );
-            continue;
-        };
-        match policy.on_price(p, &ExitContext { price, now }) {
-            Ok(actions) => {
-                if let Some(ExitAction::Close { reason }) = actions.into_iter().next() {
-                    to_close.push((p.id, price, reason));
-                }
-            }
+        match decide(ctx, p, tick.price, now) {
+            Ok(d) if d.changed || d.partial.is_some() || d.close.is_some() => work.push((d, tick)),
+            Ok(_) => {}
             Err(e) => {
                 report.policy_errors += 1;
                 log::warn!("policy_error id={} error=\"{e}\"", p.id);
             }
         }
     }
-    for (id, price, reason) in to_close {
-        let Some(pos) = book.open.get(&id) else {
-            continue;
-        };
-        match tx.atomic(|tx| close_one(ctx, tx, pos, price, reason, now)) {
-            Ok(c) => {
+    for (d, tick) in work {
+        let Decided {
+            mut updated,
+            partial,
+            close,
+            ..
+        } = d;
+        let id = updated.id;
+        let r = tx.atomic(|tx| -> Result<Option<Position>, OmsError> {
+            if let Some((fraction, reason)) = partial {
+                partial_close(ctx, tx, &mut updated, fraction, tick, reason, now)?;
+                events.push(Event::Log(format!(
+                    "position_partial_close id={id} fraction={fraction} qty_left={}",
+                    updated.qty
+                )));
+            }
+            match close {
+                Some(reason) => close_one(ctx, tx, &updated, tick, reason, now).map(Some),
+                None => {
+                    tx.update_open_position(&updated)?;
+                    Ok(None)
+                }
+            }
+        });
+        match r {
+            Ok(Some(c)) => {
                 book.remove(id);
                 events.push(Event::Closed(Box::new(c.clone())));
                 report.closed.push(c);
+            }
+            Ok(None) => {
+                if let Some(p) = book.open.get_mut(&id) {
+                    *p = updated;
+                }
             }
             Err(e) => {
                 report.policy_errors += 1;
@@ -673,7 +816,7 @@ fn on_close_all(
     ctx: &Ctx,
     book: &mut Book,
     tx: &Tx<'_>,
-    prices: &HashMap<String, Decimal>,
+    market: &Market,
     reason: CloseReason,
     now: Timestamp,
     events: &mut Vec<Event>,
@@ -689,11 +832,11 @@ fn on_close_all(
             symbol: pos.symbol.clone(),
             error,
         };
-        let Some(&price) = prices.get(&pos.symbol) else {
+        let Some(tick) = market.get(&pos.symbol) else {
             report.failed.push(fail("no price for this symbol".into()));
             continue;
         };
-        match tx.atomic(|tx| close_one(ctx, tx, pos, price, reason, now)) {
+        match tx.atomic(|tx| close_one(ctx, tx, pos, tick, reason, now)) {
             Ok(c) => {
                 book.remove(id);
                 events.push(Event::Closed(Box::new(c.clone())));

@@ -68,6 +68,20 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL,
         updated_at TEXT NOT NULL
     );",
+    // v3: partial closes (realised part of the PnL) and every fill of a position.
+    "ALTER TABLE positions ADD COLUMN realized_pnl TEXT NOT NULL DEFAULT '0';
+    CREATE TABLE fills (
+        id INTEGER PRIMARY KEY,
+        position_id INTEGER NOT NULL REFERENCES positions(id),
+        kind TEXT NOT NULL,
+        side TEXT NOT NULL,
+        qty TEXT NOT NULL,
+        price TEXT NOT NULL,
+        fee TEXT NOT NULL,
+        ts TEXT NOT NULL,
+        reason TEXT
+    );
+    CREATE INDEX fills_position ON fills(position_id);",
 ];
 
 /// Latest schema version this build knows.

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 const POSITION_COLUMNS: &str = "id, order_id, symbol, side, qty, entry_price, tp_price, sl_price, status,
     created_at, closed_at, close_price, pnl, auto_close_reason, exchange, market_type, account_label,
     external_order_id, external_position_ref, exit_strategy, dynamic_tp_price, dynamic_sl_price,
-    max_favorable_move, exit_meta, signal_id, strategy, timeframe_min, fees, signal_price, signal_time";
+    max_favorable_move, exit_meta, signal_id, strategy, timeframe_min, fees, signal_price, signal_time,
+    realized_pnl";
 
 /// Filters of `GET /positions/`.
 #[derive(Debug, Clone, Default)]
@@ -133,6 +134,7 @@ fn position_from_row(row: &Row<'_>) -> rusqlite::Result<Position> {
         fees: dec_at(row, 27)?,
         signal_price: opt_dec_at(row, 28)?,
         signal_time: opt_ts_at(row, 29)?,
+        realized_pnl: dec_at(row, 30)?,
     })
 }
 
@@ -402,6 +404,44 @@ mod tests {
     }
 
     #[test]
+    fn policy_changes_and_fills_are_stored() {
+        let mut s = Store::open_in_memory().unwrap();
+        let id = open_one(&mut s, "BTCUSDT", None);
+        let mut p = s.position(id).unwrap().unwrap();
+        p.qty = dec!(0.0005);
+        p.dynamic_sl_price = Some(dec!(97250.5));
+        p.max_favorable_move = Some(dec!(1.25));
+        p.realized_pnl = dec!(0.6);
+        p.fees = dec!(0.05);
+        p.exit_meta
+            .insert("stop_kind".into(), serde_json::json!("break_even"));
+        let tx = s.transaction().unwrap();
+        tx.update_open_position(&p).unwrap();
+        tx.insert_fill(&crate::FillRecord {
+            position_id: id,
+            kind: "partial",
+            side: "sell",
+            qty: dec!(0.0005),
+            price: dec!(98466),
+            fee: dec!(0.03),
+            ts: t0(),
+            reason: Some(CloseReason::Tp),
+        })
+        .unwrap();
+        tx.commit().unwrap();
+        assert_eq!(s.position(id).unwrap().unwrap(), p);
+        let n: i64 = s
+            .conn
+            .query_row(
+                "SELECT COUNT(*) FROM fills WHERE position_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[test]
     fn savepoint_undoes_only_the_failed_part_and_signals_are_unique() {
         let mut s = Store::open_in_memory().unwrap();
         let rec = SignalRecord {
@@ -447,7 +487,7 @@ mod tests {
         let id = open_one(&mut s, "BTCUSDT", None);
         drop(s);
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 2);
+        assert_eq!(s.schema_version().unwrap(), 3);
         let r = Store::open_reader(&path).unwrap();
         assert_eq!(r.position(id).unwrap().unwrap().symbol, "BTCUSDT");
         let mode: String = s

@@ -177,9 +177,9 @@ impl<'c> Tx<'c> {
                    created_at, closed_at, close_price, pnl, auto_close_reason, exchange, market_type,
                    account_label, external_order_id, external_position_ref, exit_strategy,
                    dynamic_tp_price, dynamic_sl_price, max_favorable_move, exit_meta, signal_id, strategy,
-                   timeframe_min, fees, signal_price, signal_time)
+                   timeframe_min, fees, signal_price, signal_time, realized_pnl)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                   ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+                   ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
             )?
             .execute(params![
                 p.order_id,
@@ -211,6 +211,7 @@ impl<'c> Tx<'c> {
                 p.fees.to_string(),
                 opt_dec(p.signal_price),
                 opt_ts(p.signal_time),
+                p.realized_pnl.to_string(),
             ])?;
         Ok(self.0.last_insert_rowid())
     }
@@ -251,4 +252,75 @@ impl<'c> Tx<'c> {
             .execute(params![key, value, ts(now)])?;
         Ok(())
     }
+
+    /// Store what a policy changed on an open position (levels, best move, meta) and
+    /// what a partial close changed (qty, realised PnL, fees).
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn update_open_position(&self, p: &Position) -> Result<()> {
+        let meta = serde_json::to_string(&p.exit_meta)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        self.0
+            .prepare_cached(
+                "UPDATE positions SET qty = ?2, dynamic_tp_price = ?3, dynamic_sl_price = ?4,
+                   max_favorable_move = ?5, exit_meta = ?6, realized_pnl = ?7, fees = ?8
+                 WHERE id = ?1 AND status = 'open'",
+            )?
+            .execute(params![
+                p.id,
+                p.qty.to_string(),
+                opt_dec(p.dynamic_tp_price),
+                opt_dec(p.dynamic_sl_price),
+                opt_dec(p.max_favorable_move),
+                meta,
+                p.realized_pnl.to_string(),
+                p.fees.to_string(),
+            ])?;
+        Ok(())
+    }
+
+    /// Record one fill of a position (`entry`, `partial` or `exit`).
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn insert_fill(&self, f: &FillRecord<'_>) -> Result<()> {
+        self.0
+            .prepare_cached(
+                "INSERT INTO fills (position_id, kind, side, qty, price, fee, ts, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                f.position_id,
+                f.kind,
+                f.side,
+                f.qty.to_string(),
+                f.price.to_string(),
+                f.fee.to_string(),
+                ts(f.ts),
+                f.reason.map(|r| r.as_str()),
+            ])?;
+        Ok(())
+    }
+}
+
+/// One fill of a position (row of `fills`).
+#[derive(Debug, Clone)]
+pub struct FillRecord<'a> {
+    /// Position.
+    pub position_id: i64,
+    /// `entry`, `partial` or `exit`.
+    pub kind: &'a str,
+    /// `buy` or `sell`.
+    pub side: &'a str,
+    /// Filled quantity.
+    pub qty: Decimal,
+    /// Fill price.
+    pub price: Decimal,
+    /// Fee paid.
+    pub fee: Decimal,
+    /// Fill time.
+    pub ts: Timestamp,
+    /// Close reason for `partial` and `exit`.
+    pub reason: Option<CloseReason>,
 }

@@ -32,6 +32,8 @@ fn settings(dir: &Path, tweak: fn(&mut Settings)) -> Settings {
     // Tests run passes themselves; the loop's own passes must not interfere.
     s.auto_close_interval = Duration::from_secs(3600);
     s.sim_seed = Some(7);
+    // Exact PnL figures in the tests; the fee tests set their own.
+    s.fee_taker_bps = rust_decimal::Decimal::ZERO;
     tweak(&mut s);
     s
 }

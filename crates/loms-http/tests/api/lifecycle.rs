@@ -362,7 +362,13 @@ async fn restart_keeps_open_positions_and_goes_on_closing_them() {
     // The closed trade counts in /stats across another restart.
     let srv = srv.restart().await;
     let (_, stats) = srv.get("/stats").await;
-    assert_eq!((stats["closed_positions"].as_i64(), stats["tp_count"].as_i64()), (Some(1), Some(1)));
+    assert_eq!(
+        (
+            stats["closed_positions"].as_i64(),
+            stats["tp_count"].as_i64()
+        ),
+        (Some(1), Some(1))
+    );
     // And the idempotency record survived too.
     let (_, again) = srv
         .post(

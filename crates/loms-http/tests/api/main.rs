@@ -1,6 +1,7 @@
 //! End-to-end tests: the real server, in-process on 127.0.0.1:0, over HTTP.
 
 mod admin;
+mod exits;
 mod harness;
 mod invalid;
 mod lifecycle;

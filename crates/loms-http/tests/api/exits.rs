@@ -1,0 +1,119 @@
+//! trailing_v1, partial closes, fees and slippage through the real server.
+
+use crate::harness::{TestServer, bot_signal};
+use rust_decimal::Decimal;
+use serde_json::json;
+
+#[tokio::test]
+async fn trailing_stop_follows_the_price_and_is_stored_between_passes() {
+    let srv = TestServer::start(|_| {}).await;
+    let sig = bot_signal(json!({"qty": 1, "price": 100, "exit_strategy": "trailing_v1"}));
+    let (_, a) = srv.post("/signals/bounce", &sig).await;
+    assert_eq!(a["exit_strategy"], "trailing_v1");
+    let id = a["position_id"].as_i64().unwrap();
+
+    assert!(srv.market("BTCUSDT", "101").await.closed.is_empty());
+    let (_, p) = srv.get(&format!("/positions/{id}")).await;
+    assert_eq!(
+        (
+            p["dynamic_sl_price"].as_f64(),
+            p["exit_meta"]["stop_kind"].as_str()
+        ),
+        (Some(100.0), Some("break_even"))
+    );
+    assert_eq!(p["max_favorable_move"], json!(1.0));
+
+    assert!(srv.market("BTCUSDT", "103").await.closed.is_empty());
+    let (_, p) = srv.get(&format!("/positions/{id}")).await;
+    assert_eq!(
+        (
+            p["dynamic_sl_price"].as_f64(),
+            p["exit_meta"]["stop_kind"].as_str()
+        ),
+        (Some(101.97), Some("trailing"))
+    );
+    assert_eq!(p["max_favorable_move"], json!(3.0));
+
+    // A restart keeps the moved stop.
+    let srv = srv.restart().await;
+    let r = srv.market("BTCUSDT", "101.9").await;
+    assert_eq!(r.closed.len(), 1);
+    let (_, p) = srv.get(&format!("/positions/{id}")).await;
+    assert_eq!(
+        (p["auto_close_reason"].as_str(), p["pnl"].as_f64()),
+        (Some("trailing_sl"), Some(1.9))
+    );
+}
+
+#[tokio::test]
+async fn partial_take_profit_then_break_even_closes_the_rest() {
+    let srv = TestServer::start(|s| {
+        s.exit_strategy = "trailing_v1".into();
+        s.trailing.partial_at_pct = Some(Decimal::new(15, 1));
+        s.trailing.partial_fraction = Decimal::new(5, 1);
+    })
+    .await;
+    let (_, a) = srv
+        .post(
+            "/signals/bounce",
+            &bot_signal(json!({"qty": 2, "price": 100})),
+        )
+        .await;
+    let id = a["position_id"].as_i64().unwrap();
+    assert!(srv.market("BTCUSDT", "101.5").await.closed.is_empty());
+    let (_, p) = srv.get(&format!("/positions/{id}")).await;
+    assert_eq!(
+        (p["status"].as_str(), p["qty"].as_f64()),
+        (Some("open"), Some(1.0))
+    );
+    assert_eq!(p["realized_pnl"], json!(1.5));
+    // Back to the entry: the stop moved to break-even closes the other half at 0.
+    let r = srv.market("BTCUSDT", "100").await;
+    assert_eq!(r.closed.len(), 1);
+    let (_, p) = srv.get(&format!("/positions/{id}")).await;
+    assert_eq!(
+        (p["auto_close_reason"].as_str(), p["pnl"].as_f64()),
+        (Some("break_even"), Some(1.5))
+    );
+    let conn = rusqlite::Connection::open(srv.dir.path().join("loms_test.db")).unwrap();
+    let kinds: Vec<String> = conn
+        .prepare("SELECT kind || ':' || qty || '@' || price FROM fills WHERE position_id = ?1 ORDER BY id")
+        .unwrap()
+        .query_map([id], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(kinds, vec!["entry:2@100", "partial:1@101.5", "exit:1@100"]);
+}
+
+#[tokio::test]
+async fn fees_and_slippage_make_pnl_net() {
+    let srv = TestServer::start(|s| {
+        s.fee_taker_bps = Decimal::from(6);
+        s.slippage_bps = Decimal::from(10);
+    })
+    .await;
+    let (_, a) = srv
+        .post(
+            "/signals/bounce",
+            &bot_signal(json!({"qty": 1, "price": 100})),
+        )
+        .await;
+    // A long buys: 100 + 0.1 % slippage.
+    assert_eq!(a["entry_price"], json!(100.1));
+    // TP = 100.1 × 1.045 = 104.6045; the exit sells at 110 − 0.1 % = 109.89.
+    assert_eq!(srv.market("BTCUSDT", "110").await.closed.len(), 1);
+    let (_, p) = srv.get(&format!("/positions/{}", a["position_id"])).await;
+    // fees: 100.1 × 0.0006 + 109.89 × 0.0006 = 0.06006 + 0.065934 = 0.125994
+    assert_eq!(p["fees"], json!(0.125994));
+    assert_eq!(p["pnl"], json!(9.664006)); // 9.79 − 0.125994
+    let (_, s) = srv.get("/stats").await;
+    assert_eq!(
+        (
+            s["gross_pnl"].as_f64(),
+            s["net_pnl"].as_f64(),
+            s["fees_paid"].as_f64()
+        ),
+        (Some(9.79), Some(9.664006), Some(0.125994))
+    );
+}
