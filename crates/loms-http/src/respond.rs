@@ -36,8 +36,10 @@ pub(crate) fn text(body: String) -> Resp {
 /// 200 with an HTML page.
 pub(crate) fn html(page: &'static str) -> Resp {
     let mut r = Response::new(Full::new(Bytes::from_static(page.as_bytes())));
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
+    r.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
     r
 }
 
