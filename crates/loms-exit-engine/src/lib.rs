@@ -10,19 +10,82 @@ use std::sync::Arc;
 /// What a policy sees besides the position.
 #[derive(Debug, Clone, Copy)]
 pub struct ExitContext {
-    /// Current price of the position's symbol (already picked by PRICE_MODE).
+    /// Current price of the position's symbol (already picked by PRICE_MODE); for a
+    /// bar, its close.
     pub price: Decimal,
     /// Current time.
     pub now: Timestamp,
+    /// The bar the price closes, when prices come from klines (replay, downtime gap):
+    /// exits inside it use its high and low, and fill at the level touched.
+    pub bar: Option<Bar>,
+}
+
+/// Open, high and low of a kline (its close is [`ExitContext::price`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bar {
+    /// First price of the bar.
+    pub open: Decimal,
+    /// Highest price.
+    pub high: Decimal,
+    /// Lowest price.
+    pub low: Decimal,
+}
+
+impl ExitContext {
+    /// A plain price at `now` (live quotes).
+    pub fn at(price: Decimal, now: Timestamp) -> Self {
+        Self {
+            price,
+            now,
+            bar: None,
+        }
+    }
+
+    /// The price most against `side` (a long's low, a short's high).
+    fn adverse(&self, side: Side) -> Decimal {
+        match (self.bar, side) {
+            (None, _) => self.price,
+            (Some(b), Side::Long) => b.low,
+            (Some(b), Side::Short) => b.high,
+        }
+    }
+
+    /// The price most in favour of `side`.
+    fn favorable(&self, side: Side) -> Decimal {
+        match (self.bar, side) {
+            (None, _) => self.price,
+            (Some(b), Side::Long) => b.high,
+            (Some(b), Side::Short) => b.low,
+        }
+    }
+
+    /// Fill level of a stop at `stop` hit inside a bar: the stop, or the open when the
+    /// bar opened beyond it (a gap). `None` (market price) without a bar.
+    fn stop_fill(&self, side: Side, stop: Decimal) -> Option<Decimal> {
+        self.bar.map(|b| match side {
+            Side::Long => stop.min(b.open),
+            Side::Short => stop.max(b.open),
+        })
+    }
+
+    /// Fill level of a take-profit or other favourable level reached inside a bar.
+    fn target_fill(&self, side: Side, level: Decimal) -> Option<Decimal> {
+        self.bar.map(|b| match side {
+            Side::Long => level.max(b.open),
+            Side::Short => level.min(b.open),
+        })
+    }
 }
 
 /// What a policy asks the OMS to do. Actions apply in order; a `Close` ends the list.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExitAction {
-    /// Close the whole (remaining) position at the current price.
+    /// Close the whole (remaining) position.
     Close {
         /// Recorded as `auto_close_reason`.
         reason: CloseReason,
+        /// The level touched inside a bar; `None`: at the current price.
+        at: Option<Decimal>,
     },
     /// Close `fraction` (0 < fraction < 1) of the current quantity; the rest stays open.
     PartialClose {
@@ -30,6 +93,8 @@ pub enum ExitAction {
         fraction: Decimal,
         /// Why (recorded with the fill).
         reason: CloseReason,
+        /// The level touched inside a bar; `None`: at the current price.
+        at: Option<Decimal>,
     },
     /// Move the stop-loss (`dynamic_sl_price`).
     MoveStop {
@@ -138,21 +203,26 @@ impl ExitPolicy for TpSlStatic {
     }
 
     fn on_price(&self, pos: &Position, ctx: &ExitContext) -> Result<Vec<ExitAction>, ExitError> {
-        let (tp, sl) = (pos.effective_tp(), pos.effective_sl());
-        if tp.is_none() && sl.is_none() {
-            return Ok(Vec::new());
+        let side = pos.side;
+        if let Some(sl) = pos.effective_sl()
+            && stop_hit(side, ctx.adverse(side), sl)
+        {
+            let at = ctx.stop_fill(side, sl);
+            return Ok(vec![ExitAction::Close {
+                reason: CloseReason::Sl,
+                at,
+            }]);
         }
-        let p = ctx.price;
-        let hit_sl = sl.is_some_and(|s| stop_hit(pos.side, p, s));
-        let hit_tp = tp.is_some_and(|t| tp_hit(pos.side, p, t));
-        let reason = if hit_sl {
-            CloseReason::Sl
-        } else if hit_tp {
-            CloseReason::Tp
-        } else {
-            return Ok(Vec::new());
-        };
-        Ok(vec![ExitAction::Close { reason }])
+        if let Some(tp) = pos.effective_tp()
+            && tp_hit(side, ctx.favorable(side), tp)
+        {
+            let at = ctx.target_fill(side, tp);
+            return Ok(vec![ExitAction::Close {
+                reason: CloseReason::Tp,
+                at,
+            }]);
+        }
+        Ok(Vec::new())
     }
 }
 
@@ -211,26 +281,51 @@ impl ExitPolicy for TrailingV1 {
 
     fn on_price(&self, pos: &Position, ctx: &ExitContext) -> Result<Vec<ExitAction>, ExitError> {
         let p = &self.0;
-        let (side, entry, price) = (pos.side, pos.entry_price, ctx.price);
+        let (side, entry) = (pos.side, pos.entry_price);
         if let Some(min) = p.timeout_min
             && ctx.now - pos.created_at >= chrono::Duration::minutes(i64::from(min))
         {
             return Ok(vec![ExitAction::Close {
                 reason: CloseReason::Timeout,
+                at: None,
             }]);
         }
-        let best = pos
-            .max_favorable_move
-            .unwrap_or_default()
-            .max(favorable_move_pct(side, entry, price));
         let mut meta = pos.exit_meta.clone();
-        let mut actions = Vec::new();
-        let mut stop = pos.effective_sl();
-        let mut kind = meta
+        let stop_reason = |kind: Option<&str>| match kind {
+            Some("trailing") => CloseReason::TrailingSl,
+            Some("break_even") => CloseReason::BreakEven,
+            _ => CloseReason::Sl,
+        };
+        // 1. The stop in force before this price (or bar): the stop wins over the TP.
+        let kind = meta
             .get(STOP_KIND)
             .and_then(|v| v.as_str())
             .map(str::to_string);
-
+        if let Some(s) = pos.effective_sl()
+            && stop_hit(side, ctx.adverse(side), s)
+        {
+            let at = ctx.stop_fill(side, s);
+            return Ok(vec![ExitAction::Close {
+                reason: stop_reason(kind.as_deref()),
+                at,
+            }]);
+        }
+        // 2. The take-profit.
+        if let Some(t) = pos.effective_tp()
+            && tp_hit(side, ctx.favorable(side), t)
+        {
+            let at = ctx.target_fill(side, t);
+            return Ok(vec![ExitAction::Close {
+                reason: CloseReason::Tp,
+                at,
+            }]);
+        }
+        // 3. Move the stop after the best move seen, including this price (or bar).
+        let best = pos
+            .max_favorable_move
+            .unwrap_or_default()
+            .max(favorable_move_pct(side, entry, ctx.favorable(side)));
+        let mut actions = Vec::new();
         let mut candidate = None;
         if best >= p.break_even_pct {
             candidate = Some((entry, "break_even"));
@@ -243,41 +338,31 @@ impl ExitPolicy for TrailingV1 {
             }
         }
         if let Some((level, k)) = candidate
-            && stop.is_none_or(|s| tighter(side, level, s))
+            && pos.effective_sl().is_none_or(|s| tighter(side, level, s))
         {
-            stop = Some(level);
-            kind = Some(k.to_string());
             actions.push(ExitAction::MoveStop { price: level });
             meta.insert(STOP_KIND.into(), k.into());
+            // 4. A price already through the new stop closes now, at that price.
+            if stop_hit(side, ctx.price, level) {
+                push_meta(&mut actions, &pos.exit_meta, meta);
+                actions.push(ExitAction::Close {
+                    reason: stop_reason(Some(k)),
+                    at: None,
+                });
+                return Ok(actions);
+            }
         }
-
-        if let Some(s) = stop
-            && stop_hit(side, price, s)
-        {
-            let reason = match kind.as_deref() {
-                Some("trailing") => CloseReason::TrailingSl,
-                Some("break_even") => CloseReason::BreakEven,
-                _ => CloseReason::Sl,
-            };
-            push_meta(&mut actions, &pos.exit_meta, meta);
-            actions.push(ExitAction::Close { reason });
-            return Ok(actions);
-        }
-        if pos.effective_tp().is_some_and(|t| tp_hit(side, price, t)) {
-            push_meta(&mut actions, &pos.exit_meta, meta);
-            actions.push(ExitAction::Close {
-                reason: CloseReason::Tp,
-            });
-            return Ok(actions);
-        }
-        if let Some(at) = p.partial_at_pct
-            && best >= at
+        // 5. A one-time partial take-profit.
+        if let Some(at_pct) = p.partial_at_pct
+            && best >= at_pct
             && meta.get(PARTIAL_DONE).is_none()
         {
             meta.insert(PARTIAL_DONE.into(), true.into());
+            let at = ctx.target_fill(side, price_at_move(side, entry, at_pct));
             actions.push(ExitAction::PartialClose {
                 fraction: p.partial_fraction,
                 reason: CloseReason::Tp,
+                at,
             });
         }
         push_meta(&mut actions, &pos.exit_meta, meta);
@@ -350,13 +435,10 @@ mod tests {
     }
 
     fn decide(p: &Position, price: Decimal) -> Option<CloseReason> {
-        let ctx = ExitContext {
-            price,
-            now: chrono::DateTime::UNIX_EPOCH,
-        };
+        let ctx = ExitContext::at(price, chrono::DateTime::UNIX_EPOCH);
         match TpSlStatic.on_price(p, &ctx).unwrap().as_slice() {
             [] => None,
-            [ExitAction::Close { reason }] => Some(*reason),
+            [ExitAction::Close { reason, at: None }] => Some(*reason),
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -403,7 +485,7 @@ mod tests {
 
     fn run(policy: &TrailingV1, p: &Position, price: Decimal, minutes: i64) -> Vec<ExitAction> {
         let now = p.created_at + chrono::Duration::minutes(minutes);
-        policy.on_price(p, &ExitContext { price, now }).unwrap()
+        policy.on_price(p, &ExitContext::at(price, now)).unwrap()
     }
 
     /// Apply the actions like the OMS does (stop, meta, best move), for multi-step tests.
@@ -422,7 +504,7 @@ mod tests {
 
     fn closes(actions: &[ExitAction]) -> Option<CloseReason> {
         actions.iter().find_map(|a| match a {
-            ExitAction::Close { reason } => Some(*reason),
+            ExitAction::Close { reason, .. } => Some(*reason),
             _ => None,
         })
     }
@@ -515,7 +597,8 @@ mod tests {
         assert!(
             a.contains(&ExitAction::PartialClose {
                 fraction: dec!(0.5),
-                reason: CloseReason::Tp
+                reason: CloseReason::Tp,
+                at: None,
             }),
             "{a:?}"
         );
@@ -538,6 +621,79 @@ mod tests {
         assert!(
             run(&pol, &p, dec!(101), 2).is_empty(),
             "no write when nothing changes"
+        );
+    }
+
+    fn bar_ctx(open: Decimal, high: Decimal, low: Decimal, close: Decimal) -> ExitContext {
+        ExitContext {
+            price: close,
+            now: chrono::DateTime::UNIX_EPOCH,
+            bar: Some(Bar { open, high, low }),
+        }
+    }
+
+    fn close_of(actions: &[ExitAction]) -> Option<(CloseReason, Option<Decimal>)> {
+        actions.iter().find_map(|a| match a {
+            ExitAction::Close { reason, at } => Some((*reason, *at)),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn inside_a_bar_the_stop_wins_and_fills_at_the_level_touched() {
+        let long = pos(Side::Long, dec!(104.5), dec!(98.5));
+        // Both levels inside one bar: the stop wins, at the stop.
+        let both = bar_ctx(dec!(100), dec!(105), dec!(98), dec!(101));
+        let a = TpSlStatic.on_price(&long, &both).unwrap();
+        assert_eq!(close_of(&a), Some((CloseReason::Sl, Some(dec!(98.5)))));
+        // Only the TP: at the TP, even though the bar closed lower.
+        let tp = bar_ctx(dec!(100), dec!(105), dec!(99), dec!(101));
+        assert_eq!(
+            close_of(&TpSlStatic.on_price(&long, &tp).unwrap()),
+            Some((CloseReason::Tp, Some(dec!(104.5))))
+        );
+        // A gap below the stop fills at the open.
+        let gap = bar_ctx(dec!(97), dec!(97.5), dec!(96), dec!(97));
+        assert_eq!(
+            close_of(&TpSlStatic.on_price(&long, &gap).unwrap()),
+            Some((CloseReason::Sl, Some(dec!(97))))
+        );
+        // Short: its adverse extreme is the high.
+        let short = pos(Side::Short, dec!(95.5), dec!(101.5));
+        let a = TpSlStatic
+            .on_price(&short, &bar_ctx(dec!(100), dec!(102), dec!(95), dec!(100)))
+            .unwrap();
+        assert_eq!(close_of(&a), Some((CloseReason::Sl, Some(dec!(101.5)))));
+        // Neither level: nothing.
+        assert!(
+            TpSlStatic
+                .on_price(&long, &bar_ctx(dec!(100), dec!(101), dec!(99), dec!(100)))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn trailing_in_bars_uses_the_stop_from_before_the_bar() {
+        let pol = trailing(TrailingParams::default());
+        let mut p = pos(Side::Long, dec!(110), dec!(98.5));
+        // A bar up to +3 % that closes at +2.5 %: stop moves to 101.97, not hit at the close.
+        let a = pol
+            .on_price(&p, &bar_ctx(dec!(100), dec!(103), dec!(99.5), dec!(102.5)))
+            .unwrap();
+        assert_eq!(stop_of(&a), Some(dec!(101.97)));
+        assert!(close_of(&a).is_none());
+        apply(&mut p, dec!(103), &a);
+        // Next bar dips to 101.5: trailing stop hit at its level.
+        let a = pol
+            .on_price(
+                &p,
+                &bar_ctx(dec!(102.4), dec!(102.6), dec!(101.5), dec!(102)),
+            )
+            .unwrap();
+        assert_eq!(
+            close_of(&a),
+            Some((CloseReason::TrailingSl, Some(dec!(101.97))))
         );
     }
 }

@@ -505,7 +505,11 @@ impl Oms {
         for (symbol, q) in batch {
             match q.map_err(|e| e.to_string()).and_then(|q| {
                 mode.pick(&q)
-                    .map(|price| Tick { price, quote: q })
+                    .map(|price| Tick {
+                        price,
+                        quote: q,
+                        bar: None,
+                    })
                     .map_err(|e| e.to_string())
             }) {
                 Ok(t) => {

@@ -17,7 +17,7 @@ use loms_domain::{
     Clock, CloseReason, Decimal, Position, PriceQuote, Signal, Sizing, Timestamp, pnl, size_qty,
     tp_sl_prices,
 };
-use loms_exit_engine::{ExitAction, ExitContext, PolicyRegistry, favorable_move_pct};
+use loms_exit_engine::{Bar, ExitAction, ExitContext, PolicyRegistry, favorable_move_pct};
 use loms_price_source::PriceSource;
 use loms_risk::{Intent, RiskLimits, check, check_signal_age};
 use loms_storage::{ClosePatch, FillRecord, NewOrder, SignalRecord, Store, Tx};
@@ -85,6 +85,8 @@ pub(crate) enum Write {
 pub(crate) struct Tick {
     pub(crate) price: Decimal,
     pub(crate) quote: PriceQuote,
+    /// The kline this price closes (replay, downtime gap).
+    pub(crate) bar: Option<Bar>,
 }
 
 /// Ticks by symbol.
@@ -339,7 +341,7 @@ fn handle(
             let r = match book.open.get(&id) {
                 None => Ok(None),
                 Some(pos) => tx
-                    .atomic(|tx| close_one(ctx, tx, pos, &tick, reason, now))
+                    .atomic(|tx| close_one(ctx, tx, pos, (&tick, None), reason, now))
                     .map(Some),
             };
             if let Ok(Some(c)) = &r {
@@ -601,19 +603,26 @@ fn record_fill(
     Ok(())
 }
 
+/// Fill an exit: at the level a policy says was touched inside a bar (`at`), else at
+/// the market (the tick's price and quote).
 fn close_fill(
     ctx: &Ctx,
     pos: &Position,
     qty: Decimal,
     tick: &Tick,
+    at: Option<Decimal>,
     now: Timestamp,
 ) -> Result<loms_broker::Fill, OmsError> {
     Ok(ctx.broker.close(&OrderRequest {
         symbol: &pos.symbol,
         side: pos.side,
         qty,
-        price: tick.price,
-        quote: Some(&tick.quote),
+        price: at.unwrap_or(tick.price),
+        quote: if at.is_some() {
+            None
+        } else {
+            Some(&tick.quote)
+        },
         ts: now,
     })?)
 }
@@ -625,11 +634,11 @@ fn close_one(
     ctx: &Ctx,
     tx: &Tx<'_>,
     pos: &Position,
-    tick: &Tick,
+    (tick, at): (&Tick, Option<Decimal>),
     reason: CloseReason,
     now: Timestamp,
 ) -> Result<Position, OmsError> {
-    let fill = close_fill(ctx, pos, pos.qty, tick, now)?;
+    let fill = close_fill(ctx, pos, pos.qty, tick, at, now)?;
     let fees = pos.fees + fill.fee;
     let gross = pos.realized_pnl + pnl(pos.side, pos.entry_price, fill.price, fill.qty)?;
     let patch = ClosePatch {
@@ -665,7 +674,7 @@ fn partial_close(
     tx: &Tx<'_>,
     pos: &mut Position,
     fraction: Decimal,
-    tick: &Tick,
+    (tick, at): (&Tick, Option<Decimal>),
     reason: CloseReason,
     now: Timestamp,
 ) -> Result<(), OmsError> {
@@ -680,7 +689,7 @@ fn partial_close(
             "partial close of {fraction} leaves nothing to close or nothing open"
         )));
     }
-    let fill = close_fill(ctx, pos, qty, tick, now)?;
+    let fill = close_fill(ctx, pos, qty, tick, at, now)?;
     pos.realized_pnl += pnl(pos.side, pos.entry_price, fill.price, fill.qty)?;
     pos.fees += fill.fee;
     pos.qty -= fill.qty;
@@ -692,22 +701,35 @@ fn partial_close(
 struct Decided {
     updated: Position,
     changed: bool,
-    partial: Option<(Decimal, CloseReason)>,
-    close: Option<CloseReason>,
+    partial: Option<(Decimal, CloseReason, Option<Decimal>)>,
+    close: Option<(CloseReason, Option<Decimal>)>,
 }
 
-fn decide(ctx: &Ctx, p: &Position, price: Decimal, now: Timestamp) -> Result<Decided, String> {
+fn decide(ctx: &Ctx, p: &Position, tick: &Tick, now: Timestamp) -> Result<Decided, String> {
+    let price = tick.price;
     let policy = ctx
         .policies
         .get(&p.exit_strategy)
         .ok_or_else(|| format!("unknown exit_strategy {}", p.exit_strategy))?;
     let mut u = p.clone();
-    let mv = favorable_move_pct(p.side, p.entry_price, price);
+    let best = match (tick.bar, p.side) {
+        (Some(b), loms_domain::Side::Long) => b.high,
+        (Some(b), loms_domain::Side::Short) => b.low,
+        (None, _) => price,
+    };
+    let mv = favorable_move_pct(p.side, p.entry_price, best);
     if u.max_favorable_move.is_none_or(|m| mv > m) {
         u.max_favorable_move = Some(mv);
     }
     let actions = policy
-        .on_price(&u, &ExitContext { price, now })
+        .on_price(
+            &u,
+            &ExitContext {
+                price,
+                now,
+                bar: tick.bar,
+            },
+        )
         .map_err(|e| e.to_string())?;
     let (mut partial, mut close) = (None, None);
     for a in actions {
@@ -715,9 +737,13 @@ fn decide(ctx: &Ctx, p: &Position, price: Decimal, now: Timestamp) -> Result<Dec
             ExitAction::MoveStop { price } => u.dynamic_sl_price = Some(price),
             ExitAction::MoveTakeProfit { price } => u.dynamic_tp_price = Some(price),
             ExitAction::SetMeta(m) => u.exit_meta = m,
-            ExitAction::PartialClose { fraction, reason } => partial = Some((fraction, reason)),
-            ExitAction::Close { reason } => {
-                close = Some(reason);
+            ExitAction::PartialClose {
+                fraction,
+                reason,
+                at,
+            } => partial = Some((fraction, reason, at)),
+            ExitAction::Close { reason, at } => {
+                close = Some((reason, at));
                 break;
             }
         }
@@ -758,7 +784,7 @@ fn on_pass(
             continue;
         };
         report.checked += 1;
-        match decide(ctx, p, tick.price, now) {
+        match decide(ctx, p, tick, now) {
             Ok(d) if d.changed || d.partial.is_some() || d.close.is_some() => work.push((d, tick)),
             Ok(_) => {}
             Err(e) => {
@@ -776,15 +802,17 @@ fn on_pass(
         } = d;
         let id = updated.id;
         let r = tx.atomic(|tx| -> Result<Option<Position>, OmsError> {
-            if let Some((fraction, reason)) = partial {
-                partial_close(ctx, tx, &mut updated, fraction, tick, reason, now)?;
+            if let Some((fraction, reason, at)) = partial {
+                partial_close(ctx, tx, &mut updated, fraction, (tick, at), reason, now)?;
                 events.push(Event::Log(format!(
                     "position_partial_close id={id} fraction={fraction} qty_left={}",
                     updated.qty
                 )));
             }
             match close {
-                Some(reason) => close_one(ctx, tx, &updated, tick, reason, now).map(Some),
+                Some((reason, at)) => {
+                    close_one(ctx, tx, &updated, (tick, at), reason, now).map(Some)
+                }
                 None => {
                     tx.update_open_position(&updated)?;
                     Ok(None)
@@ -836,7 +864,7 @@ fn on_close_all(
             report.failed.push(fail("no price for this symbol".into()));
             continue;
         };
-        match tx.atomic(|tx| close_one(ctx, tx, pos, tick, reason, now)) {
+        match tx.atomic(|tx| close_one(ctx, tx, pos, (tick, None), reason, now)) {
             Ok(c) => {
                 book.remove(id);
                 events.push(Event::Closed(Box::new(c.clone())));
