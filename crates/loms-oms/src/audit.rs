@@ -11,7 +11,8 @@ use std::sync::Mutex;
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
-    file: Mutex<File>,
+    /// `None`: records are dropped (offline replay).
+    file: Option<Mutex<File>>,
 }
 
 impl AuditLog {
@@ -32,8 +33,16 @@ impl AuditLog {
             .map_err(fail)?;
         Ok(Self {
             path: path.to_path_buf(),
-            file: Mutex::new(file),
+            file: Some(Mutex::new(file)),
         })
+    }
+
+    /// A log that drops every record (offline replay writes no audit trail).
+    pub fn discard() -> Self {
+        Self {
+            path: PathBuf::new(),
+            file: None,
+        }
     }
 
     /// Path of the file.
@@ -62,6 +71,7 @@ impl AuditLog {
     /// Append lines in one write. Failures are logged, never fatal: the database is the
     /// record of truth, the audit file its human-readable trail.
     pub fn append(&self, lines: &[String]) {
+        let Some(file) = &self.file else { return };
         if lines.is_empty() {
             return;
         }
@@ -70,7 +80,7 @@ impl AuditLog {
             buf.push_str(l);
             buf.push('\n');
         }
-        let mut f = self.file.lock().unwrap_or_else(|e| e.into_inner());
+        let mut f = file.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = f.write_all(buf.as_bytes()).and_then(|()| f.flush()) {
             log::error!("audit_write_failed path={} error={e}", self.path.display());
         }
@@ -78,6 +88,9 @@ impl AuditLog {
 
     /// True when the file can still be opened for appending (health check).
     pub fn writable(&self) -> Result<(), String> {
+        if self.file.is_none() {
+            return Ok(());
+        }
         OpenOptions::new()
             .append(true)
             .open(&self.path)

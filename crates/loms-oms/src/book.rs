@@ -100,6 +100,11 @@ impl Book {
         Some(p)
     }
 
+    /// Is a position open on `symbol`?
+    pub(crate) fn symbols_contains(&self, symbol: &str) -> bool {
+        self.open_by_symbol.contains_key(symbol)
+    }
+
     /// Distinct symbols with an open position.
     pub(crate) fn symbols(&self) -> Vec<String> {
         self.open_by_symbol.keys().cloned().collect()

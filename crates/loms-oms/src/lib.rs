@@ -29,6 +29,7 @@ mod error;
 pub mod health;
 pub mod metrics;
 pub mod order;
+pub mod replay;
 pub mod stats;
 pub mod trading;
 mod writer;
@@ -102,6 +103,41 @@ impl Deps {
             policies: PolicyRegistry::new(s.trailing.clone()),
         }
     }
+}
+
+/// Parse a signal and check what the domain cannot: the exit strategy exists, and a
+/// client key does not pose as a derived one.
+pub(crate) fn validate_signal(
+    raw: &Value,
+    settings: &Settings,
+    policies: &PolicyRegistry,
+) -> Result<Signal, OmsError> {
+    let s = Signal::from_json(raw, &settings.signal_defaults)?;
+    if let Some(name) = &s.exit_strategy
+        && policies.get(name).is_none()
+    {
+        return Err(OmsError::Invalid(format!(
+            "exit_strategy {name:?} is unknown; known: {}",
+            policies.names()
+        )));
+    }
+    if s.signal_id
+        .as_deref()
+        .is_some_and(|k| k.starts_with("derived:"))
+    {
+        return Err(OmsError::Invalid(
+            "signal_id may not start with \"derived:\"".into(),
+        ));
+    }
+    Ok(s)
+}
+
+/// The idempotency key: the body's `signal_id`, else the header, else derived.
+pub(crate) fn idempotency_key(s: &Signal, header: Option<&str>) -> String {
+    s.signal_id
+        .clone()
+        .or_else(|| header.map(str::to_string))
+        .unwrap_or_else(|| s.derived_key())
 }
 
 /// Pool of read-only connections, so reads never queue behind the writer.
@@ -361,11 +397,7 @@ impl Oms {
                 return Err(e);
             }
         };
-        let key = signal
-            .signal_id
-            .clone()
-            .or_else(|| idempotency_key.map(str::to_string))
-            .unwrap_or_else(|| signal.derived_key());
+        let key = self::idempotency_key(&signal, idempotency_key);
         log::info!(
             "signal_received key={key} symbol={} side={} price={}",
             signal.symbol,
@@ -382,24 +414,7 @@ impl Oms {
     }
 
     fn validate(&self, raw: &Value) -> Result<Signal, OmsError> {
-        let s = Signal::from_json(raw, &self.0.settings.signal_defaults)?;
-        if let Some(name) = &s.exit_strategy
-            && self.0.deps.policies.get(name).is_none()
-        {
-            return Err(OmsError::Invalid(format!(
-                "exit_strategy {name:?} is unknown; known: {}",
-                self.0.deps.policies.names()
-            )));
-        }
-        if s.signal_id
-            .as_deref()
-            .is_some_and(|k| k.starts_with("derived:"))
-        {
-            return Err(OmsError::Invalid(
-                "signal_id may not start with \"derived:\"".into(),
-            ));
-        }
-        Ok(s)
+        validate_signal(raw, &self.0.settings, &self.0.deps.policies)
     }
 
     /// `POST /orders/`: open a position from an operator's order (position limits apply).

@@ -205,7 +205,7 @@ impl Writer {
         log::info!("Writer stopped; database closed");
     }
 
-    fn process(&mut self, batch: Vec<Cmd>) {
+    pub(crate) fn process(&mut self, batch: Vec<Cmd>) {
         let now = self.ctx.clock.now();
         let mut work = Vec::with_capacity(batch.len());
         for cmd in batch {

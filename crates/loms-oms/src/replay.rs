@@ -1,0 +1,332 @@
+//! Offline replay: signals and klines through the same writer as the server — the same
+//! risk checks, paper broker and exit policies, on an in-memory database — so shadow
+//! results can be checked against history before real money is involved.
+//!
+//! Timing rules:
+//! - a signal is handled at its receive time (the audit file's `ts`; a CSV's `timestamp`);
+//! - bars are evaluated at their end (start + interval), first the bar that starts at or
+//!   after the signal, so no price from before the signal is used;
+//! - inside a bar, exits use the bar's high and low and fill at the level touched; when
+//!   TP and SL both fall inside one bar the stop wins (the path inside a bar is unknown;
+//!   assuming the worse is the honest choice);
+//! - only symbols with an open position are looked at, and stretches without any open
+//!   position are skipped, so a year of minute bars replays in about a second.
+
+use crate::answer::SignalAnswer;
+use crate::audit::AuditLog;
+use crate::book::Book;
+use crate::metrics::Metrics;
+use crate::stats::{Stats, TradeLog};
+use crate::writer::{Cmd, Ctx, Market, Tick, Write, Writer};
+use crate::{OmsError, Settings, idempotency_key, validate_signal};
+use loms_broker::PaperSim;
+use loms_domain::{ManualClock, Position, PositionStatus, PriceQuote, Timestamp};
+use loms_exit_engine::{Bar, PolicyRegistry};
+use loms_price_source::{KlineSeries, ReplayPriceSource};
+use loms_storage::{PositionFilter, Store, TradeFilter};
+use serde::Serialize;
+use serde_json::Value;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// A signal to replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplaySignal {
+    /// When the server received it (the replay clock at submission).
+    pub received_at: Timestamp,
+    /// The body as the bot sent it.
+    pub payload: Value,
+    /// The `Idempotency-Key` header it came with.
+    pub key: Option<String>,
+}
+
+impl ReplaySignal {
+    /// Read the audit JSONL written by loms-server. Lines that are not signals, or whose
+    /// body was not JSON, are skipped (they opened nothing).
+    ///
+    /// # Errors
+    /// A message naming the first line that is not an audit record.
+    pub fn from_audit(text: &str) -> Result<Vec<Self>, String> {
+        let mut out = Vec::new();
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
+            let v: Value =
+                serde_json::from_str(line).map_err(|e| format!("line {}: not JSON: {e}", n + 1))?;
+            if v.get("type").and_then(Value::as_str) != Some("bounce_signal") {
+                continue;
+            }
+            let ts = v
+                .get("ts")
+                .and_then(Value::as_str)
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .ok_or_else(|| format!("line {}: no valid ts", n + 1))?;
+            let Some(payload) = v.get("payload").filter(|p| p.is_object()) else {
+                continue;
+            };
+            out.push(Self {
+                received_at: ts.with_timezone(&chrono::Utc),
+                payload: payload.clone(),
+                key: v
+                    .get("idempotency_key")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Read a CSV with a header naming the bot's fields, at least
+    /// `timestamp,symbol,side,price` (also `tp_pct`, `sl_pct`, `qty`, `exit_strategy`,
+    /// `signal_id`, `strategy`, `exchange`). The signal is handled at its `timestamp`.
+    ///
+    /// # Errors
+    /// A message naming the bad line.
+    pub fn from_csv(text: &str) -> Result<Vec<Self>, String> {
+        let mut lines = text
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
+        let header: Vec<String> = lines
+            .next()
+            .ok_or("empty CSV")?
+            .split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .collect();
+        for need in ["timestamp", "symbol", "side", "price"] {
+            if !header.iter().any(|h| h == need) {
+                return Err(format!("CSV header lacks {need}: {}", header.join(",")));
+            }
+        }
+        let mut out = Vec::new();
+        for (n, line) in lines.enumerate() {
+            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+            if fields.len() != header.len() {
+                return Err(format!(
+                    "line {}: {} fields, header has {}",
+                    n + 2,
+                    fields.len(),
+                    header.len()
+                ));
+            }
+            let payload: serde_json::Map<String, Value> = header
+                .iter()
+                .zip(&fields)
+                .filter(|(_, v)| !v.is_empty())
+                .map(|(k, v)| (k.clone(), Value::String((*v).to_string())))
+                .collect();
+            let payload = Value::Object(payload);
+            let ts = loms_domain::signal::parse_time("timestamp", &payload["timestamp"])
+                .map_err(|e| format!("line {}: {e}", n + 2))?;
+            out.push(Self {
+                received_at: ts,
+                payload,
+                key: None,
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// What a replay produced: the same figures as `/stats`, and the trades.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReplayReport {
+    /// Figures of the closed trades.
+    pub stats: Stats,
+    /// Closed positions, by id.
+    pub trades: Vec<Position>,
+    /// Positions still open when the klines ran out.
+    pub still_open: Vec<Position>,
+    /// Signals handled, by outcome (`opened`, `risk_blocked`, `duplicate`, `rejected`...).
+    pub signals: std::collections::BTreeMap<String, u64>,
+    /// Bars looked at (bars of symbols with an open position).
+    pub bars_evaluated: u64,
+    /// Bars in the files.
+    pub bars_total: u64,
+}
+
+/// Replay `signals` over `series` with the settings' risk limits, sizing, fees and exit
+/// policies. `progress(done, total)` is called now and then with bars consumed.
+///
+/// # Errors
+/// [`OmsError::Storage`] if the in-memory database fails.
+pub fn replay(
+    settings: &Settings,
+    mut signals: Vec<ReplaySignal>,
+    series: Vec<KlineSeries>,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ReplayReport, OmsError> {
+    signals.sort_by_key(|s| s.received_at);
+    let start = signals
+        .first()
+        .map(|s| s.received_at)
+        .or_else(|| {
+            series
+                .iter()
+                .filter_map(|s| s.bars.first())
+                .map(|b| b.start)
+                .min()
+        })
+        .unwrap_or_default();
+    let clock = Arc::new(ManualClock::new(start));
+    let policies = PolicyRegistry::new(settings.trailing.clone());
+    let store = Store::open_in_memory()?;
+    let book = Book::load(&store, start, true)?;
+    let ctx = Ctx {
+        clock: clock.clone(),
+        broker: Arc::new(PaperSim {
+            taker_fee_bps: settings.fee_taker_bps,
+            slippage_bps: settings.slippage_bps,
+        }),
+        prices: Arc::new(ReplayPriceSource::new(series.clone(), clock.clone())),
+        policies: policies.clone(),
+        limits: settings.risk.clone(),
+        sizing: settings.sizing,
+        default_exit: settings.exit_strategy.clone(),
+        min_age: chrono::Duration::from_std(settings.min_position_age).unwrap_or_default(),
+        oms_enabled: true,
+        trading: Arc::new(Mutex::new(book.trading.clone())),
+        metrics: Arc::new(Metrics::default()),
+        trades: Arc::new(TradeLog::default()),
+        audit: Arc::new(AuditLog::discard()),
+    };
+    let mut w = Writer { store, book, ctx };
+    let mut outcomes = std::collections::BTreeMap::<String, u64>::new();
+    let bars_total: u64 = series.iter().map(|s| s.bars.len() as u64).sum();
+    let mut cursor = vec![0usize; series.len()];
+    let (mut bars_evaluated, mut next_signal) = (0u64, 0usize);
+    let mut last_report = 0u64;
+
+    loop {
+        let done: u64 = cursor.iter().map(|c| *c as u64).sum();
+        if done - last_report >= 200_000 {
+            progress(done, bars_total);
+            last_report = done;
+        }
+        // Nothing open: jump straight to the next signal.
+        if w.book.open.is_empty() {
+            let Some(sig) = signals.get(next_signal) else {
+                break;
+            };
+            for (c, s) in cursor.iter_mut().zip(&series) {
+                *c = (*c).max(s.bars.partition_point(|b| b.start < sig.received_at));
+            }
+        }
+        let next_bar = series
+            .iter()
+            .zip(&cursor)
+            .filter_map(|(s, c)| s.bars.get(*c).map(|b| b.start))
+            .min();
+        // Signals received before the next bar starts go first.
+        while let Some(sig) = signals.get(next_signal)
+            && next_bar.is_none_or(|t| sig.received_at < t)
+        {
+            clock.set(sig.received_at);
+            let outcome = submit(&mut w, settings, &policies, sig);
+            *outcomes.entry(outcome).or_default() += 1;
+            next_signal += 1;
+        }
+        let Some(t) = next_bar else { break };
+        let mut market = Market::new();
+        let mut end = t;
+        for (i, s) in series.iter().enumerate() {
+            let Some(b) = s.bars.get(cursor[i]).filter(|b| b.start == t) else {
+                continue;
+            };
+            cursor[i] += 1;
+            end = end.max(t + s.interval);
+            if w.book.symbols_contains(&s.symbol) {
+                market.insert(
+                    s.symbol.clone(),
+                    Tick {
+                        price: b.close,
+                        quote: PriceQuote::flat(s.symbol.clone(), b.close, t + s.interval),
+                        bar: Some(Bar {
+                            open: b.open,
+                            high: b.high,
+                            low: b.low,
+                        }),
+                    },
+                );
+            }
+        }
+        if !market.is_empty() {
+            bars_evaluated += market.len() as u64;
+            clock.set(end);
+            let (reply, mut rx) = oneshot::channel();
+            w.process(vec![Cmd::Write(Write::Pass { market, reply })]);
+            rx.try_recv().map_err(|_| OmsError::Stopped)??;
+        }
+    }
+    progress(bars_total, bars_total);
+    let closed = w.store.positions(&PositionFilter {
+        status: Some(PositionStatus::Closed),
+        ..Default::default()
+    })?;
+    let mut trades = closed;
+    trades.sort_by_key(|p| p.id);
+    let still_open: Vec<Position> = w.book.open.values().cloned().collect();
+    let stats = w
+        .ctx
+        .trades
+        .stats(&TradeFilter::default(), still_open.len() as u64);
+    Ok(ReplayReport {
+        stats,
+        trades,
+        still_open,
+        signals: outcomes,
+        bars_evaluated,
+        bars_total,
+    })
+}
+
+/// Hand one signal to the writer, as `Oms::handle_signal` does; returns its outcome.
+fn submit(
+    w: &mut Writer,
+    settings: &Settings,
+    policies: &PolicyRegistry,
+    sig: &ReplaySignal,
+) -> String {
+    let signal = match validate_signal(&sig.payload, settings, policies) {
+        Ok(s) => s,
+        Err(_) => return "rejected".into(),
+    };
+    let key = idempotency_key(&signal, sig.key.as_deref());
+    let (reply, mut rx) = oneshot::channel::<Result<SignalAnswer, OmsError>>();
+    w.process(vec![Cmd::Write(Write::Signal {
+        signal: Box::new(signal),
+        key,
+        payload: sig.payload.clone(),
+        reply,
+    })]);
+    match rx.try_recv() {
+        Ok(Ok(a)) => a.outcome().to_string(),
+        Ok(Err(e)) => format!("error: {}", e.code()),
+        Err(_) => "error: no answer".into(),
+    }
+}
+
+impl std::fmt::Display for ReplayReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "{:>6} {:<12} {:<5} {:>14} {:>14} {:>12} {:<11}",
+            "id", "symbol", "side", "entry", "close", "pnl", "reason"
+        )?;
+        for p in &self.trades {
+            writeln!(
+                f,
+                "{:>6} {:<12} {:<5} {:>14} {:>14} {:>12} {:<11}",
+                p.id,
+                p.symbol,
+                p.side,
+                p.entry_price.to_string(),
+                p.close_price.map_or("-".into(), |d| d.to_string()),
+                p.pnl.map_or("-".into(), |d| d.round_dp(4).to_string()),
+                p.auto_close_reason.map_or("-", |r| r.as_str()),
+            )?;
+        }
+        Ok(())
+    }
+}
