@@ -56,6 +56,11 @@ impl Draft {
             sim_base_price: Decimal::ONE_HUNDRED,
             sim_volatility_pct: Decimal::new(3, 1),
             backup_dir: PathBuf::from("./backups"),
+            price_market: "perp".into(),
+            price_http_timeout: Duration::from_secs(2),
+            price_max_age: Duration::from_secs(10),
+            bybit_base_url: "https://api.bybit.com".into(),
+            bitget_base_url: "https://api.bitget.com".into(),
             fee_taker_bps: Decimal::from(6),
             slippage_bps: Decimal::ZERO,
             trailing: loms_exit_engine::TrailingParams::default(),
@@ -348,15 +353,20 @@ pub static KEYS: &[KeySpec] = &[
         name: "PRICE_SOURCE",
         group: "Prices",
         default: "simulator",
-        accepted: "simulator",
-        doc: "Where prices come from: the built-in random-walk simulator (exchange feeds and replay come later).",
-        apply: |d, v| match v.to_ascii_lowercase().as_str() {
+        accepted: "simulator, exchange",
+        doc: "Where prices come from: the built-in random-walk simulator, or the public tickers of PRICE_EXCHANGE (shadow mode). Offline replay is the loms-replay binary.",
+        apply: |d, v| match v.trim().to_ascii_lowercase().as_str() {
             "simulator" => {
                 d.s.price_source = PriceSourceKind::Simulator;
                 Ok(())
             }
-            "exchange" => Err(Reject::Unavailable("no exchange price feed yet")),
-            "replay" => Err(Reject::Unavailable("no price replay yet")),
+            "exchange" => {
+                d.s.price_source = PriceSourceKind::Exchange;
+                Ok(())
+            }
+            "replay" => Err(Reject::Unavailable(
+                "replay runs offline: use the loms-replay binary",
+            )),
             _ => Err(Reject::Invalid),
         },
     },
@@ -376,13 +386,72 @@ pub static KEYS: &[KeySpec] = &[
         group: "Prices",
         default: "dummy",
         accepted: "dummy, bybit, bitget",
-        doc: "Exchange the prices are attributed to; informational in this version.",
+        doc: "Exchange whose public tickers PRICE_SOURCE=exchange reads (dummy: none; required to be bybit or bitget with PRICE_SOURCE=exchange).",
         apply: |d, v| {
-            let v = v.to_ascii_lowercase();
+            let v = v.trim().to_ascii_lowercase();
             if !matches!(v.as_str(), "dummy" | "bybit" | "bitget") {
                 return Err(Reject::Invalid);
             }
             d.s.price_exchange = v;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "PRICE_MARKET",
+        group: "Prices",
+        default: "perp",
+        accepted: "perp, spot",
+        doc: "Which tickers to read: USDT perpetuals (Bybit linear, Bitget USDT-FUTURES; the bot trades these) or spot.",
+        apply: |d, v| {
+            let v = v.trim().to_ascii_lowercase();
+            if !matches!(v.as_str(), "perp" | "spot") {
+                return Err(Reject::Invalid);
+            }
+            d.s.price_market = v;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "PRICE_HTTP_TIMEOUT",
+        group: "Prices",
+        default: "2",
+        accepted: "seconds from 0.1 to 60, fractions allowed",
+        doc: "Timeout of one ticker request; retries with backoff stay within the auto-close interval.",
+        apply: |d, v| {
+            d.s.price_http_timeout = seconds(v, Decimal::new(1, 1), 60)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "PRICE_MAX_AGE_SEC",
+        group: "Prices",
+        default: "10",
+        accepted: "seconds from 1 to 3600",
+        doc: "A quote older than this is never used to close a position.",
+        apply: |d, v| {
+            d.s.price_max_age = seconds(v, Decimal::ONE, 3600)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "BYBIT_BASE_URL",
+        group: "Prices",
+        default: "https://api.bybit.com",
+        accepted: "an http:// or https:// URL",
+        doc: "Bybit REST host (tests and operators can point it elsewhere).",
+        apply: |d, v| {
+            d.s.bybit_base_url = base_url(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "BITGET_BASE_URL",
+        group: "Prices",
+        default: "https://api.bitget.com",
+        accepted: "an http:// or https:// URL",
+        doc: "Bitget REST host (tests and operators can point it elsewhere).",
+        apply: |d, v| {
+            d.s.bitget_base_url = base_url(v)?;
             Ok(())
         },
     },
@@ -648,6 +717,18 @@ fn positive_amount(v: &str) -> Result<Decimal, Reject> {
         return Err(Reject::Invalid);
     }
     Ok(d)
+}
+
+fn base_url(v: &str) -> Result<String, Reject> {
+    let v = v.trim().trim_end_matches('/');
+    if (v.starts_with("http://") || v.starts_with("https://"))
+        && !v.contains(char::is_whitespace)
+        && v.len() > 8
+    {
+        Ok(v.to_string())
+    } else {
+        Err(Reject::Invalid)
+    }
 }
 
 fn bps(v: &str) -> Result<Decimal, Reject> {

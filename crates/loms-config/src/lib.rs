@@ -195,6 +195,8 @@ impl fmt::Display for BrokerMode {
 pub enum PriceSourceKind {
     /// The built-in random-walk simulator.
     Simulator,
+    /// The public tickers of PRICE_EXCHANGE (shadow mode).
+    Exchange,
 }
 
 impl PriceSourceKind {
@@ -202,6 +204,7 @@ impl PriceSourceKind {
     pub fn as_str(self) -> &'static str {
         match self {
             PriceSourceKind::Simulator => "simulator",
+            PriceSourceKind::Exchange => "exchange",
         }
     }
 }
@@ -263,6 +266,16 @@ pub struct Settings {
     pub slippage_bps: Decimal,
     /// `TRAIL_*`: parameters of the trailing_v1 exit policy.
     pub trailing: loms_exit_engine::TrailingParams,
+    /// `PRICE_MARKET`: `perp` or `spot`.
+    pub price_market: String,
+    /// `PRICE_HTTP_TIMEOUT`, default 2 s.
+    pub price_http_timeout: Duration,
+    /// `PRICE_MAX_AGE_SEC`, default 10 s.
+    pub price_max_age: Duration,
+    /// `BYBIT_BASE_URL`.
+    pub bybit_base_url: String,
+    /// `BITGET_BASE_URL`.
+    pub bitget_base_url: String,
     /// `BACKUP_DIR`, default ./backups.
     pub backup_dir: PathBuf,
     /// `RETENTION_DAYS`, default 30.
@@ -543,6 +556,12 @@ pub(crate) fn load_with(src: &ConfigSources, keys: &[KeySpec]) -> Result<Setting
         }
     }
 
+    if draft.s.price_source == PriceSourceKind::Exchange && draft.s.price_exchange == "dummy" {
+        problems.push(Problem::Conflict {
+            keys: vec!["PRICE_SOURCE", "PRICE_EXCHANGE"],
+            message: "PRICE_SOURCE=exchange needs PRICE_EXCHANGE=bybit or bitget".into(),
+        });
+    }
     if !draft.s.bind.ip().is_loopback() && draft.s.api_token.is_none() {
         problems.push(Problem::Conflict {
             keys: vec!["LOMS_BIND", "LOMS_API_TOKEN"],

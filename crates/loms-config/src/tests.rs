@@ -302,16 +302,40 @@ fn unavailable_features_are_refused_with_a_clear_message() {
         e.to_string(),
         "BROKER_MODE=live is not available in this version (no live broker adapter yet); accepted: paper (from env)"
     );
-    for v in ["exchange", "replay"] {
-        let e = with_env(&[("PRICE_SOURCE", v)]).unwrap_err().to_string();
-        assert!(
-            e.starts_with(&format!(
-                "PRICE_SOURCE={v} is not available in this version"
-            )),
-            "{e}"
-        );
-        assert!(e.contains("accepted: simulator"), "{e}");
-    }
+    let e = with_env(&[("PRICE_SOURCE", "replay")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("PRICE_SOURCE=replay is not available in this version"),
+        "{e}"
+    );
+    assert!(
+        e.contains("loms-replay") && e.contains("accepted: simulator, exchange"),
+        "{e}"
+    );
+    let e = with_env(&[("PRICE_SOURCE", "exchange")])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        e,
+        "PRICE_SOURCE=exchange needs PRICE_EXCHANGE=bybit or bitget"
+    );
+    let s = with_env(&[
+        ("PRICE_SOURCE", "exchange"),
+        ("PRICE_EXCHANGE", "Bitget"),
+        ("BITGET_BASE_URL", "http://127.0.0.1:9/"),
+    ])
+    .unwrap();
+    assert_eq!(
+        (
+            s.price_source,
+            s.price_exchange.as_str(),
+            s.bitget_base_url.as_str()
+        ),
+        (PriceSourceKind::Exchange, "bitget", "http://127.0.0.1:9")
+    );
+    assert!(with_env(&[("BYBIT_BASE_URL", "ftp://x")]).is_err());
+    assert!(with_env(&[("PRICE_MARKET", "options")]).is_err());
     let e = with_env(&[("BROKER_MODE", "foo")]).unwrap_err().to_string();
     assert!(
         e.contains("BROKER_MODE: \"foo\" is not valid; accepted: paper"),

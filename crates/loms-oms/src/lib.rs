@@ -48,9 +48,13 @@ use audit::AuditLog;
 use book::Book;
 use health::Health;
 use loms_broker::{BrokerAdapter, PaperSim};
+use loms_config::PriceSourceKind;
 use loms_domain::{Clock, CloseReason, Decimal, Order, Position, Signal, SystemClock};
 use loms_exit_engine::PolicyRegistry;
-use loms_price_source::{PriceSource, Simulator, SimulatorConfig};
+use loms_price_source::{
+    Exchange, ExchangeClient, ExchangeConfig, Market as PriceMarket, PriceSource, Simulator,
+    SimulatorConfig,
+};
 use loms_storage::{PositionFilter, StorageError, Store, TradeFilter};
 use serde_json::Value;
 use std::sync::mpsc::Sender;
@@ -79,23 +83,13 @@ impl Deps {
 
     /// Same as [`Deps::from_settings`] with another clock (tests, replay).
     pub fn with_clock(s: &Settings, clock: Arc<dyn Clock>) -> Self {
-        use rust_decimal::prelude::ToPrimitive;
-        let seed = s.sim_seed.unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64)
-        });
-        let sim = Simulator::new(
-            SimulatorConfig {
-                seed,
-                base_price: s.sim_base_price,
-                volatility_pct: s.sim_volatility_pct.to_f64().unwrap_or(0.0),
-            },
-            clock.clone(),
-        );
+        let prices: Arc<dyn PriceSource> = match s.price_source {
+            PriceSourceKind::Simulator => Arc::new(simulator(s, clock.clone())),
+            PriceSourceKind::Exchange => Arc::new(exchange_client(s, clock.clone())),
+        };
         Self {
             clock,
-            prices: Arc::new(sim),
+            prices,
             broker: Arc::new(PaperSim {
                 taker_fee_bps: s.fee_taker_bps,
                 slippage_bps: s.slippage_bps,
@@ -103,6 +97,46 @@ impl Deps {
             policies: PolicyRegistry::new(s.trailing.clone()),
         }
     }
+}
+
+/// The exchange ticker client the settings describe. Public tickers only: nothing in
+/// it can place an order.
+fn exchange_client(s: &Settings, clock: Arc<dyn Clock>) -> ExchangeClient {
+    let exchange = if s.price_exchange == "bybit" {
+        Exchange::Bybit
+    } else {
+        Exchange::Bitget
+    };
+    let market = if s.price_market == "spot" {
+        PriceMarket::Spot
+    } else {
+        PriceMarket::Perp
+    };
+    let mut cfg = ExchangeConfig::new(exchange, market, s.auto_close_interval);
+    cfg.base_url = match exchange {
+        Exchange::Bybit => s.bybit_base_url.clone(),
+        Exchange::Bitget => s.bitget_base_url.clone(),
+    };
+    cfg.timeout = s.price_http_timeout;
+    cfg.max_age = s.price_max_age;
+    ExchangeClient::new(cfg, clock)
+}
+
+fn simulator(s: &Settings, clock: Arc<dyn Clock>) -> Simulator {
+    use rust_decimal::prelude::ToPrimitive;
+    let seed = s.sim_seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+    });
+    Simulator::new(
+        SimulatorConfig {
+            seed,
+            base_price: s.sim_base_price,
+            volatility_pct: s.sim_volatility_pct.to_f64().unwrap_or(0.0),
+        },
+        clock,
+    )
 }
 
 /// Parse a signal and check what the domain cannot: the exit strategy exists, and a
@@ -456,7 +490,7 @@ impl Oms {
         if !pos.is_open() {
             return Ok(pos);
         }
-        let tick = self.tick(&pos.symbol).await?;
+        let tick = Box::new(self.tick(&pos.symbol).await?);
         match self
             .ask(|reply| Write::Close {
                 id,

@@ -59,7 +59,7 @@ pub(crate) enum Write {
     },
     Close {
         id: i64,
-        tick: Tick,
+        tick: Box<Tick>,
         reason: CloseReason,
         reply: Reply<Option<Position>>,
     },
