@@ -5,8 +5,15 @@
 //! Sources are synchronous (exchange clients block on HTTP); async callers bridge them
 //! with `spawn_blocking`.
 
+mod bitget;
+mod bybit;
+mod exchange;
+mod http;
+mod klines;
 mod simulator;
 
+pub use exchange::{Exchange, ExchangeClient, ExchangeConfig, Market, ParseNameError};
+pub use klines::{Kline, KlineError, KlineSeries, ReplayPriceSource};
 pub use simulator::{Simulator, SimulatorConfig};
 
 use loms_domain::{Decimal, PriceQuote};
