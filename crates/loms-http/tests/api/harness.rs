@@ -23,10 +23,12 @@ pub(crate) struct TestServer {
     pub(crate) dir: tempfile::TempDir,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    tweak: fn(&mut Settings),
+    tweak: Tweak,
 }
 
-fn settings(dir: &Path, tweak: fn(&mut Settings)) -> Settings {
+type Tweak = Arc<dyn Fn(&mut Settings) + Send + Sync>;
+
+fn settings(dir: &Path, tweak: &Tweak) -> Settings {
     let mut s = Settings::for_tests(dir);
     s.min_position_age = Duration::ZERO;
     // Tests run passes themselves; the loop's own passes must not interfere.
@@ -40,17 +42,18 @@ fn settings(dir: &Path, tweak: fn(&mut Settings)) -> Settings {
 
 impl TestServer {
     pub(crate) async fn start(tweak: fn(&mut Settings)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(ManualClock::new(t0()));
-        Self::start_in(dir, clock, tweak).await
+        Self::start_with(move |s| tweak(s)).await
     }
 
-    async fn start_in(
-        dir: tempfile::TempDir,
-        clock: Arc<ManualClock>,
-        tweak: fn(&mut Settings),
-    ) -> Self {
-        let s = settings(dir.path(), tweak);
+    /// Like [`TestServer::start`] with a closure (it may capture, e.g. a fake's URL).
+    pub(crate) async fn start_with(tweak: impl Fn(&mut Settings) + Send + Sync + 'static) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(t0()));
+        Self::start_in(dir, clock, Arc::new(tweak)).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, clock: Arc<ManualClock>, tweak: Tweak) -> Self {
+        let s = settings(dir.path(), &tweak);
         let deps = Deps::with_clock(&s, clock.clone());
         let oms = Oms::start(s, deps).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -84,7 +87,7 @@ impl TestServer {
     pub(crate) async fn restart(mut self) -> Self {
         self.stop().await;
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        Self::start_in(dir, self.clock.clone(), self.tweak).await
+        Self::start_in(dir, self.clock.clone(), self.tweak.clone()).await
     }
 
     pub(crate) async fn request(

@@ -6,3 +6,4 @@ mod harness;
 mod invalid;
 mod lifecycle;
 mod risk;
+mod shadow;
