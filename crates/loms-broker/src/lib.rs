@@ -81,7 +81,9 @@ impl PaperSim {
         let slip = base * self.slippage_bps / BPS;
         let price = if buying { base + slip } else { base - slip };
         if price <= Decimal::ZERO {
-            return Err(BrokerError::Rejected(format!("fill price {price} is not positive")));
+            return Err(BrokerError::Rejected(format!(
+                "fill price {price} is not positive"
+            )));
         }
         let fee = price
             .checked_mul(req.qty)
@@ -130,7 +132,10 @@ mod tests {
     fn fills_at_the_requested_price_with_the_fee_on_notional() {
         let f = PaperSim::default().open(&req(Side::Long, None)).unwrap();
         assert_eq!((f.price, f.qty, f.fee), (dec!(40000), dec!(0.5), dec!(0)));
-        let sim = PaperSim { taker_fee_bps: dec!(6), slippage_bps: dec!(0) };
+        let sim = PaperSim {
+            taker_fee_bps: dec!(6),
+            slippage_bps: dec!(0),
+        };
         assert_eq!(sim.close(&req(Side::Long, None)).unwrap().fee, dec!(12)); // 20 000 × 0.0006
     }
 
@@ -144,13 +149,28 @@ mod tests {
             mark: None,
             ts: chrono::DateTime::UNIX_EPOCH,
         };
-        let sim = PaperSim { taker_fee_bps: dec!(0), slippage_bps: dec!(10) };
+        let sim = PaperSim {
+            taker_fee_bps: dec!(0),
+            slippage_bps: dec!(10),
+        };
         // Long entry buys at the ask + 0.1 %; long exit sells at the bid − 0.1 %.
-        assert_eq!(sim.open(&req(Side::Long, Some(&q))).unwrap().price, dec!(40050.01));
-        assert_eq!(sim.close(&req(Side::Long, Some(&q))).unwrap().price, dec!(39950.01));
+        assert_eq!(
+            sim.open(&req(Side::Long, Some(&q))).unwrap().price,
+            dec!(40050.01)
+        );
+        assert_eq!(
+            sim.close(&req(Side::Long, Some(&q))).unwrap().price,
+            dec!(39950.01)
+        );
         // Short entry sells at the bid; short exit buys at the ask.
-        assert_eq!(sim.open(&req(Side::Short, Some(&q))).unwrap().price, dec!(39950.01));
-        assert_eq!(sim.close(&req(Side::Short, Some(&q))).unwrap().price, dec!(40050.01));
+        assert_eq!(
+            sim.open(&req(Side::Short, Some(&q))).unwrap().price,
+            dec!(39950.01)
+        );
+        assert_eq!(
+            sim.close(&req(Side::Short, Some(&q))).unwrap().price,
+            dec!(40050.01)
+        );
         // No quote: the reference price, still slipped.
         assert_eq!(sim.open(&req(Side::Long, None)).unwrap().price, dec!(40040));
     }

@@ -95,6 +95,10 @@ pub async fn run(
     let auto_close = tokio::spawn({
         let oms = oms.clone();
         async move {
+            // Close first what was hit while LOMS was down, at the level touched.
+            if let Err(e) = oms.catch_up_downtime().await {
+                log::error!("downtime_gap_failed error=\"{e}\"");
+            }
             oms.run_auto_close(async move {
                 let _ = stop_rx.changed().await;
             })

@@ -13,6 +13,8 @@ use std::collections::{BTreeMap, HashMap};
 pub(crate) struct Book {
     /// What may be opened now (kill switch).
     pub(crate) trading: TradingState,
+    /// Last time the watched-until mark was stored.
+    pub(crate) last_check_saved: Option<Timestamp>,
     /// Open positions by id (oldest first).
     pub(crate) open: BTreeMap<i64, Position>,
     open_by_symbol: HashMap<String, u32>,
@@ -31,6 +33,7 @@ impl Book {
         let stored = store.state(STATE_KEY)?;
         let mut book = Book {
             trading: TradingState::at_start(stored.as_deref(), oms_enabled, now),
+            last_check_saved: None,
             open: BTreeMap::new(),
             open_by_symbol: HashMap::new(),
             day: None,

@@ -52,8 +52,8 @@ use loms_config::PriceSourceKind;
 use loms_domain::{Clock, CloseReason, Decimal, Order, Position, Signal, SystemClock};
 use loms_exit_engine::PolicyRegistry;
 use loms_price_source::{
-    Exchange, ExchangeClient, ExchangeConfig, Market as PriceMarket, PriceSource, Simulator,
-    SimulatorConfig,
+    Exchange, ExchangeClient, ExchangeConfig, KlineSource, Market as PriceMarket, PriceSource,
+    Simulator, SimulatorConfig,
 };
 use loms_storage::{PositionFilter, StorageError, Store, TradeFilter};
 use serde_json::Value;
@@ -73,6 +73,8 @@ pub struct Deps {
     pub broker: Arc<dyn BrokerAdapter>,
     /// Exit policies by name.
     pub policies: PolicyRegistry,
+    /// Historical bars, to close what was hit while LOMS was down (exchange prices only).
+    pub klines: Option<Arc<dyn KlineSource>>,
 }
 
 impl Deps {
@@ -83,13 +85,18 @@ impl Deps {
 
     /// Same as [`Deps::from_settings`] with another clock (tests, replay).
     pub fn with_clock(s: &Settings, clock: Arc<dyn Clock>) -> Self {
-        let prices: Arc<dyn PriceSource> = match s.price_source {
-            PriceSourceKind::Simulator => Arc::new(simulator(s, clock.clone())),
-            PriceSourceKind::Exchange => Arc::new(exchange_client(s, clock.clone())),
-        };
+        let (prices, klines): (Arc<dyn PriceSource>, Option<Arc<dyn KlineSource>>) =
+            match s.price_source {
+                PriceSourceKind::Simulator => (Arc::new(simulator(s, clock.clone())), None),
+                PriceSourceKind::Exchange => {
+                    let client = Arc::new(exchange_client(s, clock.clone()));
+                    (client.clone(), Some(client))
+                }
+            };
         Self {
             clock,
             prices,
+            klines,
             broker: Arc::new(PaperSim {
                 taker_fee_bps: s.fee_taker_bps,
                 slippage_bps: s.slippage_bps,
@@ -517,7 +524,13 @@ impl Oms {
     pub async fn auto_close_pass(&self) -> Result<PassReport, OmsError> {
         let started = std::time::Instant::now();
         let market = self.current_market().await?;
-        let report = self.ask(|reply| Write::Pass { market, reply }).await?;
+        let report = self
+            .ask(|reply| Write::Pass {
+                market,
+                at: None,
+                reply,
+            })
+            .await?;
         let took = started.elapsed();
         self.0.health.pass_done(self.0.deps.clock.now(), took);
         self.0.metrics.pass(took);
@@ -576,6 +589,91 @@ impl Oms {
             self.0.health.price_ok(self.0.deps.clock.now());
         }
         Ok((market, errors))
+    }
+
+    /// After a restart with exchange prices: fetch the one-minute bars since prices were
+    /// last watched and run them through the exit policies, so a position whose TP or
+    /// SL was hit while LOMS was down closes at the level touched, with the right reason
+    /// and time. Does nothing with simulator prices, without open positions, or when
+    /// the gap is under two minutes. A symbol whose bars cannot be fetched is logged and
+    /// left to the live loop.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`] or [`OmsError::Stopped`].
+    pub async fn catch_up_downtime(&self) -> Result<PassReport, OmsError> {
+        let mut total = PassReport::default();
+        let Some(klines) = self.0.deps.klines.clone() else {
+            return Ok(total);
+        };
+        let last = self
+            .read(|s| s.state(writer::LAST_CHECK_KEY))
+            .await?
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        let now = self.0.deps.clock.now();
+        let (reply, rx) = oneshot::channel();
+        self.0
+            .tx
+            .send(Cmd::Symbols { reply })
+            .map_err(|_| OmsError::Stopped)?;
+        let symbols = rx.await.map_err(|_| OmsError::Stopped)?;
+        let Some(from) = last.filter(|t| now - *t >= chrono::Duration::minutes(2)) else {
+            return Ok(total);
+        };
+        if symbols.is_empty() {
+            return Ok(total);
+        }
+        log::warn!(
+            "downtime_gap from={from} to={now} symbols={}",
+            symbols.len()
+        );
+        // Bars by start time, across symbols.
+        let mut by_time: std::collections::BTreeMap<loms_domain::Timestamp, Market> =
+            Default::default();
+        for symbol in symbols {
+            let src = klines.clone();
+            let sym = symbol.clone();
+            let bars = tokio::task::spawn_blocking(move || src.klines_1m(&sym, from, now))
+                .await
+                .map_err(|e| OmsError::Storage(format!("kline task failed: {e}")))?;
+            match bars {
+                Ok(bars) => {
+                    for b in bars {
+                        let end = b.start + chrono::Duration::minutes(1);
+                        by_time.entry(b.start).or_default().insert(
+                            symbol.clone(),
+                            Tick {
+                                price: b.close,
+                                quote: loms_domain::PriceQuote::flat(symbol.clone(), b.close, end),
+                                bar: Some(loms_exit_engine::Bar {
+                                    open: b.open,
+                                    high: b.high,
+                                    low: b.low,
+                                }),
+                            },
+                        );
+                    }
+                }
+                Err(e) => log::error!("downtime_gap_klines_failed symbol={symbol} error=\"{e}\""),
+            }
+        }
+        for (start, market) in by_time {
+            let at = Some(start + chrono::Duration::minutes(1));
+            let r = self.ask(|reply| Write::Pass { market, at, reply }).await?;
+            for c in &r.closed {
+                log::warn!(
+                    "downtime_gap_close id={} symbol={} reason={} price={} at={}",
+                    c.id,
+                    c.symbol,
+                    c.auto_close_reason.map_or("-", |r| r.as_str()),
+                    c.close_price.unwrap_or_default(),
+                    c.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+                );
+            }
+            total.checked += r.checked;
+            total.closed.extend(r.closed);
+        }
+        Ok(total)
     }
 
     /// Run auto-close passes every AUTO_CLOSE_INTERVAL_SEC until `shutdown` resolves.

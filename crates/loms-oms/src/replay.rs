@@ -255,7 +255,11 @@ pub fn replay(
             bars_evaluated += market.len() as u64;
             clock.set(end);
             let (reply, mut rx) = oneshot::channel();
-            w.process(vec![Cmd::Write(Write::Pass { market, reply })]);
+            w.process(vec![Cmd::Write(Write::Pass {
+                market,
+                at: Some(end),
+                reply,
+            })]);
             rx.try_recv().map_err(|_| OmsError::Stopped)??;
         }
     }

@@ -28,6 +28,9 @@ use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
+/// Key of the last time prices were watched, in the persistent operator state.
+pub(crate) const LAST_CHECK_KEY: &str = "last_check_at";
+
 /// Most commands handled in one transaction.
 const MAX_BATCH: usize = 512;
 
@@ -65,6 +68,8 @@ pub(crate) enum Write {
     },
     Pass {
         market: Market,
+        /// Time of the prices when they are not live (bars replayed after downtime).
+        at: Option<Timestamp>,
         reply: Reply<PassReport>,
     },
     CloseAll {
@@ -351,9 +356,28 @@ fn handle(
             let bad = failed(&r);
             (finish(reply, r), bad)
         }
-        Write::Pass { market, reply } => {
-            let r = Ok(on_pass(ctx, book, tx, &market, now, events));
-            (finish(reply, r), false)
+        Write::Pass { market, at, reply } => {
+            let live = at.is_none();
+            let now = at.unwrap_or(now);
+            let r = on_pass(ctx, book, tx, &market, now, events);
+            // Remember how far prices were watched, for the downtime gap after a restart
+            // (at most every 10 s, so an idle pass writes nothing most of the time).
+            let mut bad = false;
+            if live
+                && !book.open.is_empty()
+                && book
+                    .last_check_saved
+                    .is_none_or(|t| now - t >= chrono::Duration::seconds(10))
+            {
+                match tx.set_state(LAST_CHECK_KEY, &now.to_rfc3339(), now) {
+                    Ok(()) => book.last_check_saved = Some(now),
+                    Err(e) => {
+                        log::error!("last_check_save_failed error={e}");
+                        bad = true;
+                    }
+                }
+            }
+            (finish(reply, Ok(r)), bad)
         }
         Write::CloseAll {
             market,

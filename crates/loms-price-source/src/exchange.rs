@@ -5,6 +5,7 @@
 //! retried with exponential backoff inside a time budget; every quote is checked for age
 //! against the injected [`Clock`].
 
+use crate::Kline;
 use crate::http::{self, HttpResponse, TransportError};
 use crate::{PriceError, PriceSource, QuoteBatch, bitget, bybit};
 use loms_domain::{Clock, Decimal, PriceQuote, Timestamp};
@@ -283,6 +284,107 @@ impl ExchangeClient {
             mark: t.mark,
             ts: t.ts,
         })
+    }
+}
+
+/// Most kline pages fetched for one symbol (1,000 one-minute bars each: about 14 days).
+const MAX_KLINE_PAGES: usize = 20;
+
+/// Historical one-minute bars, to replay what happened while LOMS was down.
+pub trait KlineSource: Send + Sync + std::fmt::Debug {
+    /// One-minute bars of `symbol` starting in `[from, to)`, oldest first.
+    ///
+    /// # Errors
+    /// [`PriceError`] when the exchange cannot be read.
+    fn klines_1m(
+        &self,
+        symbol: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Kline>, PriceError>;
+}
+
+impl ExchangeClient {
+    fn kline_request(
+        &self,
+        symbol: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> (&'static str, Vec<(&'static str, String)>) {
+        let (f, t) = (from_ms.to_string(), to_ms.to_string());
+        match (self.cfg.exchange, self.cfg.market) {
+            (Exchange::Bybit, m) => {
+                let category = if m == Market::Spot { "spot" } else { "linear" };
+                let q = vec![
+                    ("category", category.into()),
+                    ("symbol", symbol.into()),
+                    ("interval", "1".into()),
+                    ("start", f),
+                    ("end", t),
+                    ("limit", "1000".into()),
+                ];
+                ("/v5/market/kline", q)
+            }
+            (Exchange::Bitget, Market::Perp) => {
+                let q = vec![
+                    ("symbol", symbol.into()),
+                    ("productType", "USDT-FUTURES".into()),
+                    ("granularity", "1m".into()),
+                    ("startTime", f),
+                    ("endTime", t),
+                    ("limit", "1000".into()),
+                ];
+                ("/api/v2/mix/market/candles", q)
+            }
+            (Exchange::Bitget, Market::Spot) => {
+                let q = vec![
+                    ("symbol", symbol.into()),
+                    ("granularity", "1min".into()),
+                    ("startTime", f),
+                    ("endTime", t),
+                    ("limit", "1000".into()),
+                ];
+                ("/api/v2/spot/market/candles", q)
+            }
+        }
+    }
+}
+
+impl KlineSource for ExchangeClient {
+    fn klines_1m(
+        &self,
+        symbol: &str,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Kline>, PriceError> {
+        let symbol = symbol.to_ascii_uppercase();
+        let mut bars: Vec<Kline> = Vec::new();
+        // Windows of 1,000 minutes: each fits one page on both exchanges, whatever
+        // order the exchange returns the bars in.
+        const WINDOW_MS: i64 = 1_000 * 60_000;
+        let to_ms = to.timestamp_millis();
+        let mut from_ms = from.timestamp_millis();
+        for _ in 0..MAX_KLINE_PAGES {
+            if from_ms >= to_ms {
+                break;
+            }
+            let end_ms = (from_ms + WINDOW_MS).min(to_ms);
+            let (path, query) = self.kline_request(&symbol, from_ms, end_ms - 1);
+            let url = format!("{}{path}", self.cfg.base_url);
+            let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let resp = http::get(&self.agent, &url, &query, self.cfg.timeout)
+                .map_err(|e| self.unavailable(format!("klines of {symbol}: {e}")))?;
+            let text = String::from_utf8_lossy(&resp.body);
+            let (_, mut page) = crate::klines::parse_json(&text).map_err(|e| {
+                self.unavailable(format!("klines of {symbol} (HTTP {}): {e}", resp.status))
+            })?;
+            page.retain(|b| b.start >= from && b.start < to);
+            bars.extend(page);
+            from_ms = end_ms;
+        }
+        bars.sort_by_key(|b| b.start);
+        bars.dedup_by_key(|b| b.start);
+        Ok(bars)
     }
 }
 

@@ -162,7 +162,7 @@ fn row(r: &Value, i: usize) -> Result<Kline, String> {
     })
 }
 
-fn parse_json(text: &str) -> Result<(Option<String>, Vec<Kline>), String> {
+pub(crate) fn parse_json(text: &str) -> Result<(Option<String>, Vec<Kline>), String> {
     let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     // Bybit: {"retCode":0,"result":{"symbol":..,"list":[[...]]}}; Bitget: {"code":"00000","data":[[...]]}
     if let Some(code) = v.get("retCode").and_then(Value::as_i64).filter(|c| *c != 0) {

@@ -12,7 +12,7 @@ mod http;
 mod klines;
 mod simulator;
 
-pub use exchange::{Exchange, ExchangeClient, ExchangeConfig, Market, ParseNameError};
+pub use exchange::{Exchange, ExchangeClient, ExchangeConfig, KlineSource, Market, ParseNameError};
 pub use klines::{Kline, KlineError, KlineSeries, ReplayPriceSource};
 pub use simulator::{Simulator, SimulatorConfig};
 

@@ -113,7 +113,10 @@ fn run(a: &Args) -> rusqlite::Result<()> {
                     "101626.7725",
                     "95791.7425",
                     "2025-12-01T10:05:00.000000Z",
-                    format!("derived:bounce_ema10_strict|bitget|S{}USDT|long|{rows}", rows % 100),
+                    format!(
+                        "derived:bounce_ema10_strict|bitget|S{}USDT|long|{rows}",
+                        rows % 100
+                    ),
                 ])?;
             }
         }

@@ -42,7 +42,7 @@ fn settings(dir: &Path, tweak: &Tweak) -> Settings {
 
 impl TestServer {
     pub(crate) async fn start(tweak: fn(&mut Settings)) -> Self {
-        Self::start_with(move |s| tweak(s)).await
+        Self::start_with(tweak).await
     }
 
     /// Like [`TestServer::start`] with a closure (it may capture, e.g. a fake's URL).

@@ -15,6 +15,8 @@ struct Book {
     price: String,
     ts: DateTime<Utc>,
     fail: bool,
+    /// Rows of `/api/v2/mix/market/candles`: [start ms, open, high, low, close].
+    candles: Vec<[String; 5]>,
 }
 
 /// A fake Bitget answering `GET /api/v2/mix/market/tickers` from shared state.
@@ -32,6 +34,7 @@ impl FakeBitget {
             price: price.into(),
             ts,
             fail: false,
+            candles: Vec::new(),
         }));
         let hits = Arc::new(Mutex::new(Vec::new()));
         let (b, h) = (book.clone(), hits.clone());
@@ -48,15 +51,23 @@ impl FakeBitget {
                 while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
                     line.clear();
                 }
-                h.lock().unwrap().push(
-                    request_line
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or("")
-                        .to_string(),
-                );
+                let target = request_line
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("")
+                    .to_string();
+                h.lock().unwrap().push(target.clone());
                 let book = b.lock().unwrap().clone();
-                let (status, body) = if book.fail {
+                let (status, body) = if target.starts_with("/api/v2/mix/market/candles") {
+                    let rows: Vec<_> = book
+                        .candles
+                        .iter()
+                        .map(|r| json!([r[0], r[1], r[2], r[3], r[4], "1", "1"]))
+                        .collect();
+                    let body =
+                        json!({"code": "00000", "msg": "success", "requestTime": 0, "data": rows});
+                    ("200 OK", body.to_string())
+                } else if book.fail {
                     ("500 Internal Server Error", "upstream down".to_string())
                 } else {
                     let ms = book.ts.timestamp_millis().to_string();
@@ -160,4 +171,70 @@ async fn shadow_position_closes_by_trailing_stop_on_the_fake_exchange_prices() {
     // /market/price is the simulator's: refused in shadow mode.
     let (st, e) = srv.get("/market/price").await;
     assert_eq!((st, e["error"].as_str()), (409, Some("wrong_mode")));
+}
+
+#[tokio::test]
+async fn a_stop_hit_while_down_closes_at_the_level_touched_after_restart() {
+    let t0 = crate::harness::t0();
+    let fake = FakeBitget::start("100", t0);
+    let url = fake.url.clone();
+    let srv = TestServer::start_with(move |s| {
+        s.price_source = PriceSourceKind::Exchange;
+        s.price_exchange = "bitget".into();
+        s.bitget_base_url = url.clone();
+    })
+    .await;
+    let (_, a) = srv
+        .post(
+            "/signals/bounce",
+            &bot_signal(json!({"qty": 1, "price": 100})),
+        )
+        .await;
+    let id = a["position_id"].as_i64().unwrap();
+    srv.clock.set(t0 + chrono::Duration::seconds(10));
+    fake.set("100.2", t0 + chrono::Duration::seconds(10));
+    assert!(srv.oms.auto_close_pass().await.unwrap().closed.is_empty());
+
+    // LOMS is down for ten minutes; the third minute dipped through the stop (98.5).
+    let minute = |m: i64| {
+        (t0 + chrono::Duration::minutes(m))
+            .timestamp_millis()
+            .to_string()
+    };
+    let row = |m: i64, o: &str, h: &str, l: &str, c: &str| {
+        [minute(m), o.into(), h.into(), l.into(), c.into()]
+    };
+    fake.book.lock().unwrap().candles = vec![
+        row(1, "100.2", "100.9", "99.8", "100"),
+        row(2, "100", "100.1", "99", "99.2"),
+        row(3, "99.2", "99.4", "98.1", "98.3"),
+        row(4, "98.3", "104.9", "98.2", "104.8"),
+    ];
+    srv.clock.set(t0 + chrono::Duration::minutes(10));
+    fake.set("104.8", t0 + chrono::Duration::minutes(10));
+    let srv = srv.restart().await;
+    let mut p = serde_json::Value::Null;
+    for _ in 0..250 {
+        p = srv.get(&format!("/positions/{id}")).await.1;
+        if p["status"] == "closed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(p["status"], "closed", "{p}");
+    // The stop, not the later take-profit nor the current price; at the bar's end.
+    assert_eq!(
+        (p["auto_close_reason"].as_str(), p["close_price"].as_f64()),
+        (Some("sl"), Some(98.5))
+    );
+    let closed_at =
+        (t0 + chrono::Duration::minutes(4)).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    assert_eq!(p["closed_at"].as_str(), Some(closed_at.as_str()));
+    let hits = fake.hits.lock().unwrap().clone();
+    assert!(
+        hits.iter().any(|h| h.starts_with(
+            "/api/v2/mix/market/candles?symbol=BTCUSDT&productType=USDT-FUTURES&granularity=1m"
+        )),
+        "{hits:?}"
+    );
 }
