@@ -1,0 +1,204 @@
+//! `export`: positions as CSV, read straight from the database with a read-only
+//! connection (works with the server down, and while it runs).
+//!
+//! RFC 4180: comma-separated, CRLF-free `\n` line ends, a field with a comma, a
+//! double quote, a CR or an LF is quoted and its quotes doubled. Empty field = no
+//! value. Numbers are the exact stored decimals; times RFC 3339 UTC. Oldest first.
+
+use crate::backup::shown;
+use crate::cli::StatusArg;
+use crate::say;
+use anyhow::{Context, bail};
+use chrono::{DateTime, SecondsFormat, Utc};
+use loms_config::Settings;
+use loms_domain::{Position, PositionStatus};
+use loms_storage::{PositionFilter, Store};
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+/// The columns, in order.
+pub(crate) const HEADER: [&str; 19] = [
+    "id",
+    "symbol",
+    "side",
+    "qty",
+    "entry_price",
+    "tp_price",
+    "sl_price",
+    "status",
+    "created_at",
+    "closed_at",
+    "close_price",
+    "pnl",
+    "fees",
+    "auto_close_reason",
+    "exit_strategy",
+    "signal_id",
+    "strategy",
+    "signal_price",
+    "signal_time",
+];
+
+/// Run `export`: CSV to `file`, else to `out`; the summary goes to `err` when the CSV
+/// is on `out`.
+pub(crate) fn run(
+    settings: &Settings,
+    file: Option<&Path>,
+    status: Option<StatusArg>,
+    since: Option<DateTime<Utc>>,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<u8> {
+    let db = &settings.database_path;
+    if !db.is_file() {
+        bail!(
+            "database {} not found or not a file (DATABASE_URL={}). Run loms-ctl from loms-server's folder with the same --profile/--env-file, or --set DATABASE_URL=<path of the database or of a backup>",
+            shown(db),
+            settings.database_url
+        );
+    }
+    let store = Store::open_reader(db).with_context(|| format!("cannot open {}", shown(db)))?;
+    let filter = PositionFilter {
+        status: status.map(|s| match s {
+            StatusArg::Open => PositionStatus::Open,
+            StatusArg::Closed => PositionStatus::Closed,
+        }),
+        ..PositionFilter::default()
+    };
+    let mut positions = store.positions(&filter).with_context(|| {
+        format!(
+            "cannot read the positions of {} (is it a LOMS database of this version? starting loms-server once migrates it)",
+            shown(db)
+        )
+    })?;
+    positions.retain(|p| since.is_none_or(|t| p.created_at >= t));
+    positions.sort_by_key(|p| p.id);
+
+    match file {
+        Some(path) => {
+            let f = File::create(path).with_context(|| {
+                format!(
+                    "cannot create {}: check the folder exists and is writable",
+                    shown(path)
+                )
+            })?;
+            let mut w = BufWriter::new(f);
+            write_csv(&mut w, &positions)
+                .and_then(|()| w.flush())
+                .with_context(|| format!("writing {}", shown(path)))?;
+            w.get_ref()
+                .sync_all()
+                .with_context(|| format!("writing {}", shown(path)))?;
+            say!(
+                out,
+                "exported {} positions from {} to {}",
+                positions.len(),
+                shown(db),
+                shown(path)
+            );
+        }
+        None => {
+            let mut w = BufWriter::new(&mut *out);
+            write_csv(&mut w, &positions)
+                .and_then(|()| w.flush())
+                .context("writing the CSV to standard output")?;
+            drop(w);
+            say!(
+                err,
+                "exported {} positions from {}",
+                positions.len(),
+                shown(db)
+            );
+        }
+    }
+    Ok(crate::EXIT_OK)
+}
+
+/// Header and one line per position.
+pub(crate) fn write_csv(w: &mut dyn Write, positions: &[Position]) -> std::io::Result<()> {
+    writeln!(w, "{}", HEADER.join(","))?;
+    for p in positions {
+        let fields = row(p);
+        let line: Vec<Cow<'_, str>> = fields.iter().map(|f| escape(f)).collect();
+        writeln!(w, "{}", line.join(","))?;
+    }
+    Ok(())
+}
+
+/// The fields of one position, in [`HEADER`] order.
+fn row(p: &Position) -> Vec<String> {
+    fn opt<T: ToString>(v: Option<T>) -> String {
+        v.map(|x| x.to_string()).unwrap_or_default()
+    }
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
+    vec![
+        p.id.to_string(),
+        p.symbol.clone(),
+        p.side.as_str().to_string(),
+        p.qty.to_string(),
+        p.entry_price.to_string(),
+        opt(p.tp_price),
+        opt(p.sl_price),
+        p.status.as_str().to_string(),
+        time(p.created_at),
+        opt(p.closed_at.map(time)),
+        opt(p.close_price),
+        opt(p.pnl),
+        p.fees.to_string(),
+        opt(p.auto_close_reason.map(|r| r.as_str())),
+        p.exit_strategy.clone(),
+        p.signal_id.clone().unwrap_or_default(),
+        p.strategy.clone().unwrap_or_default(),
+        opt(p.signal_price),
+        opt(p.signal_time.map(time)),
+    ]
+}
+
+/// One CSV field: quoted (quotes doubled) when it holds `,` `"` CR or LF.
+pub(crate) fn escape(s: &str) -> Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loms_domain::{Decimal, Side};
+
+    #[test]
+    fn fields_are_escaped_the_rfc_4180_way() {
+        assert_eq!(escape("plain"), "plain");
+        assert_eq!(escape(""), "");
+        assert_eq!(escape("a,b"), "\"a,b\"");
+        assert_eq!(escape("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(escape("two\nlines"), "\"two\nlines\"");
+        assert_eq!(escape("cr\r"), "\"cr\r\"");
+    }
+
+    #[test]
+    fn one_line_per_position_in_header_order() {
+        let mut p = Position::open(
+            "BTCUSDT",
+            Side::Long,
+            Decimal::new(15, 1),
+            Decimal::new(100, 0),
+            "2026-11-25T10:00:00Z".parse().unwrap(),
+        );
+        p.id = 7;
+        p.strategy = Some("a,\"b\"".into());
+        let mut buf = Vec::new();
+        write_csv(&mut buf, &[p]).unwrap();
+        let text = String::from_utf8(buf).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], HEADER.join(","));
+        assert_eq!(
+            lines[1],
+            "7,BTCUSDT,long,1.5,100,,,open,2026-11-25T10:00:00.000000Z,,,,0,,tp_sl_static,,\"a,\"\"b\"\"\",,"
+        );
+    }
+}
