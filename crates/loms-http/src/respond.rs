@@ -16,31 +16,38 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Resp {
         log::error!("encode_failed error={e}");
         br#"{"error":"internal","detail":"cannot encode the answer"}"#.to_vec()
     });
-    let mut r = Response::new(Full::new(Bytes::from(body)));
+    let mut r = with_type(Bytes::from(body), "application/json");
     *r.status_mut() = status;
+    r
+}
+
+/// 200 with `body` of `content_type`.
+fn with_type(body: Bytes, content_type: &'static str) -> Resp {
+    let mut r = Response::new(Full::new(body));
     r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     r
 }
 
 /// 200 with Prometheus text.
 pub(crate) fn text(body: String) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    r
+    with_type(
+        Bytes::from(body),
+        "text/plain; version=0.0.4; charset=utf-8",
+    )
 }
 
 /// 200 with an HTML page.
 pub(crate) fn html(page: &'static str) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from_static(page.as_bytes())));
-    r.headers_mut().insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
-    r
+    with_type(
+        Bytes::from_static(page.as_bytes()),
+        "text/html; charset=utf-8",
+    )
+}
+
+/// 200 with JSON already encoded.
+pub(crate) fn raw_json(body: Vec<u8>) -> Resp {
+    with_type(Bytes::from(body), "application/json")
 }
 
 /// 200 with `body`.

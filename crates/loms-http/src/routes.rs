@@ -3,7 +3,7 @@
 
 use crate::MAX_BODY_BYTES;
 use crate::query;
-use crate::respond::{ApiError, Resp, html, ok, text};
+use crate::respond::{ApiError, Resp, html, ok, raw_json, text};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
@@ -87,10 +87,14 @@ where
                 r => ok(&r?),
             }
         }
-        (["positions"], &Method::GET) => ok(&oms.positions(position_filter(&q)?).await?),
+        (["positions"], &Method::GET) => {
+            Ok(raw_json(oms.positions_json(position_filter(&q)?).await?))
+        }
         (["positions", id], &Method::GET) => {
             let id = parse_id(id)?;
-            ok(&oms.position(id).await?.ok_or(OmsError::NotFound(id))?)
+            Ok(raw_json(
+                oms.position_json(id).await?.ok_or(OmsError::NotFound(id))?,
+            ))
         }
         (["positions", id, "close"], &Method::POST) => ok(&oms
             .close_position(parse_id(id)?, CloseReason::Manual)

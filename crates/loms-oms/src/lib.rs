@@ -709,6 +709,23 @@ impl Oms {
         self.read(move |s| s.positions(&filter)).await
     }
 
+    /// Positions as a JSON array, written straight from the database rows (the fast
+    /// path of `GET /positions/`; same JSON as serialising [`Oms::positions`]).
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`].
+    pub async fn positions_json(&self, filter: PositionFilter) -> Result<Vec<u8>, OmsError> {
+        self.read(move |s| s.positions_json(&filter)).await
+    }
+
+    /// One position as JSON, `None` when absent.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`].
+    pub async fn position_json(&self, id: i64) -> Result<Option<Vec<u8>>, OmsError> {
+        self.read(move |s| s.position_json(id)).await
+    }
+
     /// One position.
     ///
     /// # Errors

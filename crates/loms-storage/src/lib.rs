@@ -9,6 +9,7 @@
 
 mod codec;
 mod error;
+mod json;
 mod migrations;
 mod queries;
 mod tx;

@@ -138,6 +138,23 @@ fn position_from_row(row: &Row<'_>) -> rusqlite::Result<Position> {
     })
 }
 
+fn position_query(f: &PositionFilter) -> (String, Vec<SqlValue>) {
+    let mut sql = format!("SELECT {POSITION_COLUMNS} FROM positions WHERE 1 = 1");
+    let mut args: Vec<SqlValue> = Vec::new();
+    if let Some(s) = f.status {
+        sql.push_str(" AND status = ?");
+        args.push(SqlValue::Text(s.as_str().into()));
+    }
+    if let Some(sym) = &f.symbol {
+        sql.push_str(" AND symbol = ?");
+        args.push(SqlValue::Text(sym.clone()));
+    }
+    sql.push_str(" ORDER BY id DESC LIMIT ? OFFSET ?");
+    args.push(SqlValue::Integer(f.limit.map_or(-1, i64::from)));
+    args.push(SqlValue::Integer(f.offset.map_or(0, i64::from)));
+    (sql, args)
+}
+
 impl Store {
     /// Every open position, oldest first.
     ///
@@ -156,22 +173,51 @@ impl Store {
     /// # Errors
     /// [`StorageError`] on a database failure or a corrupt row.
     pub fn positions(&self, f: &PositionFilter) -> Result<Vec<Position>> {
-        let mut sql = format!("SELECT {POSITION_COLUMNS} FROM positions WHERE 1 = 1");
-        let mut args: Vec<SqlValue> = Vec::new();
-        if let Some(s) = f.status {
-            sql.push_str(" AND status = ?");
-            args.push(SqlValue::Text(s.as_str().into()));
-        }
-        if let Some(sym) = &f.symbol {
-            sql.push_str(" AND symbol = ?");
-            args.push(SqlValue::Text(sym.clone()));
-        }
-        sql.push_str(" ORDER BY id DESC LIMIT ? OFFSET ?");
-        args.push(SqlValue::Integer(f.limit.map_or(-1, i64::from)));
-        args.push(SqlValue::Integer(f.offset.map_or(0, i64::from)));
+        let (sql, args) = position_query(f);
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params_from_iter(args), position_from_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Positions matching `f`, newest first, as a JSON array — the same JSON as
+    /// serialising [`Store::positions`]'s answer, written straight from the rows.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn positions_json(&self, f: &PositionFilter) -> Result<Vec<u8>> {
+        let (sql, args) = position_query(f);
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(params_from_iter(args))?;
+        let mut out = Vec::with_capacity(64 * 1024);
+        out.push(b'[');
+        let mut first = true;
+        while let Some(row) = rows.next()? {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            crate::json::write_position(row, &mut out)?;
+        }
+        out.push(b']');
+        Ok(out)
+    }
+
+    /// One position as JSON (see [`Store::positions_json`]).
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn position_json(&self, id: i64) -> Result<Option<Vec<u8>>> {
+        let sql = format!("SELECT {POSITION_COLUMNS} FROM positions WHERE id = ?1");
+        let mut stmt = self.conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query([id])?;
+        match rows.next()? {
+            None => Ok(None),
+            Some(row) => {
+                let mut out = Vec::with_capacity(1024);
+                crate::json::write_position(row, &mut out)?;
+                Ok(Some(out))
+            }
+        }
     }
 
     /// One position.
@@ -439,6 +485,44 @@ mod tests {
             )
             .unwrap();
         assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn json_rows_match_serde_of_positions() {
+        let mut s = Store::open_in_memory().unwrap();
+        let a = open_one(&mut s, "BTCUSDT", Some("sig \"quoted\""));
+        open_one(&mut s, "ETHUSDT", None);
+        let tx = s.transaction().unwrap();
+        tx.close_position(&ClosePatch {
+            id: a,
+            close_price: dec!(99),
+            pnl: dec!(-0.00125),
+            fees: dec!(0.0001),
+            closed_at: t0() + Duration::milliseconds(450),
+            reason: CloseReason::Sl,
+        })
+        .unwrap();
+        tx.commit().unwrap();
+        for f in [
+            PositionFilter::default(),
+            PositionFilter {
+                limit: Some(1),
+                ..Default::default()
+            },
+        ] {
+            let fast: serde_json::Value =
+                serde_json::from_slice(&s.positions_json(&f).unwrap()).unwrap();
+            let slow = serde_json::to_value(s.positions(&f).unwrap()).unwrap();
+            assert_eq!(fast, slow);
+        }
+        let one: serde_json::Value =
+            serde_json::from_slice(&s.position_json(a).unwrap().unwrap()).unwrap();
+        assert_eq!(
+            one,
+            serde_json::to_value(s.position(a).unwrap().unwrap()).unwrap()
+        );
+        assert_eq!(one["closed_at"], "2025-12-01T10:05:00.450Z");
+        assert!(s.position_json(999).unwrap().is_none());
     }
 
     #[test]
