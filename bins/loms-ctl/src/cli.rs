@@ -46,7 +46,7 @@ pub(crate) struct ConfigArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub(crate) env_file: Option<PathBuf>,
     /// Override a setting, e.g. --set DATABASE_URL=backups/2026-11-25_loms.db (repeatable).
-    #[arg(long = "set", global = true, value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE", value_parser = loms_config::parse_override)]
     pub(crate) set: Vec<(String, String)>,
 }
 
@@ -125,13 +125,6 @@ pub(crate) enum StatusArg {
     Closed,
 }
 
-fn parse_key_value(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_ascii_uppercase(), v.to_string())),
-        _ => Err(format!("expected KEY=VALUE, got {s:?}")),
-    }
-}
-
 fn parse_url(s: &str) -> Result<String, String> {
     let t = s.trim().trim_end_matches('/');
     let rest = t
@@ -189,15 +182,15 @@ mod tests {
     #[test]
     fn set_needs_key_equals_value() {
         assert_eq!(
-            parse_key_value("retention_days=7").unwrap(),
+            loms_config::parse_override("retention_days=7").unwrap(),
             ("RETENTION_DAYS".into(), "7".into())
         );
         assert_eq!(
-            parse_key_value("LOMS_API_TOKEN=a=b").unwrap().1,
+            loms_config::parse_override("LOMS_API_TOKEN=a=b").unwrap().1,
             "a=b".to_string()
         );
-        assert!(parse_key_value("RETENTION_DAYS").is_err());
-        assert!(parse_key_value("=7").is_err());
+        assert!(loms_config::parse_override("RETENTION_DAYS").is_err());
+        assert!(loms_config::parse_override("=7").is_err());
     }
 
     #[test]

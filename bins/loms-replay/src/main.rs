@@ -34,8 +34,8 @@ struct Cli {
     #[arg(long, value_name = "FILE")]
     env_file: Option<PathBuf>,
     /// Override any setting, e.g. --set EXIT_STRATEGY=trailing_v1 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = loms_config::parse_override)]
+    set: Vec<(String, String)>,
 }
 
 fn main() -> ExitCode {
@@ -49,18 +49,11 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut overrides = Vec::new();
-    for kv in &cli.set {
-        let (k, v) = kv
-            .split_once('=')
-            .with_context(|| format!("--set expects KEY=VALUE, got {kv:?}"))?;
-        overrides.push((k.trim().to_ascii_uppercase(), v.to_string()));
-    }
     let sources = loms_config::ConfigSources::from_process(
         cli.profile,
         cli.config_dir,
         cli.env_file,
-        overrides,
+        cli.set,
     );
     let settings = loms_config::load(&sources).context("invalid configuration")?;
 

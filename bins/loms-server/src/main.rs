@@ -22,8 +22,8 @@ struct Cli {
     #[arg(long, value_name = "ADDR")]
     bind: Option<String>,
     /// Override any setting, e.g. --set MAX_OPEN_POSITIONS=3 (repeatable).
-    #[arg(long = "set", value_name = "KEY=VALUE")]
-    set: Vec<String>,
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = loms_config::parse_override)]
+    set: Vec<(String, String)>,
     /// Print every effective setting and the layer it came from, then exit.
     #[arg(long)]
     print_config: bool,
@@ -41,16 +41,12 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let mut overrides = Vec::new();
-    if let Some(b) = cli.bind {
-        overrides.push(("LOMS_BIND".to_string(), b));
-    }
-    for kv in cli.set {
-        let (k, v) = kv
-            .split_once('=')
-            .with_context(|| format!("--set expects KEY=VALUE, got {kv:?}"))?;
-        overrides.push((k.trim().to_ascii_uppercase(), v.to_string()));
-    }
+    let mut overrides: Vec<(String, String)> = cli
+        .bind
+        .map(|b| ("LOMS_BIND".into(), b))
+        .into_iter()
+        .collect();
+    overrides.extend(cli.set);
     let sources = loms_config::ConfigSources::from_process(
         cli.profile,
         cli.config_dir,
