@@ -50,8 +50,8 @@ impl ExitContext {
         }
     }
 
-    /// The price most in favour of `side`.
-    fn favorable(&self, side: Side) -> Decimal {
+    /// The price most in favour of `side` (a long's high inside a bar, else the price).
+    pub fn favorable(&self, side: Side) -> Decimal {
         match (self.bar, side) {
             (None, _) => self.price,
             (Some(b), Side::Long) => b.high,

@@ -724,37 +724,32 @@ fn partial_close(
 /// What the policy of one position decided, applied to a copy of it.
 struct Decided {
     updated: Position,
-    changed: bool,
     partial: Option<(Decimal, CloseReason, Option<Decimal>)>,
     close: Option<(CloseReason, Option<Decimal>)>,
 }
 
-fn decide(ctx: &Ctx, p: &Position, tick: &Tick, now: Timestamp) -> Result<Decided, String> {
-    let price = tick.price;
+/// What the policy decides for `p`; `None` when nothing changes (no copy is made then:
+/// a pass over 10,000 quiet positions allocates nothing).
+fn decide(ctx: &Ctx, p: &Position, tick: &Tick, now: Timestamp) -> Result<Option<Decided>, String> {
     let policy = ctx
         .policies
         .get(&p.exit_strategy)
         .ok_or_else(|| format!("unknown exit_strategy {}", p.exit_strategy))?;
-    let mut u = p.clone();
-    let best = match (tick.bar, p.side) {
-        (Some(b), loms_domain::Side::Long) => b.high,
-        (Some(b), loms_domain::Side::Short) => b.low,
-        (None, _) => price,
+    let ectx = ExitContext {
+        price: tick.price,
+        now,
+        bar: tick.bar,
     };
-    let mv = favorable_move_pct(p.side, p.entry_price, best);
-    if u.max_favorable_move.is_none_or(|m| mv > m) {
+    let mv = favorable_move_pct(p.side, p.entry_price, ectx.favorable(p.side));
+    let new_best = p.max_favorable_move.is_none_or(|m| mv > m);
+    let actions = policy.on_price(p, &ectx).map_err(|e| e.to_string())?;
+    if actions.is_empty() && !new_best {
+        return Ok(None);
+    }
+    let mut u = p.clone();
+    if new_best {
         u.max_favorable_move = Some(mv);
     }
-    let actions = policy
-        .on_price(
-            &u,
-            &ExitContext {
-                price,
-                now,
-                bar: tick.bar,
-            },
-        )
-        .map_err(|e| e.to_string())?;
     let (mut partial, mut close) = (None, None);
     for a in actions {
         match a {
@@ -772,16 +767,11 @@ fn decide(ctx: &Ctx, p: &Position, tick: &Tick, now: Timestamp) -> Result<Decide
             }
         }
     }
-    let changed = u.max_favorable_move != p.max_favorable_move
-        || u.dynamic_sl_price != p.dynamic_sl_price
-        || u.dynamic_tp_price != p.dynamic_tp_price
-        || u.exit_meta != p.exit_meta;
-    Ok(Decided {
+    Ok(Some(Decided {
         updated: u,
-        changed,
         partial,
         close,
-    })
+    }))
 }
 
 fn on_pass(
@@ -809,8 +799,8 @@ fn on_pass(
         };
         report.checked += 1;
         match decide(ctx, p, tick, now) {
-            Ok(d) if d.changed || d.partial.is_some() || d.close.is_some() => work.push((d, tick)),
-            Ok(_) => {}
+            Ok(Some(d)) => work.push((d, tick)),
+            Ok(None) => {}
             Err(e) => {
                 report.policy_errors += 1;
                 log::warn!("policy_error id={} error=\"{e}\"", p.id);
@@ -822,7 +812,6 @@ fn on_pass(
             mut updated,
             partial,
             close,
-            ..
         } = d;
         let id = updated.id;
         let r = tx.atomic(|tx| -> Result<Option<Position>, OmsError> {
