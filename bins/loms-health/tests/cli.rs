@@ -54,11 +54,15 @@ DEGRADED  CryptoNakCore LOMS 0.1.0  env=dev  up 3h 12m
   database_url    sqlite:///./data/loms_dev.db
   audit_log_path  ./logs/signals_audit.jsonl
 checks
+  [ OK ] server           answered HTTP 200
+  [FAIL] status           degraded
   [ OK ] database         sqlite reachable, schema v1
   [ OK ] audit_log        writable
   [FAIL] price_feed       no successful quote for 12.0 s  last_success_age_s=12.0  last_error=\"simulator: unknown symbol\"
   [ OK ] auto_close_loop  last pass 0.4 s ago  last_pass_age_s=0.4
-1 of 4 checks failing: price_feed
+  [WARN] trading          not reported by the server
+  [ OK ] open_positions   3
+2 of 8 checks failing: status, price_feed; 1 warning: trading
 "
     );
     assert_eq!(out, expected);
@@ -72,6 +76,11 @@ fn ok_report_exits_0() {
         .replace(
             r#""ok": false, "detail": "no"#,
             r#""ok": true, "detail": "no"#,
+        )
+        // Fresh enough for the default --max-feed-age 10 with 3 open positions.
+        .replace(
+            r#""last_success_age_s": 12.0"#,
+            r#""last_success_age_s": 1.2"#,
         );
     let (url, _server) = serve("200 OK", &body);
     let (code, out, err) = health(&url, &[]);
@@ -81,18 +90,23 @@ fn ok_report_exits_0() {
         "{out}"
     );
     assert!(out.contains("  [ OK ] price_feed  "), "{out}");
-    assert!(out.ends_with("all 4 checks pass\n"), "{out}");
+    // A server without the kill-switch state warns, and a warning does not fail.
+    assert!(
+        out.ends_with("all 8 checks pass; 1 warning: trading\n"),
+        "{out}"
+    );
 }
 
 #[test]
 fn missing_and_null_fields_show_dash_and_extras_are_tolerated() {
+    // Missing server checks fail the checklist; unknown ones are judged by their `ok`.
     let body = r#"{"status": "ok", "future_field": {"x": [1, 2]},
         "checks": {"zeta": {"ok": true, "detail": "new check", "more": 1},
                    "price_feed": {"ok": true, "last_success_age_s": null, "last_error": null},
                    "auto_close_loop": {"ok": true, "detail": "fine", "last_pass_age_s": null}}}"#;
     let (url, _server) = serve("200 OK", body);
     let (code, out, _) = health(&url, &[]);
-    assert_eq!(code, 0, "{out}");
+    assert_eq!(code, 1, "{out}");
     assert!(out.starts_with("OK  - -  env=-  up -\n"), "{out}");
     assert!(out.contains("\n  broker_mode     -\n"), "{out}");
     assert!(out.contains("\n  open_positions  -\n"), "{out}");
@@ -101,10 +115,18 @@ fn missing_and_null_fields_show_dash_and_extras_are_tolerated() {
         checks,
         [
             "checks",
-            "  [ OK ] price_feed       -  last_success_age_s=-  last_error=-",
+            "  [ OK ] server           answered HTTP 200",
+            "  [ OK ] status           ok",
+            "  [FAIL] database         not reported by the server",
+            "  [FAIL] audit_log        not reported by the server",
+            "  [FAIL] price_feed       no quote yet, open positions unknown  \
+             last_success_age_s=-  last_error=-",
             "  [ OK ] auto_close_loop  fine  last_pass_age_s=-",
             "  [ OK ] zeta             new check",
-            "all 3 checks pass",
+            "  [WARN] trading          not reported by the server",
+            "  [WARN] open_positions   unknown: not reported by the server",
+            "3 of 9 checks failing: database, audit_log, price_feed; \
+             2 warnings: trading, open_positions",
         ]
     );
 }
@@ -119,7 +141,11 @@ fn other_status_or_ok_false_exits_1() {
         let (code, out, _) = health(&url, &[]);
         assert_eq!(code, 1, "{body}");
         assert!(out.starts_with(header), "{out}");
-        assert!(out.contains("checks: none reported"), "{out}");
+        assert!(out.contains("\n  [FAIL] status  "), "{out}");
+        assert!(
+            out.contains("\n  [FAIL] database         not reported by the server\n"),
+            "{out}"
+        );
     }
 }
 
@@ -131,7 +157,18 @@ fn json_flag_prints_pretty_json_with_the_same_exit_code() {
     assert!(out.starts_with("{\n  \""), "{out}");
     let parsed: serde_json::Value = serde_json::from_str(&out).unwrap();
     let original: serde_json::Value = serde_json::from_str(DEGRADED).unwrap();
-    assert_eq!(parsed, original);
+    assert_eq!(parsed["health"], original);
+    assert_eq!(parsed["ok"], false);
+    assert_eq!(
+        parsed["failing"],
+        serde_json::json!(["status", "price_feed"])
+    );
+    assert_eq!(parsed["warnings"], serde_json::json!(["trading"]));
+    assert_eq!(
+        parsed["checks"][4],
+        serde_json::json!({"name": "price_feed", "ok": false, "warning": false,
+                           "detail": "no successful quote for 12.0 s"})
+    );
 }
 
 #[test]

@@ -1,26 +1,41 @@
-//! `loms-stats`: the LOMS `/stats` answer as a compact trading snapshot for operators.
+//! `loms-stats`: the LOMS `/stats` answer as a compact trading snapshot for operators,
+//! with the equity curve as a sparkline, an optional go/no-go gate (`--gate`) and dated
+//! snapshots on disk (`--save`).
 //!
-//! Exit codes: [`EXIT_OK`] on success, [`EXIT_REFUSED`] when the server answers an error
-//! (its `error` and `detail` are printed), [`EXIT_UNREACHABLE`] when the server cannot
-//! be reached or its answer is not a stats report, [`EXIT_USAGE`] for bad arguments.
+//! Exit codes: [`EXIT_OK`] on success (and GO), [`EXIT_REFUSED`] when the server answers
+//! an error (its `error` and `detail` are printed) or the gate says NO-GO
+//! ([`EXIT_NO_GO`]), [`EXIT_UNREACHABLE`] when the server cannot be reached or its answer
+//! is not a stats report, [`EXIT_USAGE`] for bad arguments, [`EXIT_CANT_SAVE`] when
+//! `--save` could not write the snapshot.
 
+use chrono::{NaiveDate, SecondsFormat, Utc};
 use clap::Parser;
 use serde_json::Value;
 use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+mod curve;
+mod gate;
 // The HTTP and display helpers are shared with loms-health, which owns the file.
 #[path = "../../loms-health/src/http.rs"]
 mod http;
 
-/// Exit code: the snapshot was printed.
+pub use curve::{Curve, sparkline};
+pub use gate::{Criterion, Gate, Wilson, parse_gate};
+
+/// Exit code: the snapshot was printed (and the gate, if any, says GO).
 pub const EXIT_OK: u8 = 0;
 /// Exit code: the server answered an error (4xx/5xx), e.g. a bad `--since`.
 pub const EXIT_REFUSED: u8 = 1;
+/// Exit code: the gate says NO-GO (same as [`EXIT_REFUSED`]: anything but GO).
+pub const EXIT_NO_GO: u8 = 1;
 /// Exit code: unreachable, timed out, or an answer that is not a LOMS stats report.
 pub const EXIT_UNREACHABLE: u8 = 2;
-/// Exit code: bad command-line arguments (EX_USAGE).
+/// Exit code: bad command-line arguments (EX_USAGE), including a bad `--gate`.
 pub const EXIT_USAGE: u8 = 64;
+/// Exit code: `--save` could not write the snapshot (EX_CANTCREAT).
+pub const EXIT_CANT_SAVE: u8 = 73;
 
 const TOOL: &str = "loms-stats";
 
@@ -29,16 +44,22 @@ const TOOL: &str = "loms-stats";
 #[command(
     name = "loms-stats",
     version,
-    about = "Trading snapshot of a running LOMS: GET /stats, print PnL, winrate, drawdown, \
-             counts by close reason and by symbol.",
-    after_help = "Exit codes: 0 ok, 1 the server refused the query, \
-                  2 unreachable or not a stats report, 64 bad arguments."
+    about = "Trading snapshot of a running LOMS: GET /stats, print PnL, winrate (with its 95 % \
+             Wilson interval), drawdown, the equity curve, counts by close reason and by \
+             symbol; optionally judge it with a go/no-go gate and save a dated snapshot.",
+    after_help = "Exit codes: 0 ok (and GO with --gate), 1 the server refused the query or the \
+                  gate says NO-GO, 2 unreachable or not a stats report, 64 bad arguments \
+                  (including --gate), 73 --save could not write.\n\n\
+                  Gate criteria (--gate \"name=number,...\"): min_trades, min_winrate (judged \
+                  on the 95 % Wilson lower bound), max_drawdown_pct (percent of --capital), \
+                  min_profit_factor, min_expectancy, min_net_pnl."
 )]
 pub struct Args {
     /// LOMS base URL.
     #[arg(long, env = "LOMS_URL", default_value = "http://127.0.0.1:8000", value_parser = http::parse_url)]
     pub url: String,
-    /// Print the raw /stats JSON, pretty-printed.
+    /// Print the raw /stats JSON, pretty-printed (with --gate, plus the verdict under
+    /// "gate").
     #[arg(long)]
     pub json: bool,
     /// Give up after this many seconds (fractions allowed).
@@ -53,6 +74,27 @@ pub struct Args {
     /// Only this symbol, e.g. BTCUSDT.
     #[arg(long, value_name = "SYM")]
     pub symbol: Option<String>,
+    /// Also write DIR/YYYY-MM-DD_stats.md and DIR/YYYY-MM-DD_stats.json (UTC date of
+    /// --until if given, else today); DIR is created.
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
+    /// Go/no-go criteria as name=number pairs, e.g.
+    /// min_trades=200,min_winrate=45,max_drawdown_pct=10,min_profit_factor=1.2; exit 0
+    /// only on GO.
+    #[arg(long, value_name = "CRITERIA", value_parser = gate::parse_gate)]
+    pub gate: Option<Gate>,
+    /// Starting capital in USDT, for max_drawdown_pct (/stats reports drawdown in USDT).
+    #[arg(long, value_name = "USDT", default_value = "100", value_parser = parse_capital)]
+    pub capital: f64,
+}
+
+/// Clap parser for `--capital`: USDT above 0.
+fn parse_capital(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite() && *x > 0.0)
+        .ok_or_else(|| format!("`{s}` is not an amount of USDT above 0"))
 }
 
 /// Fetch `/stats` with the filters, print the snapshot (or the JSON) to `out`, problems
@@ -96,7 +138,8 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(stats) => stats,
         Err(msg) => return say(err, msg, EXIT_UNREACHABLE),
     };
-    if args.json {
+    // Without a gate, --json is the raw answer whatever it is (as before the gate).
+    if args.json && args.gate.is_none() {
         let _ = out.write_all(http::pretty(&stats).as_bytes());
     }
     if stats
@@ -110,14 +153,132 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         );
         return say(err, msg, EXIT_UNREACHABLE);
     }
-    if !args.json {
-        let _ = out.write_all(snapshot(args, &stats).as_bytes());
+    let verdict = args
+        .gate
+        .as_ref()
+        .map(|g| gate::evaluate(g, &stats, args.capital));
+    let curve = (!args.json || args.save.is_some()).then(|| equity_curve(args, &stats));
+    let curve_row = curve.as_ref().map(|c| match c {
+        Ok(c) => c.row(),
+        Err(why) => format!("not available ({why})"),
+    });
+    let text = snapshot(args, &stats, curve_row.as_deref(), verdict.is_none());
+    if args.json {
+        if let Some(v) = &verdict {
+            let mut merged = stats.clone();
+            merged["gate"] = v.json();
+            let _ = out.write_all(http::pretty(&merged).as_bytes());
+        }
+    } else {
+        let _ = out.write_all(text.as_bytes());
+        if let Some(v) = &verdict {
+            let _ = writeln!(out, "\n{}", v.text().join("\n"));
+        }
     }
-    EXIT_OK
+    let go = verdict.as_ref().is_none_or(gate::Verdict::go);
+    if let Some(dir) = &args.save {
+        let curve = curve.and_then(Result::ok);
+        let snap = Snapshot {
+            args,
+            stats: &stats,
+            text: &text,
+            verdict: verdict.as_ref(),
+            curve: curve.as_ref(),
+        };
+        match snap.save(dir) {
+            Ok(paths) => {
+                // With --json, stdout is the JSON alone.
+                let to: &mut dyn Write = if args.json { err } else { out };
+                for path in paths {
+                    let _ = writeln!(to, "saved {}", path.display());
+                }
+            }
+            Err(msg) => return say(err, msg, EXIT_CANT_SAVE),
+        }
+    }
+    if go { EXIT_OK } else { EXIT_NO_GO }
 }
 
-/// The readable snapshot: header, figures, by close reason, by symbol.
-fn snapshot(args: &Args, s: &Value) -> String {
+/// The equity curve of the closed trades in the report's filters; the error says why
+/// there is none (the snapshot goes on without it).
+fn equity_curve(args: &Args, stats: &Value) -> Result<Curve, String> {
+    if gate::count_of(stats, "closed_positions") == Some(0) {
+        return Ok(Curve { points: Vec::new() });
+    }
+    let since = curve::bound(stats, "since", args.since.as_deref());
+    let until = curve::bound(stats, "until", args.until.as_deref());
+    curve::fetch(
+        &args.url,
+        args.symbol.as_deref(),
+        since,
+        until,
+        args.timeout,
+    )
+}
+
+/// Everything a saved snapshot holds.
+struct Snapshot<'a> {
+    args: &'a Args,
+    stats: &'a Value,
+    /// The terminal snapshot (without the gate, which gets its own section).
+    text: &'a str,
+    verdict: Option<&'a gate::Verdict>,
+    curve: Option<&'a Curve>,
+}
+
+impl Snapshot<'_> {
+    /// The snapshot's date: UTC date of `--until` (the server's echo first), else today.
+    fn date(&self) -> NaiveDate {
+        curve::bound(self.stats, "until", self.args.until.as_deref())
+            .unwrap_or_else(Utc::now)
+            .date_naive()
+    }
+
+    /// Write `DIR/YYYY-MM-DD_stats.md` and `.json`; returns their paths.
+    fn save(&self, dir: &Path) -> Result<[PathBuf; 2], String> {
+        let date = self.date();
+        let taken_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+        let shown = dir.display();
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the folder {shown} for --save ({e})"))?;
+        let md_path = dir.join(format!("{date}_stats.md"));
+        let json_path = dir.join(format!("{date}_stats.json"));
+
+        let mut md = format!(
+            "# LOMS stats {date}\n\n- taken at: {taken_at}\n- server: {}\n- filters: {}\n\n\
+             ```text\n{}```\n",
+            self.args.url,
+            filters(self.args, self.stats),
+            self.text
+        );
+        if let Some(v) = self.verdict {
+            md.push('\n');
+            md.push_str(&v.markdown());
+        }
+
+        let mut json = self.stats.clone();
+        if let Some(v) = self.verdict {
+            json["gate"] = v.json();
+        }
+        json["snapshot"] = serde_json::json!({
+            "date": date.to_string(),
+            "taken_at": taken_at,
+            "url": self.args.url,
+            "winrate_ci": gate::winrate_ci(self.stats).as_ref().map(Wilson::json),
+            "equity_curve": self.curve.map(|c| c.points.clone()),
+        });
+
+        for (path, content) in [(&md_path, md), (&json_path, http::pretty(&json))] {
+            std::fs::write(path, content)
+                .map_err(|e| format!("cannot write {} ({e})", path.display()))?;
+        }
+        Ok([md_path, json_path])
+    }
+}
+
+/// The readable snapshot: header, figures (with the equity curve row when given, and
+/// the small-sample warning when `warn`), by close reason, by symbol.
+fn snapshot(args: &Args, s: &Value, curve: Option<&str>, warn: bool) -> String {
     let f = |key: &str| s.get(key);
     let pnl = |key: &str| http::num(f(key), 4);
     let mut rows = vec![
@@ -145,16 +306,23 @@ fn snapshot(args: &Args, s: &Value) -> String {
         None | Some(Value::Null) => "n/a".to_owned(),
         pf => http::num(pf, 2),
     };
-    rows.extend([
-        (
-            "winrate",
-            format!(
-                "{}  ({} wins, {} losses)",
-                percent(f("winrate")),
-                count(f("winning_trades")),
-                count(f("losing_trades"))
-            ),
+    let winrate = match gate::winrate_ci(s) {
+        Some(ci) => format!(
+            "{} ({})  {} wins, {} losses",
+            percent(f("winrate")),
+            ci.label(),
+            count(f("winning_trades")),
+            count(f("losing_trades"))
         ),
+        None => format!(
+            "{}  ({} wins, {} losses)",
+            percent(f("winrate")),
+            count(f("winning_trades")),
+            count(f("losing_trades"))
+        ),
+    };
+    rows.extend([
+        ("winrate", winrate),
         (
             "avg pnl",
             format!(
@@ -171,6 +339,9 @@ fn snapshot(args: &Args, s: &Value) -> String {
         ("first trade", http::text(f("first_trade_at"))),
         ("last trade", http::text(f("last_trade_at"))),
     ]);
+    if let Some(curve) = curve {
+        rows.push(("equity curve", curve.to_owned()));
+    }
     let width = rows.iter().map(|(label, _)| label.len()).max().unwrap_or(0);
     let mut lines = vec![format!(
         "LOMS stats  {}  filters: {}",
@@ -178,6 +349,9 @@ fn snapshot(args: &Args, s: &Value) -> String {
         filters(args, s)
     )];
     lines.extend(rows.iter().map(|(l, v)| format!("  {l:<width$}  {v}")));
+    if warn {
+        lines.extend(gate::winrate_warning(s));
+    }
     lines.push(String::new());
     lines.extend(by_reason(f("by_close_reason")));
     lines.push(String::new());

@@ -6,7 +6,7 @@ mod support;
 use clap::Parser;
 use loms_stats::{Args, run};
 use std::process::Command;
-use support::{dead_url, hang, serve};
+use support::{dead_url, hang, serve, serve_routes};
 
 const STATS: &str = r#"{"total_positions": 10, "open_positions": 2, "closed_positions": 8,
  "total_pnl": 12.5, "winning_trades": 5, "losing_trades": 3, "tp_count": 5, "sl_count": 3,
@@ -23,6 +23,21 @@ const EMPTY: &str = r#"{"total_positions": 0, "open_positions": 0, "closed_posit
  "profit_factor": null, "expectancy": null, "trades_per_day": null,
  "by_close_reason": {}, "by_symbol": {}, "first_trade_at": null, "last_trade_at": null,
  "filters": {"since": "2025-12-01T00:00:00Z", "until": null, "symbol": "SOLUSDT"}}"#;
+
+/// The 8 closed trades behind STATS, newest first as `GET /positions/` lists them:
+/// oldest first the pnl is 3, -1, 4, -1, 2.5, 3, -1, 3 (sum 12.5), so the cumulative curve
+/// is 3, 2, 6, 5, 7.5, 10.5, 9.5, 12.5: min 2, max 12.5, level = round((v − 2) / 10.5 · 7)
+/// = 1, 0, 3, 2, 4, 6, 5, 7 → ▂▁▄▃▅▇▆█.
+const CLOSED: &str = r#"[
+ {"id": 8, "symbol": "ETHUSDT", "status": "closed", "closed_at": "2025-12-03T09:00:00Z", "pnl": 3.0},
+ {"id": 7, "symbol": "BTCUSDT", "status": "closed", "closed_at": "2025-12-03T08:00:00.5Z", "pnl": -1.0},
+ {"id": 6, "symbol": "BTCUSDT", "status": "closed", "closed_at": "2025-12-02T20:00:00Z", "pnl": 3.0},
+ {"id": 5, "symbol": "ETHUSDT", "status": "closed", "closed_at": "2025-12-02T10:00:00Z", "pnl": 2.5},
+ {"id": 4, "symbol": "BTCUSDT", "status": "closed", "closed_at": "2025-12-01T18:00:00Z", "pnl": -1.0},
+ {"id": 3, "symbol": "BTCUSDT", "status": "closed", "closed_at": "2025-12-01T15:30:00Z", "pnl": 4.0},
+ {"id": 2, "symbol": "ETHUSDT", "status": "closed", "closed_at": "2025-12-01T12:00:00Z", "pnl": -1.0},
+ {"id": 1, "symbol": "BTCUSDT", "status": "closed", "closed_at": "2025-12-01T10:30:00Z", "pnl": 3.0}
+]"#;
 
 /// Run the CLI in-process against `url`: (exit code, stdout, stderr).
 fn stats(url: &str, flags: &[&str]) -> (u8, String, String) {
@@ -41,16 +56,25 @@ fn stats(url: &str, flags: &[&str]) -> (u8, String, String) {
 
 #[test]
 fn snapshot_is_aligned_and_sorted_by_pnl() {
-    let (url, server) = serve("200 OK", STATS);
+    let (url, server) = serve_routes(&[
+        ("/stats", "200 OK", STATS),
+        ("/positions/", "200 OK", CLOSED),
+    ]);
     let (code, out, err) = stats(&url, &[]);
-    assert_eq!(server.join().unwrap(), "GET /stats HTTP/1.1");
+    assert_eq!(
+        server.join().unwrap(),
+        [
+            "GET /stats HTTP/1.1",
+            "GET /positions/?status=closed&limit=5000 HTTP/1.1"
+        ]
+    );
     assert_eq!((code, err.as_str()), (0, ""));
     let expected = format!(
         "\
 LOMS stats  {url}  filters: none
   trades          10 total, 2 open, 8 closed
   total pnl       12.5000
-  winrate         62.5 %  (5 wins, 3 losses)
+  winrate         62.5 % (95 % CI 30.6–86.3 %, n=8)  5 wins, 3 losses
   avg pnl         1.5625 per trade, 3.1000 per win, -1.0000 per loss
   max drawdown    3.2000
   profit factor   2.10
@@ -58,6 +82,8 @@ LOMS stats  {url}  filters: none
   trades per day  4.00
   first trade     2025-12-01T10:05:00Z
   last trade      2025-12-03T09:00:00Z
+  equity curve    ▂▁▄▃▅▇▆█  min 2.0000  max 12.5000  (8 trades)
+WARNING: 8 trades are too few to judge the winrate (95 % CI 30.6–86.3 % is 55.7 points wide)
 
 by close reason
   reason  trades
@@ -100,6 +126,8 @@ fn no_trades_shows_dashes_and_echoed_filters() {
     for line in [
         "filters: since=2025-12-01T00:00:00Z symbol=SOLUSDT\n",
         "  winrate         -  (0 wins, 0 losses)\n",
+        // No closed trade: nothing to draw, and /positions/ is not asked.
+        "  equity curve    - (no closed trades)\n",
         "  avg pnl         - per trade, - per win, - per loss\n",
         "  profit factor   n/a\n",
         "  trades per day  -\n",

@@ -1,9 +1,13 @@
-//! A one-request fake LOMS on 127.0.0.1 for the CLI tests. Shared by loms-health and
-//! loms-stats (`#[path]`); no sleeps, no network beyond loopback.
+//! Fake LOMS servers on 127.0.0.1 for the CLI tests. Shared by loms-health and
+//! loms-stats (`#[path]`); no network beyond loopback.
 
-use std::io::{BufRead, BufReader, Read, Write};
+// Each test crate uses a different part.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 /// Serve one request with `status` (e.g. `"200 OK"`) and `body`; the handle yields the
 /// request line (`GET /health HTTP/1.1`).
@@ -17,6 +21,71 @@ pub(crate) fn serve(status: &str, body: &str) -> (String, JoinHandle<String>) {
         stream.write_all(response.as_bytes()).unwrap();
         request_line
     })
+}
+
+/// Serve one request per route, `(path, status, body)`: each request gets the first
+/// route not used yet whose path matches (query ignored, trailing `/` ignored), so a path
+/// listed twice answers its two requests in order; other requests get 404. Stops once every route was asked for, or after 10 s without a new connection,
+/// and yields the request lines in arrival order.
+pub(crate) fn serve_routes(routes: &[(&str, &str, &str)]) -> (String, JoinHandle<Vec<String>>) {
+    let routes: Vec<(String, String)> = routes
+        .iter()
+        .map(|(path, status, body)| {
+            let response = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
+                 Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            (path.trim_end_matches('/').to_owned(), response)
+        })
+        .collect();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut used = vec![false; routes.len()];
+        let mut idle_since = Instant::now();
+        while seen.len() < routes.len() && idle_since.elapsed() < Duration::from_secs(10) {
+            let stream = match listener.accept() {
+                Ok((stream, _)) => stream,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => {
+                    thread::sleep(Duration::from_millis(2));
+                    continue;
+                }
+                Err(e) => panic!("accept: {e}"),
+            };
+            stream.set_nonblocking(false).unwrap();
+            let request_line = read_head(&stream);
+            let path = request_line.split(' ').nth(1).unwrap_or("");
+            let path = path.split('?').next().unwrap_or("").trim_end_matches('/');
+            let not_found = "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\
+                             Connection: close\r\n\r\n{}"
+                .to_owned();
+            let route = (0..routes.len()).find(|&i| !used[i] && routes[i].0 == path);
+            let response = route.map_or(not_found, |i| {
+                used[i] = true;
+                routes[i].1.clone()
+            });
+            (&stream).write_all(response.as_bytes()).unwrap();
+            seen.push(request_line);
+            idle_since = Instant::now();
+        }
+        seen
+    });
+    (url, handle)
+}
+
+/// Read a request's head; returns its request line without the line end.
+fn read_head(stream: &TcpStream) -> String {
+    let mut reader = BufReader::new(stream);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).unwrap();
+    let mut header = String::new();
+    while reader.read_line(&mut header).unwrap() > 2 {
+        header.clear();
+    }
+    request_line.trim_end().to_owned()
 }
 
 /// Accept one request and never answer; returns once the client gives up and closes.
@@ -43,14 +112,8 @@ fn one_connection(
     let url = format!("http://{}", listener.local_addr().unwrap());
     let handle = thread::spawn(move || {
         let (stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut request_line = String::new();
-        reader.read_line(&mut request_line).unwrap();
-        let mut header = String::new();
-        while reader.read_line(&mut header).unwrap() > 2 {
-            header.clear();
-        }
-        answer(stream, request_line.trim_end().to_owned())
+        let request_line = read_head(&stream);
+        answer(stream, request_line)
     });
     (url, handle)
 }
