@@ -181,6 +181,9 @@ pub(crate) fn idempotency_key(s: &Signal, header: Option<&str>) -> String {
         .unwrap_or_else(|| s.derived_key())
 }
 
+/// Read connections kept open between reads.
+const MAX_IDLE_READERS: usize = 4;
+
 /// Pool of read-only connections, so reads never queue behind the writer.
 #[derive(Debug)]
 struct Readers {
@@ -196,10 +199,12 @@ impl Readers {
             None => Store::open_reader(&self.path)?,
         };
         let r = f(&store);
-        self.idle
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(store);
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        // Keep a few connections for the next reads; close the rest (a burst of
+        // concurrent reads must not leave dozens of page caches behind).
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(store);
+        }
         Ok(r?)
     }
 }
