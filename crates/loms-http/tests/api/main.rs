@@ -5,5 +5,6 @@ mod exits;
 mod harness;
 mod invalid;
 mod lifecycle;
+mod replay_matches;
 mod risk;
 mod shadow;
