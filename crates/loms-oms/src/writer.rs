@@ -20,7 +20,7 @@ use loms_domain::{
 use loms_exit_engine::{Bar, ExitAction, ExitContext, PolicyRegistry, favorable_move_pct};
 use loms_price_source::PriceSource;
 use loms_risk::{Intent, RiskLimits, check, check_signal_age};
-use loms_storage::{ClosePatch, FillRecord, NewOrder, SignalRecord, Store, Tx};
+use loms_storage::{FillRecord, NewOrder, SignalRecord, Store, Tx};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -665,30 +665,21 @@ fn close_one(
     let fill = close_fill(ctx, pos, pos.qty, tick, at, now)?;
     let fees = pos.fees + fill.fee;
     let gross = pos.realized_pnl + pnl(pos.side, pos.entry_price, fill.price, fill.qty)?;
-    let patch = ClosePatch {
-        id: pos.id,
-        close_price: fill.price,
-        pnl: (gross - fees).normalize(),
-        fees: fees.normalize(),
-        closed_at: fill.ts,
-        reason,
-    };
-    // Positions changed by the policy in this pass are written first.
-    tx.update_open_position(pos)?;
-    if !tx.close_position(&patch)? {
+    let mut c = pos.clone();
+    c.status = loms_domain::PositionStatus::Closed;
+    c.close_price = Some(fill.price);
+    c.pnl = Some((gross - fees).normalize());
+    c.fees = fees.normalize();
+    c.closed_at = Some(fill.ts);
+    c.auto_close_reason = Some(reason);
+    // One statement stores the close and whatever the policy changed this pass.
+    if !tx.close_position(&c)? {
         return Err(OmsError::Storage(format!(
             "position {} was not open in the database",
             pos.id
         )));
     }
     record_fill(tx, pos, "exit", &fill, Some(reason))?;
-    let mut c = pos.clone();
-    c.status = loms_domain::PositionStatus::Closed;
-    c.close_price = Some(patch.close_price);
-    c.pnl = Some(patch.pnl);
-    c.fees = patch.fees;
-    c.closed_at = Some(patch.closed_at);
-    c.auto_close_reason = Some(reason);
     Ok(c)
 }
 

@@ -16,7 +16,7 @@ mod tx;
 
 pub use error::StorageError;
 pub use queries::{ClosedTrade, PositionFilter, TradeFilter};
-pub use tx::{ClosePatch, FillRecord, NewOrder, SignalRecord, Tx};
+pub use tx::{FillRecord, NewOrder, SignalRecord, Tx};
 
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};

@@ -341,7 +341,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{ClosePatch, NewOrder, SignalRecord};
+    use crate::{NewOrder, SignalRecord};
     use chrono::{Duration, TimeZone, Utc};
     use rust_decimal::dec;
 
@@ -373,6 +373,22 @@ mod tests {
         id
     }
 
+    fn closed(
+        p: &Position,
+        price: Decimal,
+        pnl: Decimal,
+        at: Timestamp,
+        reason: CloseReason,
+    ) -> Position {
+        let mut c = p.clone();
+        c.status = PositionStatus::Closed;
+        c.close_price = Some(price);
+        c.pnl = Some(pnl);
+        c.closed_at = Some(at);
+        c.auto_close_reason = Some(reason);
+        c
+    }
+
     #[test]
     fn position_round_trips_exactly() {
         let mut s = Store::open_in_memory().unwrap();
@@ -393,15 +409,15 @@ mod tests {
         let mut s = Store::open_in_memory().unwrap();
         let a = open_one(&mut s, "BTCUSDT", Some("a"));
         let _b = open_one(&mut s, "ETHUSDT", None);
+        let pa = s.position(a).unwrap().unwrap();
         let tx = s.transaction().unwrap();
-        let patch = ClosePatch {
-            id: a,
-            close_price: dec!(100000),
-            pnl: dec!(2.7495),
-            fees: dec!(0),
-            closed_at: t0() + Duration::minutes(5),
-            reason: CloseReason::Tp,
-        };
+        let patch = closed(
+            &pa,
+            dec!(100000),
+            dec!(2.7495),
+            t0() + Duration::minutes(5),
+            CloseReason::Tp,
+        );
         assert!(tx.close_position(&patch).unwrap());
         assert!(
             !tx.close_position(&patch).unwrap(),
@@ -492,16 +508,17 @@ mod tests {
         let mut s = Store::open_in_memory().unwrap();
         let a = open_one(&mut s, "BTCUSDT", Some("sig \"quoted\""));
         open_one(&mut s, "ETHUSDT", None);
+        let pa = s.position(a).unwrap().unwrap();
         let tx = s.transaction().unwrap();
-        tx.close_position(&ClosePatch {
-            id: a,
-            close_price: dec!(99),
-            pnl: dec!(-0.00125),
-            fees: dec!(0.0001),
-            closed_at: t0() + Duration::milliseconds(450),
-            reason: CloseReason::Sl,
-        })
-        .unwrap();
+        let mut c = closed(
+            &pa,
+            dec!(99),
+            dec!(-0.00125),
+            t0() + Duration::milliseconds(450),
+            CloseReason::Sl,
+        );
+        c.fees = dec!(0.0001);
+        tx.close_position(&c).unwrap();
         tx.commit().unwrap();
         for f in [
             PositionFilter::default(),

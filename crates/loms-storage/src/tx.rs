@@ -45,23 +45,6 @@ pub struct NewOrder<'a> {
     pub signal_id: Option<&'a str>,
 }
 
-/// The fields that change when a position closes.
-#[derive(Debug, Clone)]
-pub struct ClosePatch {
-    /// Position id.
-    pub id: i64,
-    /// Exit fill price.
-    pub close_price: Decimal,
-    /// Net PnL.
-    pub pnl: Decimal,
-    /// Total fees (entry + exit).
-    pub fees: Decimal,
-    /// Close time.
-    pub closed_at: Timestamp,
-    /// Why.
-    pub reason: CloseReason,
-}
-
 /// An open write transaction. Dropping it without [`Tx::commit`] rolls back.
 #[derive(Debug)]
 pub struct Tx<'c>(Transaction<'c>);
@@ -80,23 +63,23 @@ impl<'c> Tx<'c> {
         &self,
         f: impl FnOnce(&Self) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.0
-            .execute_batch("SAVEPOINT cmd")
-            .map_err(StorageError::from)?;
+        self.exec_cached("SAVEPOINT cmd")?;
         match f(self) {
             Ok(v) => {
-                self.0
-                    .execute_batch("RELEASE cmd")
-                    .map_err(StorageError::from)?;
+                self.exec_cached("RELEASE cmd")?;
                 Ok(v)
             }
             Err(e) => {
-                self.0
-                    .execute_batch("ROLLBACK TO cmd; RELEASE cmd")
-                    .map_err(StorageError::from)?;
+                self.exec_cached("ROLLBACK TO cmd")?;
+                self.exec_cached("RELEASE cmd")?;
                 Err(e)
             }
         }
+    }
+
+    fn exec_cached(&self, sql: &str) -> Result<()> {
+        self.0.prepare_cached(sql)?.execute([])?;
+        Ok(())
     }
 
     /// Make everything durable.
@@ -216,25 +199,36 @@ impl<'c> Tx<'c> {
         Ok(self.0.last_insert_rowid())
     }
 
-    /// Mark an open position closed. Returns false when it was not open.
+    /// Store the final state of a position that just closed (`status`, `close_price`,
+    /// `pnl`, `fees`, `closed_at`, `auto_close_reason`, and what its policy last
+    /// changed), in one statement. Returns false when it was not open.
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
-    pub fn close_position(&self, c: &ClosePatch) -> Result<bool> {
+    pub fn close_position(&self, p: &Position) -> Result<bool> {
+        let meta = serde_json::to_string(&p.exit_meta)
+            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let n = self
             .0
             .prepare_cached(
                 "UPDATE positions SET status = 'closed', close_price = ?2, pnl = ?3, fees = ?4,
-                   closed_at = ?5, auto_close_reason = ?6
+                   closed_at = ?5, auto_close_reason = ?6, qty = ?7, dynamic_tp_price = ?8,
+                   dynamic_sl_price = ?9, max_favorable_move = ?10, exit_meta = ?11, realized_pnl = ?12
                  WHERE id = ?1 AND status = 'open'",
             )?
             .execute(params![
-                c.id,
-                c.close_price.to_string(),
-                c.pnl.to_string(),
-                c.fees.to_string(),
-                ts(c.closed_at),
-                c.reason.as_str()
+                p.id,
+                opt_dec(p.close_price),
+                opt_dec(p.pnl),
+                p.fees.to_string(),
+                opt_ts(p.closed_at),
+                p.auto_close_reason.map(|r| r.as_str()),
+                p.qty.to_string(),
+                opt_dec(p.dynamic_tp_price),
+                opt_dec(p.dynamic_sl_price),
+                opt_dec(p.max_favorable_move),
+                meta,
+                p.realized_pnl.to_string(),
             ])?;
         Ok(n == 1)
     }
