@@ -66,7 +66,7 @@ pub(crate) fn seed_closed(path: &Path, n: usize, symbols: usize, now: Timestamp)
         let sym = symbol(i % symbols);
         let closed_at = now - chrono::Duration::minutes((minutes * (n - i) / n) as i64);
         let opened_at = closed_at - chrono::Duration::minutes(37);
-        let entry = Decimal::new(100_00 + (i % 500) as i64, 2);
+        let entry = Decimal::new(10_000 + (i % 500) as i64, 2);
         let side = if i % 3 == 0 { Side::Short } else { Side::Long };
         let win = i % 5 < 3;
         let order_id = tx
