@@ -181,6 +181,47 @@ pub(crate) fn idempotency_key(s: &Signal, header: Option<&str>) -> String {
         .unwrap_or_else(|| s.derived_key())
 }
 
+/// How often the WAL is copied into the database, off the writer.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The thread that checkpoints the WAL, so the writer never stops to do it.
+#[derive(Debug)]
+struct Checkpointer {
+    stop: Sender<()>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+impl Checkpointer {
+    /// Stop after a last checkpoint, and wait.
+    fn stop(self) {
+        drop(self.stop);
+        let _ = self.handle.join();
+    }
+}
+
+fn spawn_checkpointer(path: &std::path::Path) -> Result<Checkpointer, OmsError> {
+    let store = Store::open(path)?;
+    let (stop, rx) = std::sync::mpsc::channel::<()>();
+    let handle = std::thread::Builder::new()
+        .name("loms-checkpoint".into())
+        .spawn(move || {
+            loop {
+                let stopping = !matches!(
+                    rx.recv_timeout(CHECKPOINT_EVERY),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+                );
+                if let Err(e) = store.checkpoint() {
+                    log::warn!("checkpoint_failed error={e}");
+                }
+                if stopping {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| OmsError::Storage(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(Checkpointer { stop, handle })
+}
+
 /// Read connections kept open between reads.
 const MAX_IDLE_READERS: usize = 4;
 
@@ -215,6 +256,8 @@ struct Inner {
     deps: Deps,
     tx: Sender<Cmd>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Stops the WAL checkpoint thread when dropped or taken.
+    checkpointer: Mutex<Option<Checkpointer>>,
     readers: Readers,
     audit: Arc<AuditLog>,
     trading: Arc<Mutex<TradingState>>,
@@ -273,6 +316,8 @@ impl Oms {
             trades: trades.clone(),
             audit: audit.clone(),
         };
+        store.disable_auto_checkpoint()?;
+        let checkpointer = spawn_checkpointer(&path)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let writer = Writer { store, book, ctx };
         let handle = std::thread::Builder::new()
@@ -288,6 +333,7 @@ impl Oms {
             deps,
             tx,
             writer: Mutex::new(Some(handle)),
+            checkpointer: Mutex::new(Some(checkpointer)),
             audit,
             trading,
             metrics,
@@ -792,8 +838,21 @@ impl Oms {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        if let Some(h) = handle {
-            let _ = tokio::task::spawn_blocking(move || h.join()).await;
-        }
+        let checkpointer = self
+            .0
+            .checkpointer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(h) = handle {
+                let _ = h.join();
+            }
+            // A last checkpoint once the writer is done.
+            if let Some(c) = checkpointer {
+                c.stop();
+            }
+        })
+        .await;
     }
 }

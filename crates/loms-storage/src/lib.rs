@@ -93,6 +93,31 @@ impl Store {
         Ok(())
     }
 
+    /// Stop checkpointing from this connection's commits, for a writer whose WAL is
+    /// checkpointed by another connection ([`Store::checkpoint`] on another thread), so
+    /// that it never stops to copy the WAL into the database.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the pragma fails.
+    pub fn disable_auto_checkpoint(&self) -> Result<()> {
+        self.conn.pragma_update(None, "wal_autocheckpoint", 0)?;
+        Ok(())
+    }
+
+    /// Copy the WAL into the database without blocking the writer or readers
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`); returns the WAL frames left to copy.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the checkpoint fails.
+    pub fn checkpoint(&self) -> Result<i64> {
+        let (_busy, log, done): (i64, i64, i64) =
+            self.conn
+                .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })?;
+        Ok(log - done)
+    }
+
     /// Path of the database file.
     pub fn path(&self) -> &Path {
         &self.path
