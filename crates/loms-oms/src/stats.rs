@@ -104,95 +104,126 @@ pub fn compute<'a>(
     open: u64,
     filters: StatsFilters,
 ) -> Stats {
-    let mut n = 0u64;
-    let mut first_open: Option<Timestamp> = None;
-    let mut first_close: Option<Timestamp> = None;
-    let mut last_close: Option<Timestamp> = None;
-    let (mut wins, mut losses, mut win_sum, mut loss_sum, mut fees) =
-        (0u64, 0u64, Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-    let (mut equity, mut peak, mut max_dd) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-    let mut by_reason: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let mut by_symbol: BTreeMap<String, SymbolStats> = BTreeMap::new();
-    for t in trades {
-        n += 1;
-        first_open = Some(first_open.map_or(t.opened_at, |f| f.min(t.opened_at)));
-        first_close = first_close.or(Some(t.closed_at));
-        last_close = Some(last_close.map_or(t.closed_at, |l| l.max(t.closed_at)));
-        fees += t.fees;
+    let mut t = Totals::default();
+    for trade in trades {
+        t.add(trade);
+    }
+    t.stats(open, filters)
+}
+
+/// Running totals over trades added in close-time order; [`Totals::stats`] turns them
+/// into the figures without looking at the trades again.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Totals {
+    n: u64,
+    wins: u64,
+    losses: u64,
+    win_sum: Decimal,
+    loss_sum: Decimal,
+    fees: Decimal,
+    equity: Decimal,
+    peak: Decimal,
+    max_dd: Decimal,
+    by_reason: BTreeMap<&'static str, u64>,
+    by_symbol: BTreeMap<String, SymbolStats>,
+    first_open: Option<Timestamp>,
+    first_close: Option<Timestamp>,
+    last_close: Option<Timestamp>,
+}
+
+impl Totals {
+    pub(crate) fn add(&mut self, t: &ClosedTrade) {
+        self.n += 1;
+        self.first_open = Some(self.first_open.map_or(t.opened_at, |f| f.min(t.opened_at)));
+        self.first_close = self.first_close.or(Some(t.closed_at));
+        self.last_close = Some(self.last_close.map_or(t.closed_at, |l| l.max(t.closed_at)));
+        self.fees += t.fees;
         if t.pnl > Decimal::ZERO {
-            wins += 1;
-            win_sum += t.pnl;
+            self.wins += 1;
+            self.win_sum += t.pnl;
         } else if t.pnl < Decimal::ZERO {
-            losses += 1;
-            loss_sum += t.pnl;
+            self.losses += 1;
+            self.loss_sum += t.pnl;
         }
-        equity += t.pnl;
-        peak = peak.max(equity);
-        max_dd = max_dd.max(peak - equity);
-        *by_reason
+        self.equity += t.pnl;
+        self.peak = self.peak.max(self.equity);
+        self.max_dd = self.max_dd.max(self.peak - self.equity);
+        *self
+            .by_reason
             .entry(t.reason.map_or("unknown", CloseReason::as_str))
             .or_default() += 1;
         // Look up before inserting: no String allocation per trade.
-        let s = match by_symbol.get_mut(&t.symbol) {
+        let s = match self.by_symbol.get_mut(&t.symbol) {
             Some(s) => s,
-            None => by_symbol.entry(t.symbol.clone()).or_default(),
+            None => self.by_symbol.entry(t.symbol.clone()).or_default(),
         };
         s.trades += 1;
         s.wins += u64::from(t.pnl > Decimal::ZERO);
         s.pnl += t.pnl;
     }
-    let total = win_sum + loss_sum;
-    let trades_per_day = match (first_close, last_close) {
-        (Some(f), Some(l)) => {
-            let days = ((l - f).num_milliseconds() as f64 / 86_400_000.0).max(1.0);
-            n as f64 / days
-        }
-        _ => 0.0,
-    };
-    let avg_win = mean(win_sum, wins);
-    let avg_loss = mean(loss_sum, losses);
-    let expectancy = if n == 0 {
-        Decimal::ZERO
-    } else {
-        ((Decimal::from(wins) * avg_win + Decimal::from(losses) * avg_loss) / Decimal::from(n))
-            .round_dp(DP)
-            .normalize()
-    };
-    Stats {
-        total_positions: n + open,
-        open_positions: open,
-        closed_positions: n,
-        total_pnl: total.normalize(),
-        gross_pnl: (total + fees).normalize(),
-        net_pnl: total.normalize(),
-        fees_paid: fees.normalize(),
-        winning_trades: wins,
-        losing_trades: losses,
-        tp_count: by_reason.get("tp").copied().unwrap_or(0),
-        sl_count: by_reason.get("sl").copied().unwrap_or(0),
-        winrate: if n == 0 {
-            0.0
+
+    pub(crate) fn stats(&self, open: u64, filters: StatsFilters) -> Stats {
+        let (n, wins, losses) = (self.n, self.wins, self.losses);
+        let total = self.win_sum + self.loss_sum;
+        let trades_per_day = match (self.first_close, self.last_close) {
+            (Some(f), Some(l)) => {
+                let days = ((l - f).num_milliseconds() as f64 / 86_400_000.0).max(1.0);
+                n as f64 / days
+            }
+            _ => 0.0,
+        };
+        let avg_win = mean(self.win_sum, wins);
+        let avg_loss = mean(self.loss_sum, losses);
+        let expectancy = if n == 0 {
+            Decimal::ZERO
         } else {
-            wins as f64 * 100.0 / n as f64
-        },
-        avg_pnl_per_trade: mean(total, n),
-        avg_pnl_win: avg_win,
-        avg_pnl_loss: avg_loss,
-        max_drawdown: max_dd.normalize(),
-        profit_factor: (losses > 0).then(|| (win_sum / -loss_sum).round_dp(DP).normalize()),
-        expectancy,
-        trades_per_day: (trades_per_day * 1e4).round() / 1e4,
-        by_close_reason: by_reason,
-        by_symbol: by_symbol
-            .into_iter()
-            .map(|(k, mut v)| {
-                v.pnl = v.pnl.normalize();
-                (k, v)
-            })
-            .collect(),
-        first_trade_at: first_open,
-        last_trade_at: last_close,
-        filters,
+            ((Decimal::from(wins) * avg_win + Decimal::from(losses) * avg_loss) / Decimal::from(n))
+                .round_dp(DP)
+                .normalize()
+        };
+        Stats {
+            total_positions: n + open,
+            open_positions: open,
+            closed_positions: n,
+            total_pnl: total.normalize(),
+            gross_pnl: (total + self.fees).normalize(),
+            net_pnl: total.normalize(),
+            fees_paid: self.fees.normalize(),
+            winning_trades: wins,
+            losing_trades: losses,
+            tp_count: self.by_reason.get("tp").copied().unwrap_or(0),
+            sl_count: self.by_reason.get("sl").copied().unwrap_or(0),
+            winrate: if n == 0 {
+                0.0
+            } else {
+                wins as f64 * 100.0 / n as f64
+            },
+            avg_pnl_per_trade: mean(total, n),
+            avg_pnl_win: avg_win,
+            avg_pnl_loss: avg_loss,
+            max_drawdown: self.max_dd.normalize(),
+            profit_factor: (losses > 0)
+                .then(|| (self.win_sum / -self.loss_sum).round_dp(DP).normalize()),
+            expectancy,
+            trades_per_day: (trades_per_day * 1e4).round() / 1e4,
+            by_close_reason: self.by_reason.clone(),
+            by_symbol: self
+                .by_symbol
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        SymbolStats {
+                            pnl: v.pnl.normalize(),
+                            ..v.clone()
+                        },
+                    )
+                })
+                .collect(),
+            first_trade_at: self.first_open,
+            last_trade_at: self.last_close,
+            filters,
+        }
     }
 }
 
@@ -200,12 +231,21 @@ pub fn compute<'a>(
 /// database (100,000 trades take about 10 MB). Loaded at start, appended by the writer
 /// after each durable commit.
 #[derive(Debug, Default)]
-pub(crate) struct TradeLog(RwLock<Vec<ClosedTrade>>);
+pub(crate) struct TradeLog(RwLock<Log>);
+
+/// The trades, and the running totals of all of them (the unfiltered /stats).
+#[derive(Debug, Default)]
+struct Log {
+    trades: Vec<ClosedTrade>,
+    all: Totals,
+}
 
 impl TradeLog {
     pub(crate) fn new(mut trades: Vec<ClosedTrade>) -> Self {
         trades.sort_by_key(|t| t.closed_at);
-        Self(RwLock::new(trades))
+        let mut all = Totals::default();
+        trades.iter().for_each(|t| all.add(t));
+        Self(RwLock::new(Log { trades, all }))
     }
 
     /// Record a position that was just closed.
@@ -221,18 +261,27 @@ impl TradeLog {
             opened_at: p.created_at,
             closed_at,
         };
-        let mut v = self.0.write().unwrap_or_else(|e| e.into_inner());
-        if v.last().is_none_or(|l| l.closed_at <= t.closed_at) {
-            v.push(t);
+        let mut log = self.0.write().unwrap_or_else(|e| e.into_inner());
+        if log.trades.last().is_none_or(|l| l.closed_at <= t.closed_at) {
+            log.all.add(&t);
+            log.trades.push(t);
         } else {
-            let i = v.partition_point(|x| x.closed_at <= t.closed_at);
-            v.insert(i, t);
+            // Out of time order (rare): the drawdown depends on the order, start over.
+            let i = log.trades.partition_point(|x| x.closed_at <= t.closed_at);
+            log.trades.insert(i, t);
+            let mut all = Totals::default();
+            log.trades.iter().for_each(|t| all.add(t));
+            log.all = all;
         }
     }
 
     /// The figures for the trades matching `f`.
     pub(crate) fn stats(&self, f: &TradeFilter, open: u64) -> Stats {
-        let v = self.0.read().unwrap_or_else(|e| e.into_inner());
+        let log = self.0.read().unwrap_or_else(|e| e.into_inner());
+        if f.since.is_none() && f.until.is_none() && f.symbol.is_none() {
+            return log.all.stats(open, StatsFilters::default());
+        }
+        let v = &log.trades;
         let lo = f
             .since
             .map_or(0, |s| v.partition_point(|t| t.closed_at < s));
@@ -335,5 +384,40 @@ mod tests {
         assert_eq!(s.profit_factor, None);
         assert_eq!(s.max_drawdown, dec!(0));
         assert!((s.trades_per_day - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn running_totals_match_a_full_recount_even_out_of_order() {
+        let trades = [
+            trade("BTCUSDT", dec!(10), CloseReason::Tp, 0),
+            trade("BTCUSDT", dec!(-3), CloseReason::Sl, 12),
+            trade("ETHUSDT", dec!(-5), CloseReason::Sl, 24),
+            trade("XRPUSDT", dec!(12), CloseReason::Tp, 48),
+        ];
+        let log = TradeLog::new(trades[..2].to_vec());
+        let as_position = |t: &ClosedTrade| {
+            let mut p = Position::open(
+                t.symbol.clone(),
+                loms_domain::Side::Long,
+                dec!(1),
+                dec!(1),
+                t.opened_at,
+            );
+            (p.pnl, p.closed_at, p.auto_close_reason, p.fees) =
+                (Some(t.pnl), Some(t.closed_at), t.reason, t.fees);
+            p
+        };
+        log.push(&as_position(&trades[3]));
+        log.push(&as_position(&trades[2])); // closed before the previous one
+        let all = TradeFilter::default();
+        assert_eq!(
+            log.stats(&all, 1),
+            compute(&trades, 1, StatsFilters::default())
+        );
+        let eth = TradeFilter {
+            symbol: Some("ETHUSDT".into()),
+            ..Default::default()
+        };
+        assert_eq!(log.stats(&eth, 0).total_pnl, dec!(-5));
     }
 }
