@@ -5,8 +5,23 @@ use loms_domain::{Decimal, Timestamp};
 use std::str::FromStr;
 
 /// Fixed-width UTC time, microsecond precision: sorts lexicographically like time.
+/// Written field by field (no format string to parse on every row).
 pub(crate) fn ts(t: Timestamp) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+    use chrono::{Datelike, Timelike};
+    use std::fmt::Write;
+    let mut s = String::with_capacity(27);
+    let _ = write!(
+        s,
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.nanosecond() % 1_000_000_000 / 1_000
+    );
+    s
 }
 
 pub(crate) fn parse_ts(s: &str) -> Result<Timestamp, StorageError> {
@@ -25,4 +40,22 @@ pub(crate) fn opt_ts(t: Option<Timestamp>) -> Option<String> {
 
 pub(crate) fn opt_dec(d: Option<Decimal>) -> Option<String> {
     d.map(|d| d.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn times_are_fixed_width_and_round_trip() {
+        let t = chrono::Utc.with_ymd_and_hms(2025, 12, 1, 9, 5, 3).unwrap()
+            + chrono::Duration::microseconds(450_021);
+        assert_eq!(ts(t), "2025-12-01T09:05:03.450021Z");
+        assert_eq!(parse_ts(&ts(t)).unwrap(), t);
+        assert_eq!(
+            ts(chrono::DateTime::UNIX_EPOCH),
+            "1970-01-01T00:00:00.000000Z"
+        );
+    }
 }
