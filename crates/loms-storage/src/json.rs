@@ -71,6 +71,15 @@ pub(crate) fn write_position(row: &Row<'_>, out: &mut Vec<u8>) -> Result<()> {
             (ValueRef::Text(t), Kind::Decimal) => decimal(t, out),
             (ValueRef::Text(t), Kind::Time) => time(t, out),
             (ValueRef::Text(t), Kind::Json) => out.extend_from_slice(t),
+            // Most text needs no escaping (symbols, sides, reasons): copy it as is.
+            (ValueRef::Text(t), Kind::Text | Kind::Int)
+                if t.iter()
+                    .all(|c| (0x20..0x80).contains(c) && *c != b'"' && *c != b'\\') =>
+            {
+                out.push(b'"');
+                out.extend_from_slice(t);
+                out.push(b'"');
+            }
             (ValueRef::Text(t), Kind::Text | Kind::Int) => {
                 let s = std::str::from_utf8(t).unwrap_or_default();
                 serde_json::to_writer(&mut *out, s)
