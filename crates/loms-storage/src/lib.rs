@@ -138,9 +138,6 @@ impl Store {
     /// # Errors
     /// [`StorageError`] when the database is locked or unavailable.
     pub fn transaction(&mut self) -> Result<Tx<'_>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        Ok(Tx::new(tx))
+        Tx::begin(&self.conn)
     }
 }

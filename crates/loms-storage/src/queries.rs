@@ -543,6 +543,29 @@ mod tests {
     }
 
     #[test]
+    fn a_transaction_dropped_without_commit_writes_nothing() {
+        let mut s = Store::open_in_memory().unwrap();
+        {
+            let tx = s.transaction().unwrap();
+            tx.insert_order(&NewOrder {
+                symbol: "BTCUSDT",
+                side: "buy",
+                qty: dec!(1),
+                order_type: "market",
+                status: "filled",
+                price: dec!(1),
+                created_at: t0(),
+                signal_id: None,
+            })
+            .unwrap();
+        }
+        assert!(s.orders(None, None).unwrap().is_empty());
+        // And the connection is usable again.
+        open_one(&mut s, "BTCUSDT", None);
+        assert_eq!(s.orders(None, None).unwrap().len(), 1);
+    }
+
+    #[test]
     fn savepoint_undoes_only_the_failed_part_and_signals_are_unique() {
         let mut s = Store::open_in_memory().unwrap();
         let rec = SignalRecord {

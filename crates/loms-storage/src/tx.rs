@@ -3,7 +3,7 @@
 use crate::codec::{opt_dec, opt_ts, ts};
 use crate::{Result, StorageError};
 use loms_domain::{CloseReason, Decimal, Position, Timestamp};
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// A received signal and what became of it (row of `signals`).
 #[derive(Debug, Clone)]
@@ -46,12 +46,23 @@ pub struct NewOrder<'a> {
 }
 
 /// An open write transaction. Dropping it without [`Tx::commit`] rolls back.
+///
+/// BEGIN, COMMIT and ROLLBACK go through cached statements: the writer opens one
+/// transaction per batch, and parsing them each time showed in profiles.
 #[derive(Debug)]
-pub struct Tx<'c>(Transaction<'c>);
+pub struct Tx<'c> {
+    conn: &'c Connection,
+    committed: bool,
+}
 
 impl<'c> Tx<'c> {
-    pub(crate) fn new(tx: Transaction<'c>) -> Self {
-        Self(tx)
+    /// `BEGIN IMMEDIATE` on `conn`.
+    pub(crate) fn begin(conn: &'c Connection) -> Result<Self> {
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+        Ok(Self {
+            conn,
+            committed: false,
+        })
     }
 
     /// Run `f` atomically inside the transaction (a savepoint): on `Err` everything `f`
@@ -78,7 +89,7 @@ impl<'c> Tx<'c> {
     }
 
     fn exec_cached(&self, sql: &str) -> Result<()> {
-        self.0.prepare_cached(sql)?.execute([])?;
+        self.conn.prepare_cached(sql)?.execute([])?;
         Ok(())
     }
 
@@ -86,8 +97,10 @@ impl<'c> Tx<'c> {
     ///
     /// # Errors
     /// [`StorageError`] when the commit fails; nothing was written then.
-    pub fn commit(self) -> Result<()> {
-        Ok(self.0.commit()?)
+    pub fn commit(mut self) -> Result<()> {
+        self.exec_cached("COMMIT")?;
+        self.committed = true;
+        Ok(())
     }
 
     /// The stored answer of a signal already received under `idem_key`.
@@ -96,7 +109,7 @@ impl<'c> Tx<'c> {
     /// [`StorageError`] on a database failure.
     pub fn signal_response(&self, idem_key: &str) -> Result<Option<String>> {
         Ok(self
-            .0
+            .conn
             .prepare_cached("SELECT response FROM signals WHERE idem_key = ?1")?
             .query_row([idem_key], |r| r.get(0))
             .optional()?)
@@ -107,7 +120,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure (including a duplicate key).
     pub fn insert_signal(&self, s: &SignalRecord<'_>) -> Result<i64> {
-        self.0
+        self.conn
             .prepare_cached(
                 "INSERT INTO signals (idem_key, received_at, symbol, outcome, position_id, payload, response)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -121,7 +134,7 @@ impl<'c> Tx<'c> {
                 s.payload,
                 s.response
             ])?;
-        Ok(self.0.last_insert_rowid())
+        Ok(self.conn.last_insert_rowid())
     }
 
     /// Insert an order; returns its id.
@@ -129,7 +142,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn insert_order(&self, o: &NewOrder<'_>) -> Result<i64> {
-        self.0
+        self.conn
             .prepare_cached(
                 "INSERT INTO orders (symbol, side, qty, order_type, status, price, created_at, signal_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -144,7 +157,7 @@ impl<'c> Tx<'c> {
                 ts(o.created_at),
                 o.signal_id
             ])?;
-        Ok(self.0.last_insert_rowid())
+        Ok(self.conn.last_insert_rowid())
     }
 
     /// Insert a position (its `id` is ignored); returns the new id.
@@ -154,7 +167,7 @@ impl<'c> Tx<'c> {
     pub fn insert_position(&self, p: &Position) -> Result<i64> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        self.0
+        self.conn
             .prepare_cached(
                 "INSERT INTO positions (order_id, symbol, side, qty, entry_price, tp_price, sl_price, status,
                    created_at, closed_at, close_price, pnl, auto_close_reason, exchange, market_type,
@@ -196,7 +209,7 @@ impl<'c> Tx<'c> {
                 opt_ts(p.signal_time),
                 p.realized_pnl.to_string(),
             ])?;
-        Ok(self.0.last_insert_rowid())
+        Ok(self.conn.last_insert_rowid())
     }
 
     /// Store the final state of a position that just closed (`status`, `close_price`,
@@ -209,7 +222,7 @@ impl<'c> Tx<'c> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let n = self
-            .0
+            .conn
             .prepare_cached(
                 "UPDATE positions SET status = 'closed', close_price = ?2, pnl = ?3, fees = ?4,
                    closed_at = ?5, auto_close_reason = ?6, qty = ?7, dynamic_tp_price = ?8,
@@ -238,7 +251,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn set_state(&self, key: &str, value: &str, now: Timestamp) -> Result<()> {
-        self.0
+        self.conn
             .prepare_cached(
                 "INSERT INTO kv_state (key, value, updated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -255,7 +268,7 @@ impl<'c> Tx<'c> {
     pub fn update_open_position(&self, p: &Position) -> Result<()> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        self.0
+        self.conn
             .prepare_cached(
                 "UPDATE positions SET qty = ?2, dynamic_tp_price = ?3, dynamic_sl_price = ?4,
                    max_favorable_move = ?5, exit_meta = ?6, realized_pnl = ?7, fees = ?8
@@ -279,7 +292,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn insert_fill(&self, f: &FillRecord<'_>) -> Result<()> {
-        self.0
+        self.conn
             .prepare_cached(
                 "INSERT INTO fills (position_id, kind, side, qty, price, fee, ts, reason)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -317,4 +330,14 @@ pub struct FillRecord<'a> {
     pub ts: Timestamp,
     /// Close reason for `partial` and `exit`.
     pub reason: Option<CloseReason>,
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        if !self.committed
+            && let Err(e) = self.exec_cached("ROLLBACK")
+        {
+            log::error!("rollback_failed error={e}");
+        }
+    }
 }
