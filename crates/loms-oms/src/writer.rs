@@ -230,7 +230,14 @@ impl Writer {
         let mut events: Vec<Event> = Vec::new();
         let mut storage_failed = false;
         let commit_error = match self.store.transaction() {
-            Err(e) => Some(e.to_string()),
+            Err(e) => {
+                // Nothing was handled: every caller learns why, signals are audited.
+                let e = e.to_string();
+                for w in work {
+                    finishers.push(refuse(w, &e, &mut audits));
+                }
+                Some(e)
+            }
             Ok(tx) => {
                 for cmd in work {
                     let f = handle(
@@ -294,6 +301,32 @@ impl Writer {
         for f in finishers {
             f(commit_error.as_deref());
         }
+    }
+}
+
+/// The finisher of a command that could not even start (the transaction did not begin);
+/// it answers with the batch's storage error.
+fn refuse(w: Write, error: &str, audits: &mut Vec<PendingAudit>) -> Finish {
+    let e = || OmsError::Storage(error.to_string());
+    match w {
+        Write::Signal {
+            key,
+            payload,
+            reply,
+            ..
+        } => {
+            audits.push(PendingAudit {
+                payload,
+                key,
+                outcome: Value::Null,
+            });
+            finish(reply, Err(e()))
+        }
+        Write::Order { reply, .. } => finish(reply, Err(e())),
+        Write::Close { reply, .. } => finish(reply, Err(e())),
+        Write::Pass { reply, .. } => finish(reply, Err(e())),
+        Write::CloseAll { reply, .. } => finish(reply, Err(e())),
+        Write::SetTrading { reply, .. } => finish(reply, Err(e())),
     }
 }
 
