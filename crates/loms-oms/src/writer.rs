@@ -229,32 +229,21 @@ impl Writer {
         let mut audits: Vec<PendingAudit> = Vec::new();
         let mut events: Vec<Event> = Vec::new();
         let mut storage_failed = false;
-        let commit_error = match self.store.transaction() {
-            Err(e) => {
-                // Nothing was handled: every caller learns why, signals are audited.
-                let e = e.to_string();
-                for w in work {
-                    finishers.push(refuse(w, &e, &mut audits));
-                }
-                Some(e)
-            }
-            Ok(tx) => {
-                for cmd in work {
-                    let f = handle(
-                        &self.ctx,
-                        &mut self.book,
-                        &tx,
-                        cmd,
-                        now,
-                        &mut audits,
-                        &mut events,
-                    );
-                    storage_failed |= f.1;
-                    finishers.push(f.0);
-                }
-                tx.commit().err().map(|e| e.to_string())
-            }
-        };
+        let tx = self.store.transaction();
+        for cmd in work {
+            let f = handle(
+                &self.ctx,
+                &mut self.book,
+                &tx,
+                cmd,
+                now,
+                &mut audits,
+                &mut events,
+            );
+            storage_failed |= f.1;
+            finishers.push(f.0);
+        }
+        let commit_error = tx.commit().err().map(|e| e.to_string());
         if commit_error.is_some() || storage_failed {
             // The database holds the truth; rebuild the in-memory view from it.
             match Book::load(&self.store, now, self.ctx.oms_enabled) {
@@ -301,32 +290,6 @@ impl Writer {
         for f in finishers {
             f(commit_error.as_deref());
         }
-    }
-}
-
-/// The finisher of a command that could not even start (the transaction did not begin);
-/// it answers with the batch's storage error.
-fn refuse(w: Write, error: &str, audits: &mut Vec<PendingAudit>) -> Finish {
-    let e = || OmsError::Storage(error.to_string());
-    match w {
-        Write::Signal {
-            key,
-            payload,
-            reply,
-            ..
-        } => {
-            audits.push(PendingAudit {
-                payload,
-                key,
-                outcome: Value::Null,
-            });
-            finish(reply, Err(e()))
-        }
-        Write::Order { reply, .. } => finish(reply, Err(e())),
-        Write::Close { reply, .. } => finish(reply, Err(e())),
-        Write::Pass { reply, .. } => finish(reply, Err(e())),
-        Write::CloseAll { reply, .. } => finish(reply, Err(e())),
-        Write::SetTrading { reply, .. } => finish(reply, Err(e())),
     }
 }
 

@@ -133,11 +133,8 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    /// Begin a write transaction (`BEGIN IMMEDIATE`).
-    ///
-    /// # Errors
-    /// [`StorageError`] when the database is locked or unavailable.
-    pub fn transaction(&mut self) -> Result<Tx<'_>> {
-        Tx::begin(&self.conn)
+    /// A write transaction (`BEGIN IMMEDIATE` at its first statement).
+    pub fn transaction(&mut self) -> Tx<'_> {
+        Tx::new(&self.conn)
     }
 }

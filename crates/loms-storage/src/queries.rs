@@ -350,7 +350,7 @@ mod tests {
     }
 
     fn open_one(store: &mut Store, symbol: &str, signal: Option<&str>) -> i64 {
-        let tx = store.transaction().unwrap();
+        let tx = store.transaction();
         let order_id = tx
             .insert_order(&NewOrder {
                 symbol,
@@ -410,7 +410,7 @@ mod tests {
         let a = open_one(&mut s, "BTCUSDT", Some("a"));
         let _b = open_one(&mut s, "ETHUSDT", None);
         let pa = s.position(a).unwrap().unwrap();
-        let tx = s.transaction().unwrap();
+        let tx = s.transaction();
         let patch = closed(
             &pa,
             dec!(100000),
@@ -477,7 +477,7 @@ mod tests {
         p.fees = dec!(0.05);
         p.exit_meta
             .insert("stop_kind".into(), serde_json::json!("break_even"));
-        let tx = s.transaction().unwrap();
+        let tx = s.transaction();
         tx.update_open_position(&p).unwrap();
         tx.insert_fill(&crate::FillRecord {
             position_id: id,
@@ -509,7 +509,7 @@ mod tests {
         let a = open_one(&mut s, "BTCUSDT", Some("sig \"quoted\""));
         open_one(&mut s, "ETHUSDT", None);
         let pa = s.position(a).unwrap().unwrap();
-        let tx = s.transaction().unwrap();
+        let tx = s.transaction();
         let mut c = closed(
             &pa,
             dec!(99),
@@ -546,7 +546,7 @@ mod tests {
     fn a_transaction_dropped_without_commit_writes_nothing() {
         let mut s = Store::open_in_memory().unwrap();
         {
-            let tx = s.transaction().unwrap();
+            let tx = s.transaction();
             tx.insert_order(&NewOrder {
                 symbol: "BTCUSDT",
                 side: "buy",
@@ -577,7 +577,7 @@ mod tests {
             payload: "{}",
             response: "{\"ok\":1}",
         };
-        let tx = s.transaction().unwrap();
+        let tx = s.transaction();
         tx.atomic(|tx| tx.insert_signal(&rec)).unwrap();
         let dup: Result<i64> = tx.atomic(|tx| {
             tx.insert_signal(&SignalRecord {

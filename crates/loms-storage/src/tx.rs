@@ -47,22 +47,33 @@ pub struct NewOrder<'a> {
 
 /// An open write transaction. Dropping it without [`Tx::commit`] rolls back.
 ///
-/// BEGIN, COMMIT and ROLLBACK go through cached statements: the writer opens one
-/// transaction per batch, and parsing them each time showed in profiles.
+/// The transaction begins (`BEGIN IMMEDIATE`) at its first statement, so a batch that
+/// writes nothing — an auto-close pass where nothing moved — takes no lock and commits
+/// nothing. BEGIN, COMMIT and ROLLBACK go through cached statements.
 #[derive(Debug)]
 pub struct Tx<'c> {
-    conn: &'c Connection,
+    raw: &'c Connection,
+    begun: std::cell::Cell<bool>,
     committed: bool,
 }
 
 impl<'c> Tx<'c> {
-    /// `BEGIN IMMEDIATE` on `conn`.
-    pub(crate) fn begin(conn: &'c Connection) -> Result<Self> {
-        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
-        Ok(Self {
-            conn,
+    /// A transaction on `conn` that begins when first used.
+    pub(crate) fn new(conn: &'c Connection) -> Self {
+        Self {
+            raw: conn,
+            begun: std::cell::Cell::new(false),
             committed: false,
-        })
+        }
+    }
+
+    /// The connection, inside the transaction.
+    fn conn(&self) -> Result<&'c Connection> {
+        if !self.begun.get() {
+            self.raw.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+            self.begun.set(true);
+        }
+        Ok(self.raw)
     }
 
     /// Run `f` atomically inside the transaction (a savepoint): on `Err` everything `f`
@@ -89,7 +100,7 @@ impl<'c> Tx<'c> {
     }
 
     fn exec_cached(&self, sql: &str) -> Result<()> {
-        self.conn.prepare_cached(sql)?.execute([])?;
+        self.conn()?.prepare_cached(sql)?.execute([])?;
         Ok(())
     }
 
@@ -98,7 +109,9 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] when the commit fails; nothing was written then.
     pub fn commit(mut self) -> Result<()> {
-        self.exec_cached("COMMIT")?;
+        if self.begun.get() {
+            self.raw.prepare_cached("COMMIT")?.execute([])?;
+        }
         self.committed = true;
         Ok(())
     }
@@ -109,7 +122,7 @@ impl<'c> Tx<'c> {
     /// [`StorageError`] on a database failure.
     pub fn signal_response(&self, idem_key: &str) -> Result<Option<String>> {
         Ok(self
-            .conn
+            .conn()?
             .prepare_cached("SELECT response FROM signals WHERE idem_key = ?1")?
             .query_row([idem_key], |r| r.get(0))
             .optional()?)
@@ -120,7 +133,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure (including a duplicate key).
     pub fn insert_signal(&self, s: &SignalRecord<'_>) -> Result<i64> {
-        self.conn
+        self.conn()?
             .prepare_cached(
                 "INSERT INTO signals (idem_key, received_at, symbol, outcome, position_id, payload, response)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -134,7 +147,7 @@ impl<'c> Tx<'c> {
                 s.payload,
                 s.response
             ])?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(self.raw.last_insert_rowid())
     }
 
     /// Insert an order; returns its id.
@@ -142,7 +155,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn insert_order(&self, o: &NewOrder<'_>) -> Result<i64> {
-        self.conn
+        self.conn()?
             .prepare_cached(
                 "INSERT INTO orders (symbol, side, qty, order_type, status, price, created_at, signal_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -157,7 +170,7 @@ impl<'c> Tx<'c> {
                 ts(o.created_at),
                 o.signal_id
             ])?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(self.raw.last_insert_rowid())
     }
 
     /// Insert a position (its `id` is ignored); returns the new id.
@@ -167,7 +180,7 @@ impl<'c> Tx<'c> {
     pub fn insert_position(&self, p: &Position) -> Result<i64> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        self.conn
+        self.conn()?
             .prepare_cached(
                 "INSERT INTO positions (order_id, symbol, side, qty, entry_price, tp_price, sl_price, status,
                    created_at, closed_at, close_price, pnl, auto_close_reason, exchange, market_type,
@@ -209,7 +222,7 @@ impl<'c> Tx<'c> {
                 opt_ts(p.signal_time),
                 p.realized_pnl.to_string(),
             ])?;
-        Ok(self.conn.last_insert_rowid())
+        Ok(self.raw.last_insert_rowid())
     }
 
     /// Store the final state of a position that just closed (`status`, `close_price`,
@@ -222,7 +235,7 @@ impl<'c> Tx<'c> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let n = self
-            .conn
+            .conn()?
             .prepare_cached(
                 "UPDATE positions SET status = 'closed', close_price = ?2, pnl = ?3, fees = ?4,
                    closed_at = ?5, auto_close_reason = ?6, qty = ?7, dynamic_tp_price = ?8,
@@ -251,7 +264,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn set_state(&self, key: &str, value: &str, now: Timestamp) -> Result<()> {
-        self.conn
+        self.conn()?
             .prepare_cached(
                 "INSERT INTO kv_state (key, value, updated_at) VALUES (?1, ?2, ?3)
                  ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
@@ -268,7 +281,7 @@ impl<'c> Tx<'c> {
     pub fn update_open_position(&self, p: &Position) -> Result<()> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        self.conn
+        self.conn()?
             .prepare_cached(
                 "UPDATE positions SET qty = ?2, dynamic_tp_price = ?3, dynamic_sl_price = ?4,
                    max_favorable_move = ?5, exit_meta = ?6, realized_pnl = ?7, fees = ?8
@@ -292,7 +305,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn insert_fill(&self, f: &FillRecord<'_>) -> Result<()> {
-        self.conn
+        self.conn()?
             .prepare_cached(
                 "INSERT INTO fills (position_id, kind, side, qty, price, fee, ts, reason)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -334,8 +347,12 @@ pub struct FillRecord<'a> {
 
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
-        if !self.committed
-            && let Err(e) = self.exec_cached("ROLLBACK")
+        if self.begun.get()
+            && !self.committed
+            && let Err(e) = self
+                .raw
+                .prepare_cached("ROLLBACK")
+                .and_then(|mut s| s.execute([]))
         {
             log::error!("rollback_failed error={e}");
         }

@@ -60,7 +60,7 @@ pub(crate) async fn open_positions(oms: &Oms, symbols: &[String], per_symbol: us
 /// spread over the 100 days before `now`; PnL alternates wins and losses.
 pub(crate) fn seed_closed(path: &Path, n: usize, symbols: usize, now: Timestamp) {
     let mut store = Store::open(path).expect("Store::open");
-    let tx = store.transaction().expect("transaction");
+    let tx = store.transaction();
     let minutes = 100 * 24 * 60;
     for i in 0..n {
         let sym = symbol(i % symbols);
