@@ -73,20 +73,7 @@ impl Signal {
         let obj = v
             .as_object()
             .ok_or_else(|| DomainError::invalid("signal must be a JSON object"))?;
-        let symbol = required_str(obj, "symbol")?.trim().to_ascii_uppercase();
-        if symbol.is_empty() || symbol.len() > 40 {
-            return Err(DomainError::invalid(
-                "symbol must be 1 to 40 characters, e.g. \"BTCUSDT\"",
-            ));
-        }
-        if !symbol
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.'))
-        {
-            return Err(DomainError::invalid(format!(
-                "symbol may only contain letters, digits and - _ / ., got {symbol:?}"
-            )));
-        }
+        let symbol = parse_symbol(required_str(obj, "symbol")?)?;
         let side = Side::from_str(required_str(obj, "side")?)?;
         let price = positive_amount("price", required(obj, "price")?)?;
         let timestamp = parse_time("timestamp", required(obj, "timestamp")?)?;
@@ -200,8 +187,33 @@ pub fn parse_decimal(key: &str, v: &Value) -> Result<Decimal, DomainError> {
     }
 }
 
-/// A decimal strictly between 0 and 10^12.
-fn positive_amount(key: &str, v: &Value) -> Result<Decimal, DomainError> {
+/// A symbol: trimmed, upper-cased, 1 to 40 of letters, digits and `- _ / .`.
+///
+/// # Errors
+/// [`DomainError::Invalid`] saying what is allowed.
+pub fn parse_symbol(s: &str) -> Result<String, DomainError> {
+    let symbol = s.trim().to_ascii_uppercase();
+    if symbol.is_empty() || symbol.len() > 40 {
+        return Err(DomainError::invalid(
+            "symbol must be 1 to 40 characters, e.g. \"BTCUSDT\"",
+        ));
+    }
+    if !symbol
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '/' | '.'))
+    {
+        return Err(DomainError::invalid(format!(
+            "symbol may only contain letters, digits and - _ / ., got {symbol:?}"
+        )));
+    }
+    Ok(symbol)
+}
+
+/// A price or quantity: a decimal greater than 0 and at most 10^12.
+///
+/// # Errors
+/// [`DomainError::Invalid`] naming `key`.
+pub fn positive_amount(key: &str, v: &Value) -> Result<Decimal, DomainError> {
     let d = parse_decimal(key, v)?;
     if d <= Decimal::ZERO || d > MAX_AMOUNT {
         return Err(DomainError::invalid(format!(

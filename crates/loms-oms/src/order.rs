@@ -1,6 +1,6 @@
 //! `POST /orders/`: an operator's order with absolute levels.
 
-use loms_domain::signal::parse_decimal;
+use loms_domain::signal::{parse_symbol, positive_amount};
 use loms_domain::{Decimal, DomainError, Side};
 use serde_json::Value;
 
@@ -36,38 +36,22 @@ impl ManualOrder {
         let req = |k: &str| {
             field(k).ok_or_else(|| DomainError::invalid(format!("field {k} is required")))
         };
-        let symbol = req("symbol")?
-            .as_str()
-            .map(|s| s.trim().to_ascii_uppercase())
-            .filter(|s| {
-                !s.is_empty()
-                    && s.len() <= 40
-                    && s.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "-_/.".contains(c))
-            })
-            .ok_or_else(|| {
-                DomainError::invalid("symbol must be 1 to 40 letters/digits, e.g. \"BTCUSDT\"")
-            })?;
+        let symbol = parse_symbol(
+            req("symbol")?
+                .as_str()
+                .ok_or_else(|| DomainError::invalid("symbol must be a string"))?,
+        )?;
         let side = req("side")?
             .as_str()
             .ok_or_else(|| DomainError::invalid("side must be a string"))?
             .parse::<Side>()?;
-        let positive = |k: &str, v: &Value| -> Result<Decimal, DomainError> {
-            let d = parse_decimal(k, v)?;
-            if d <= Decimal::ZERO || d > Decimal::from(1_000_000_000_000i64) {
-                return Err(DomainError::invalid(format!(
-                    "{k} must be greater than 0 and at most 1e12, got {v}"
-                )));
-            }
-            Ok(d.normalize())
-        };
-        let qty = positive("qty", req("qty")?)?;
-        let entry_price = positive("entry_price", req("entry_price")?)?;
+        let qty = positive_amount("qty", req("qty")?)?;
+        let entry_price = positive_amount("entry_price", req("entry_price")?)?;
         let tp_price = field("tp_price")
-            .map(|v| positive("tp_price", v))
+            .map(|v| positive_amount("tp_price", v))
             .transpose()?;
         let sl_price = field("sl_price")
-            .map(|v| positive("sl_price", v))
+            .map(|v| positive_amount("sl_price", v))
             .transpose()?;
         let order_type = match field("order_type") {
             None => "market".to_string(),
