@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
 use hyper::{Method, Request, StatusCode};
-use loms_domain::signal::{parse_decimal, parse_time};
+use loms_domain::signal::{parse_time, positive_amount};
 use loms_domain::{CloseReason, PositionStatus};
 use loms_oms::{Oms, OmsError, TradingMode};
 use loms_storage::{PositionFilter, TradeFilter};
@@ -102,14 +102,12 @@ where
         (["stats"], &Method::GET) => ok(&oms.stats(trade_filter(&q)?).await?),
         (["market", "price"], &Method::GET) => market_price(oms, &q, None),
         (["market", "price", value], &Method::POST) => {
-            let p = parse_decimal("price", &Value::String((*value).to_string()))
-                .ok()
-                .filter(|p| *p > loms_domain::Decimal::ZERO)
-                .ok_or_else(|| {
+            let p =
+                positive_amount("price", &Value::String((*value).to_string())).map_err(|e| {
                     ApiError::new(
                         StatusCode::UNPROCESSABLE_ENTITY,
                         "invalid_price",
-                        format!("price must be a number greater than 0, got {value:?}"),
+                        e.to_string(),
                     )
                 })?;
             market_price(oms, &q, Some(Some(p)))

@@ -137,17 +137,18 @@ impl Totals {
         self.first_open = Some(self.first_open.map_or(t.opened_at, |f| f.min(t.opened_at)));
         self.first_close = self.first_close.or(Some(t.closed_at));
         self.last_close = Some(self.last_close.map_or(t.closed_at, |l| l.max(t.closed_at)));
-        self.fees += t.fees;
+        // Saturating: absurd amounts must not take the writer down with an overflow.
+        self.fees = self.fees.saturating_add(t.fees);
         if t.pnl > Decimal::ZERO {
             self.wins += 1;
-            self.win_sum += t.pnl;
+            self.win_sum = self.win_sum.saturating_add(t.pnl);
         } else if t.pnl < Decimal::ZERO {
             self.losses += 1;
-            self.loss_sum += t.pnl;
+            self.loss_sum = self.loss_sum.saturating_add(t.pnl);
         }
-        self.equity += t.pnl;
+        self.equity = self.equity.saturating_add(t.pnl);
         self.peak = self.peak.max(self.equity);
-        self.max_dd = self.max_dd.max(self.peak - self.equity);
+        self.max_dd = self.max_dd.max(self.peak.saturating_sub(self.equity));
         *self
             .by_reason
             .entry(t.reason.map_or("unknown", CloseReason::as_str))
@@ -159,7 +160,7 @@ impl Totals {
         };
         s.trades += 1;
         s.wins += u64::from(t.pnl > Decimal::ZERO);
-        s.pnl += t.pnl;
+        s.pnl = s.pnl.saturating_add(t.pnl);
     }
 
     pub(crate) fn stats(&self, open: u64, filters: StatsFilters) -> Stats {
@@ -186,7 +187,7 @@ impl Totals {
             open_positions: open,
             closed_positions: n,
             total_pnl: total.normalize(),
-            gross_pnl: (total + self.fees).normalize(),
+            gross_pnl: total.saturating_add(self.fees).normalize(),
             net_pnl: total.normalize(),
             fees_paid: self.fees.normalize(),
             winning_trades: wins,

@@ -433,8 +433,16 @@ async fn root_health_market_and_routing() {
     assert_eq!((st, m["price"].as_f64()), (200, Some(123.5)));
     let (_, m) = srv.get("/market/price?symbol=ETHUSDT").await;
     assert_eq!(m["price"], json!(123.5));
-    let (st, e) = srv.post("/market/price/abc", &json!(null)).await;
-    assert_eq!((st, e["error"].as_str()), (422, Some("invalid_price")));
+    for bad in ["abc", "0", "-3", "1e20", "NaN"] {
+        let (st, e) = srv
+            .post(&format!("/market/price/{bad}"), &json!(null))
+            .await;
+        assert_eq!(
+            (st, e["error"].as_str()),
+            (422, Some("invalid_price")),
+            "{bad}"
+        );
+    }
     let (st, e) = srv.get("/nope").await;
     assert_eq!((st, e["error"].as_str()), (404, Some("not_found")));
     let (st, e) = srv.get("/signals/bounce").await;
