@@ -179,7 +179,9 @@ pub fn replay(
             taker_fee_bps: settings.fee_taker_bps,
             slippage_bps: settings.slippage_bps,
         }),
-        prices: Arc::new(ReplayPriceSource::new(series.clone(), clock.clone())),
+        // The writer asks no price of its source here (bars come as ticks): an empty one,
+        // rather than a copy of millions of bars.
+        prices: Arc::new(ReplayPriceSource::new([], clock.clone())),
         policies: policies.clone(),
         limits: settings.risk.clone(),
         sizing: settings.sizing,
@@ -228,20 +230,21 @@ pub fn replay(
             next_signal += 1;
         }
         let Some(t) = next_bar else { break };
-        let mut market = Market::new();
+        let mut market = Market::with_capacity(series.len());
         let mut end = t;
         for (i, s) in series.iter().enumerate() {
             let Some(b) = s.bars.get(cursor[i]).filter(|b| b.start == t) else {
                 continue;
             };
             cursor[i] += 1;
-            end = end.max(t + s.interval);
             if w.book.symbols_contains(&s.symbol) {
+                let bar_end = t + s.interval;
+                end = end.max(bar_end);
                 market.insert(
                     s.symbol.clone(),
                     Tick {
                         price: b.close,
-                        quote: PriceQuote::flat(s.symbol.clone(), b.close, t + s.interval),
+                        quote: PriceQuote::flat(s.symbol.clone(), b.close, bar_end),
                         bar: Some(Bar {
                             open: b.open,
                             high: b.high,
