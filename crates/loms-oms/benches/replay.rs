@@ -8,33 +8,20 @@
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use loms_domain::Decimal;
 use loms_oms::replay::{ReplaySignal, replay};
-use loms_price_source::{Kline, KlineSeries};
+use loms_price_source::{Kline, KlineSeries, SplitMix64};
 use std::time::Duration;
 
 const SYMBOLS: usize = 10;
 const MINUTES: usize = 365 * 24 * 60;
 const SIGNALS: usize = 1_000;
 
-/// SplitMix64: a small seeded generator, so every run replays the same year.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [-1, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-    }
+/// Uniform in (-1, 1] from the simulator's seeded generator, so every run replays the same year.
+fn signed(rng: &mut SplitMix64) -> f64 {
+    2.0 * rng.unit() - 1.0
 }
 
 fn year() -> (Vec<KlineSeries>, Vec<ReplaySignal>) {
-    let mut rng = Rng(2025);
+    let mut rng = SplitMix64(2025);
     let start = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z")
         .expect("start")
         .with_timezone(&chrono::Utc);
@@ -46,9 +33,9 @@ fn year() -> (Vec<KlineSeries>, Vec<ReplaySignal>) {
             let bars = (0..MINUTES)
                 .map(|m| {
                     let open = close;
-                    let step = (open as f64 * 0.0017 * rng.unit()) as i64;
+                    let step = (open as f64 * 0.0017 * signed(&mut rng)) as i64;
                     close = (open + step).max(10_000);
-                    let wick = (open as f64 * 0.0005 * (rng.unit() + 1.0)) as i64;
+                    let wick = (open as f64 * 0.0005 * (signed(&mut rng) + 1.0)) as i64;
                     Kline {
                         start: start + minute * m as i32,
                         open: Decimal::new(open, 4),
@@ -67,8 +54,8 @@ fn year() -> (Vec<KlineSeries>, Vec<ReplaySignal>) {
         .collect();
     let signals = (0..SIGNALS)
         .map(|i| {
-            let s = (rng.next() % SYMBOLS as u64) as usize;
-            let m = (rng.next() % (MINUTES as u64 - 1)) as usize;
+            let s = (rng.next_u64() % SYMBOLS as u64) as usize;
+            let m = (rng.next_u64() % (MINUTES as u64 - 1)) as usize;
             let bar = &series[s].bars[m];
             let at = bar.start + chrono::Duration::seconds(30);
             let side = if i % 2 == 0 { "long" } else { "short" };

@@ -14,7 +14,7 @@ mod simulator;
 
 pub use exchange::{Exchange, ExchangeClient, ExchangeConfig, KlineSource, Market, ParseNameError};
 pub use klines::{Kline, KlineError, KlineSeries, ReplayPriceSource};
-pub use simulator::{Simulator, SimulatorConfig};
+pub use simulator::{Simulator, SimulatorConfig, SplitMix64};
 
 use loms_domain::{Decimal, PriceQuote};
 use std::collections::HashMap;

@@ -179,12 +179,14 @@ fn to_decimal(x: f64) -> Decimal {
         .unwrap_or(Decimal::ONE)
 }
 
-/// SplitMix64: tiny, fast, good enough for a simulator, and seedable without a crate.
-#[derive(Debug)]
-struct SplitMix64(u64);
+/// SplitMix64: tiny, fast, good enough for a simulator (and for seeded test data), and
+/// seedable without a crate.
+#[derive(Debug, Clone)]
+pub struct SplitMix64(pub u64);
 
 impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -192,7 +194,7 @@ impl SplitMix64 {
         z ^ (z >> 31)
     }
     /// Uniform in (0, 1].
-    fn unit(&mut self) -> f64 {
+    pub fn unit(&mut self) -> f64 {
         ((self.next_u64() >> 11) as f64 + 1.0) / (1u64 << 53) as f64
     }
     /// Standard normal (Box-Muller).
