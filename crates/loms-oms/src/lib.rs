@@ -29,6 +29,7 @@ mod error;
 pub mod health;
 pub mod metrics;
 pub mod order;
+mod publish;
 pub mod replay;
 pub mod stats;
 pub mod trading;
@@ -57,10 +58,11 @@ use loms_price_source::{
 };
 use loms_storage::{PositionFilter, StorageError, Store, TradeFilter};
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
-use writer::{Cmd, Ctx, Market, Tick, Write, Writer};
+use writer::{Cmd, Ctx, Market, Tick, WalControl, Write, Writer};
 
 /// The swappable parts of the OMS: time, prices, broker, exit policies.
 #[derive(Debug, Clone)]
@@ -181,8 +183,19 @@ pub(crate) fn idempotency_key(s: &Signal, header: Option<&str>) -> String {
         .unwrap_or_else(|| s.derived_key())
 }
 
-/// How often the WAL is copied into the database, off the writer.
+/// How often the WAL is copied into the database, off the writer, when it is quiet.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// How often while the writer keeps writing (the WAL is at least a quarter of
+/// [`WAL_RESTART_FRAMES`]).
+const CHECKPOINT_BUSY_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
+
+/// WAL size, in frames of one 4 KiB page, past which the writer copies the last few
+/// frames itself between two batches. Under steady writes a checkpoint on another
+/// thread never catches up with the end of the WAL, so the file would only grow (and
+/// every append would cost the kernel a new zeroed page); once the writer has caught
+/// up, its next transaction starts the file over and overwrites it in place.
+const WAL_RESTART_FRAMES: i64 = 16_384;
 
 /// The thread that checkpoints the WAL, so the writer never stops to do it.
 #[derive(Debug)]
@@ -199,19 +212,35 @@ impl Checkpointer {
     }
 }
 
-fn spawn_checkpointer(path: &std::path::Path) -> Result<Checkpointer, OmsError> {
+/// Start the checkpoint thread; it raises `restart_due` when the WAL has grown past
+/// [`WAL_RESTART_FRAMES`].
+fn spawn_checkpointer(
+    path: &std::path::Path,
+    restart_due: Arc<AtomicBool>,
+) -> Result<Checkpointer, OmsError> {
     let store = Store::open(path)?;
     let (stop, rx) = std::sync::mpsc::channel::<()>();
     let handle = std::thread::Builder::new()
         .name("loms-checkpoint".into())
         .spawn(move || {
+            let mut wait = CHECKPOINT_EVERY;
             loop {
                 let stopping = !matches!(
-                    rx.recv_timeout(CHECKPOINT_EVERY),
+                    rx.recv_timeout(wait),
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout)
                 );
-                if let Err(e) = store.checkpoint() {
-                    log::warn!("checkpoint_failed error={e}");
+                match store.checkpoint() {
+                    Ok(c) => {
+                        if c.wal_frames >= WAL_RESTART_FRAMES {
+                            restart_due.store(true, Ordering::Relaxed);
+                        }
+                        wait = if c.wal_frames >= WAL_RESTART_FRAMES / 4 {
+                            CHECKPOINT_BUSY_EVERY
+                        } else {
+                            CHECKPOINT_EVERY
+                        };
+                    }
+                    Err(e) => log::warn!("checkpoint_failed error={e}"),
                 }
                 if stopping {
                     break;
@@ -317,12 +346,18 @@ impl Oms {
             audit: audit.clone(),
         };
         store.disable_auto_checkpoint()?;
-        let checkpointer = spawn_checkpointer(&path)?;
+        // The writer never waits for the disk: its publisher thread syncs the WAL
+        // before any answer goes out.
+        let wal = WalControl {
+            sync: store.defer_wal_sync()?,
+            restart_due: Arc::new(AtomicBool::new(false)),
+        };
+        let checkpointer = spawn_checkpointer(&path, wal.restart_due.clone())?;
         let (tx, rx) = std::sync::mpsc::channel();
         let writer = Writer { store, book, ctx };
         let handle = std::thread::Builder::new()
             .name("loms-writer".into())
-            .spawn(move || writer.run(rx))
+            .spawn(move || writer.run(rx, Some(wal)))
             .map_err(|e| OmsError::Storage(format!("cannot start the writer thread: {e}")))?;
         Ok(Oms(Arc::new(Inner {
             readers: Readers {
@@ -424,7 +459,7 @@ impl Oms {
         self.0.deps.prices.as_simulator()
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(writer::Reply<T>) -> Write) -> Result<T, OmsError> {
+    async fn ask<T>(&self, make: impl FnOnce(publish::Reply<T>) -> Write) -> Result<T, OmsError> {
         let (reply, rx) = oneshot::channel();
         self.0
             .tx
@@ -499,6 +534,7 @@ impl Oms {
         self.ask(|reply| Write::Signal {
             signal: Box::new(signal),
             key,
+            payload_text: raw.to_string(),
             payload: raw,
             reply,
         })

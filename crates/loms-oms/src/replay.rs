@@ -305,6 +305,7 @@ fn submit(
         signal: Box::new(signal),
         key,
         payload: sig.payload.clone(),
+        payload_text: sig.payload.to_string(),
         reply,
     })]);
     match rx.try_recv() {

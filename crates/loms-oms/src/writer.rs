@@ -11,6 +11,7 @@ use crate::audit::AuditLog;
 use crate::book::Book;
 use crate::metrics::Metrics;
 use crate::order::ManualOrder;
+use crate::publish::{Committed, Event, Finish, PendingAudit, Publisher, Reply, finish};
 use crate::trading::{STATE_KEY, TradingMode, TradingState};
 use loms_broker::{BrokerAdapter, OrderRequest};
 use loms_domain::{
@@ -20,10 +21,10 @@ use loms_domain::{
 use loms_exit_engine::{Bar, ExitAction, ExitContext, PolicyRegistry, favorable_move_pct};
 use loms_price_source::PriceSource;
 use loms_risk::{Intent, RiskLimits, check, check_signal_age};
-use loms_storage::{FillRecord, NewOrder, SignalRecord, Store, Tx};
+use loms_storage::{FillRecord, NewOrder, SignalRecord, Store, Tx, WalSync};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -33,8 +34,6 @@ pub(crate) const LAST_CHECK_KEY: &str = "last_check_at";
 
 /// Most commands handled in one transaction.
 const MAX_BATCH: usize = 512;
-
-pub(crate) type Reply<T> = oneshot::Sender<Result<T, OmsError>>;
 
 /// Messages to the writer.
 #[derive(Debug)]
@@ -53,7 +52,9 @@ pub(crate) enum Write {
     Signal {
         signal: Box<Signal>,
         key: String,
+        /// The body as received, parsed (audit line) and as compact JSON text (stored).
         payload: Value,
+        payload_text: String,
         reply: Reply<SignalAnswer>,
     },
     Order {
@@ -153,13 +154,14 @@ pub(crate) struct Ctx {
     pub(crate) audit: Arc<AuditLog>,
 }
 
-/// Something that happened in a batch; acted on only once the batch is durable.
+/// How the writer's commits reach the disk when it does not sync them itself.
 #[derive(Debug)]
-pub(crate) enum Event {
-    Log(String),
-    Signal(&'static str),
-    RiskBlock(&'static str),
-    Closed(Box<Position>),
+pub(crate) struct WalControl {
+    /// Synced by the publisher thread before anyone is answered.
+    pub(crate) sync: WalSync,
+    /// Raised by the checkpoint thread when the WAL has grown: the writer then copies
+    /// its last frames itself, so that the WAL file starts over.
+    pub(crate) restart_due: Arc<AtomicBool>,
 }
 
 /// The writer thread's state.
@@ -170,29 +172,29 @@ pub(crate) struct Writer {
     pub(crate) ctx: Ctx,
 }
 
-type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
-
-fn finish<T: Send + 'static>(reply: Reply<T>, r: Result<T, OmsError>) -> Finish {
-    Box::new(move |commit_error| {
-        let r = match (commit_error, r) {
-            (Some(e), Ok(_)) => Err(OmsError::Storage(e.to_string())),
-            (_, r) => r,
-        };
-        // The caller may have gone away (client disconnected); the work is done anyway.
-        let _ = reply.send(r);
-    })
-}
-
-/// A signal's audit line, completed once the batch's fate is known.
-struct PendingAudit {
-    payload: Value,
-    key: String,
-    outcome: Value,
-}
-
 impl Writer {
-    /// Serve commands until [`Cmd::Stop`] or until every sender is gone.
-    pub(crate) fn run(mut self, rx: Receiver<Cmd>) {
+    /// Serve commands until [`Cmd::Stop`] or until every sender is gone. Committed
+    /// batches go to a publisher thread that syncs `wal` (when given) before anyone is
+    /// answered; it is joined before this returns, so every answer has gone out.
+    pub(crate) fn run(mut self, rx: Receiver<Cmd>, wal: Option<WalControl>) {
+        let (sync, restart_due) = match wal {
+            Some(w) => (Some(w.sync), Some(w.restart_due)),
+            None => (None, None),
+        };
+        let publisher = self.publisher(sync);
+        let (to_publisher, batches) = std::sync::mpsc::channel::<Committed>();
+        let handle = match std::thread::Builder::new()
+            .name("loms-publish".into())
+            .spawn(move || publisher.run(batches))
+        {
+            Ok(h) => Some(h),
+            Err(e) => {
+                log::error!("publisher_thread_failed error={e}; answering from the writer");
+                None
+            }
+        };
+        // Without its thread, the writer publishes itself (always synced).
+        let inline = handle.is_none().then(|| self.publisher(None));
         while let Ok(first) = rx.recv() {
             let mut batch = vec![first];
             while batch.len() < MAX_BATCH {
@@ -202,15 +204,64 @@ impl Writer {
                 }
             }
             let stop = batch.iter().any(|c| matches!(c, Cmd::Stop));
-            self.process(batch);
+            if let Some(done) = self.commit_batch(batch) {
+                match &inline {
+                    Some(p) => p.publish(vec![done]),
+                    None => {
+                        if let Err(e) = to_publisher.send(done) {
+                            // Only when the publisher panicked: answer from here.
+                            self.publisher(None).publish(vec![e.0]);
+                        }
+                    }
+                }
+            }
             if stop {
                 break;
             }
+            if restart_due
+                .as_ref()
+                .is_some_and(|r| r.swap(false, Ordering::Relaxed))
+            {
+                let started = std::time::Instant::now();
+                match self.store.checkpoint() {
+                    Ok(c) => log::debug!(
+                        "wal_checkpoint_by_writer frames={} left={} took_us={}",
+                        c.wal_frames,
+                        c.left,
+                        started.elapsed().as_micros()
+                    ),
+                    Err(e) => log::warn!("checkpoint_failed error={e}"),
+                }
+            }
+        }
+        drop(to_publisher);
+        if let Some(h) = handle {
+            let _ = h.join();
         }
         log::info!("Writer stopped; database closed");
     }
 
+    /// A publisher of this writer's batches.
+    fn publisher(&self, wal: Option<WalSync>) -> Publisher {
+        Publisher {
+            metrics: self.ctx.metrics.clone(),
+            trades: self.ctx.trades.clone(),
+            audit: self.ctx.audit.clone(),
+            wal,
+        }
+    }
+
+    /// Handle `batch` and publish it on this thread (replay, and commits that are
+    /// durable by themselves).
     pub(crate) fn process(&mut self, batch: Vec<Cmd>) {
+        if let Some(done) = self.commit_batch(batch) {
+            self.publisher(None).publish(vec![done]);
+        }
+    }
+
+    /// Handle the commands of `batch` in one transaction and commit it; `None` when
+    /// there was nothing to write.
+    fn commit_batch(&mut self, batch: Vec<Cmd>) -> Option<Committed> {
         let now = self.ctx.clock.now();
         let mut work = Vec::with_capacity(batch.len());
         for cmd in batch {
@@ -223,7 +274,7 @@ impl Writer {
             }
         }
         if work.is_empty() {
-            return;
+            return None;
         }
         let mut finishers: Vec<Finish> = Vec::with_capacity(work.len());
         let mut audits: Vec<PendingAudit> = Vec::new();
@@ -243,34 +294,17 @@ impl Writer {
             storage_failed |= f.1;
             finishers.push(f.0);
         }
-        let commit_error = tx.commit().err().map(|e| e.to_string());
-        if commit_error.is_some() || storage_failed {
+        let wrote = tx.has_writes();
+        let error = tx.commit().err().map(|e| e.to_string());
+        if error.is_some() || storage_failed {
             // The database holds the truth; rebuild the in-memory view from it.
             match Book::load(&self.store, now, self.ctx.oms_enabled) {
                 Ok(b) => self.book = b,
                 Err(e) => log::error!("book_reload_failed error={e}"),
             }
         }
-        if let Some(e) = &commit_error {
+        if let Some(e) = &error {
             log::error!("commit_failed error={e}");
-            for a in &mut audits {
-                a.outcome =
-                    json!({"status": "error", "detail": format!("storage unavailable: {e}")});
-            }
-        } else {
-            let m = &self.ctx.metrics;
-            for e in events {
-                match e {
-                    Event::Log(line) => log::info!("{line}"),
-                    Event::Signal(outcome) => m.signal(outcome),
-                    Event::RiskBlock(scope) => m.risk_block(scope),
-                    Event::Closed(c) => {
-                        m.closed(c.auto_close_reason.map_or("unknown", CloseReason::as_str));
-                        self.ctx.trades.push(&c);
-                        log::info!("{}", closed_event(&c));
-                    }
-                }
-            }
         }
         self.ctx
             .metrics
@@ -282,14 +316,14 @@ impl Writer {
                 *shared = self.book.trading.clone();
             }
         }
-        let lines: Vec<String> = audits
-            .into_iter()
-            .map(|a| AuditLog::record(now, a.payload, Some(&a.key), a.outcome))
-            .collect();
-        self.ctx.audit.append(&lines);
-        for f in finishers {
-            f(commit_error.as_deref());
-        }
+        Some(Committed {
+            now,
+            error,
+            wrote,
+            events,
+            audits,
+            finishers,
+        })
     }
 }
 
@@ -312,9 +346,11 @@ fn handle(
             signal,
             key,
             payload,
+            payload_text,
             reply,
         } => {
-            let r = tx.atomic(|tx| on_signal(ctx, book, tx, &signal, &key, &payload, now, events));
+            let r =
+                tx.atomic(|tx| on_signal(ctx, book, tx, &signal, &key, &payload_text, now, events));
             let outcome = match &r {
                 Ok(a) => json!({"status": a.outcome(), "position_id": a.position_id,
                     "risk_scope": a.risk_scope, "risk_reason": a.risk_reason, "reason": a.reason}),
@@ -417,7 +453,7 @@ fn on_signal(
     tx: &Tx<'_>,
     s: &Signal,
     key: &str,
-    payload: &Value,
+    payload: &str,
     now: Timestamp,
     events: &mut Vec<Event>,
 ) -> Result<SignalAnswer, OmsError> {
@@ -491,14 +527,13 @@ fn on_signal(
         }
     }
     let response = serde_json::to_string(&a).map_err(|e| OmsError::Storage(e.to_string()))?;
-    let payload = payload.to_string();
     tx.insert_signal(&SignalRecord {
         idem_key: key,
         received_at: now,
         symbol: &s.symbol,
         outcome: a.outcome(),
         position_id: a.position_id,
-        payload: &payload,
+        payload,
         response: &response,
     })?;
     events.push(Event::Signal(a.outcome()));
@@ -887,17 +922,5 @@ fn opened_event(p: &Position) -> String {
         p.tp_price.map_or("-".into(), |d| d.to_string()),
         p.sl_price.map_or("-".into(), |d| d.to_string()),
         p.exit_strategy
-    )
-}
-
-fn closed_event(c: &Position) -> String {
-    format!(
-        "position_closed id={} symbol={} side={} reason={} close={} pnl={}",
-        c.id,
-        c.symbol,
-        c.side,
-        c.auto_close_reason.map_or("-", |r| r.as_str()),
-        c.close_price.unwrap_or_default(),
-        c.pnl.unwrap_or_default()
     )
 }

@@ -16,6 +16,15 @@ pub enum StorageError {
         /// OS error.
         source: std::io::Error,
     },
+    /// The WAL could not be flushed to disk (`fdatasync`): recent commits may not be
+    /// durable.
+    #[error("cannot make {path} durable: {source}")]
+    Sync {
+        /// The WAL file.
+        path: PathBuf,
+        /// OS error.
+        source: std::io::Error,
+    },
     /// A stored value could not be decoded (the file was edited by hand or is corrupt).
     #[error("corrupt row: {0}")]
     Corrupt(String),

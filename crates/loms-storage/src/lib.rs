@@ -2,6 +2,9 @@
 //!
 //! * Versioned migrations on `PRAGMA user_version`; a past migration is never edited.
 //! * WAL with `synchronous=FULL`: a committed transaction survives a crash or power loss.
+//!   The OMS writer instead commits with `synchronous=NORMAL` and makes its commits
+//!   durable itself with a [`WalSync`] on another thread, before it answers anyone
+//!   (group commit whose `fdatasync` overlaps the next batch).
 //! * One writer: the OMS owns the only [`Store`] that writes and groups the work of many
 //!   requests into one [`Tx`]; readers open their own connections with [`Store::open_reader`].
 //! * Decimals are stored as exact TEXT and times as fixed-width RFC 3339 UTC TEXT, which
@@ -23,6 +26,40 @@ use std::path::{Path, PathBuf};
 
 /// Result alias of this crate.
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Makes the commits of a [`Store`] in `synchronous=NORMAL` durable
+/// ([`Store::defer_wal_sync`]): an `fdatasync` of its WAL file. SQLite never replaces
+/// the WAL file while a connection is open, and `fdatasync` flushes the file whichever
+/// descriptor wrote it.
+#[derive(Debug)]
+pub struct WalSync {
+    file: std::fs::File,
+    path: PathBuf,
+}
+
+impl WalSync {
+    /// Flush every WAL frame written so far to the disk.
+    ///
+    /// # Errors
+    /// [`StorageError::Sync`] when the OS reports a failure: the commits since the last
+    /// successful sync may not be durable.
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync_data().map_err(|e| StorageError::Sync {
+            path: self.path.clone(),
+            source: e,
+        })
+    }
+}
+
+/// What a [`Store::checkpoint`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Frames (pages) in the WAL. Once every one is in the database, the next write
+    /// transaction starts the WAL file over instead of growing it.
+    pub wal_frames: i64,
+    /// Frames not copied yet: still read by a reader, or written during the checkpoint.
+    pub left: i64,
+}
 
 /// A connection to the LOMS database.
 #[derive(Debug)]
@@ -104,18 +141,54 @@ impl Store {
         Ok(())
     }
 
+    /// Let this connection's commits return before they are durable
+    /// (`PRAGMA synchronous=NORMAL`) and hand back what makes them durable: a commit is
+    /// on disk once a [`WalSync::sync`] that began after it returned has succeeded.
+    ///
+    /// In WAL mode this cannot corrupt the database; without the sync, a power loss
+    /// could only lose the last commits. The WAL itself is still synced before each
+    /// checkpoint, and the database file after it, as with `synchronous=FULL`.
+    ///
+    /// # Errors
+    /// [`StorageError`] when the database is not in WAL mode (in memory) or the WAL
+    /// file cannot be opened.
+    pub fn defer_wal_sync(&self) -> Result<WalSync> {
+        let mode: String = self
+            .conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError::Corrupt(format!(
+                "journal_mode is {mode}, not wal: commits cannot be synced separately"
+            )));
+        }
+        // The WAL file exists from the first read in WAL mode; read to be sure.
+        self.schema_version()?;
+        let mut name = self.path.clone().into_os_string();
+        name.push("-wal");
+        let path = PathBuf::from(name);
+        let file = std::fs::File::open(&path).map_err(|e| StorageError::Io {
+            path: path.clone(),
+            source: e,
+        })?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Ok(WalSync { file, path })
+    }
+
     /// Copy the WAL into the database without blocking the writer or readers
-    /// (`PRAGMA wal_checkpoint(PASSIVE)`); returns the WAL frames left to copy.
+    /// (`PRAGMA wal_checkpoint(PASSIVE)`).
     ///
     /// # Errors
     /// [`StorageError`] when the checkpoint fails.
-    pub fn checkpoint(&self) -> Result<i64> {
-        let (_busy, log, done): (i64, i64, i64) =
+    pub fn checkpoint(&self) -> Result<Checkpoint> {
+        let (_busy, wal_frames, done): (i64, i64, i64) =
             self.conn
                 .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
                 })?;
-        Ok(log - done)
+        Ok(Checkpoint {
+            wal_frames: wal_frames.max(0),
+            left: (wal_frames - done).max(0),
+        })
     }
 
     /// Path of the database file.

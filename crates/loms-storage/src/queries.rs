@@ -620,4 +620,44 @@ mod tests {
             .unwrap();
         assert_eq!(mode, "wal");
     }
+
+    #[test]
+    fn deferred_sync_needs_a_wal_and_syncs_it() {
+        let err = Store::open_in_memory().unwrap().defer_wal_sync().unwrap_err();
+        assert!(err.to_string().contains("not wal"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loms.db");
+        let mut s = Store::open(&path).unwrap();
+        let wal = s.defer_wal_sync().unwrap();
+        let sync: i64 = s
+            .conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 1, "NORMAL: commits no longer sync by themselves");
+        let id = open_one(&mut s, "BTCUSDT", None);
+        wal.sync().unwrap();
+        assert!(std::fs::metadata(dir.path().join("loms.db-wal")).unwrap().len() > 0);
+        let r = Store::open_reader(&path).unwrap();
+        assert!(r.position(id).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_full_checkpoint_lets_the_next_transaction_start_the_wal_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loms.db");
+        let mut s = Store::open(&path).unwrap();
+        s.disable_auto_checkpoint().unwrap();
+        for _ in 0..20 {
+            open_one(&mut s, "BTCUSDT", None);
+        }
+        let before = s.checkpoint().unwrap();
+        assert!(before.wal_frames >= 20, "{before:?}");
+        assert_eq!(before.left, 0, "no reader holds a frame back");
+        let wal_len = std::fs::metadata(dir.path().join("loms.db-wal")).unwrap().len();
+        open_one(&mut s, "ETHUSDT", None);
+        let after = s.checkpoint().unwrap();
+        assert!(after.wal_frames < 10, "the WAL started over: {after:?}");
+        let len = std::fs::metadata(dir.path().join("loms.db-wal")).unwrap().len();
+        assert_eq!(len, wal_len, "the file is overwritten in place, not grown");
+    }
 }

@@ -104,7 +104,13 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    /// Make everything durable.
+    /// True once a statement has run, i.e. when [`Tx::commit`] will write something.
+    pub fn has_writes(&self) -> bool {
+        self.begun.get()
+    }
+
+    /// Commit: durable when this returns under `synchronous=FULL`, after the next
+    /// [`crate::WalSync::sync`] under [`crate::Store::defer_wal_sync`].
     ///
     /// # Errors
     /// [`StorageError`] when the commit fails; nothing was written then.

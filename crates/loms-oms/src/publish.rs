@@ -1,0 +1,154 @@
+//! What happens to a committed batch after the writer is done with it: make it durable
+//! (one `fdatasync` of the WAL for every batch committed since the last one), then
+//! count it, log it, append its audit lines and answer its callers, in commit order.
+//!
+//! This runs on its own thread ([`Publisher::run`]), so the writer goes on with the
+//! next batch while the disk flushes the last one: a request waits for one commit and
+//! one flush, and the writer never waits for the disk.
+
+use crate::OmsError;
+use crate::audit::AuditLog;
+use crate::metrics::Metrics;
+use crate::stats::TradeLog;
+use loms_domain::{CloseReason, Position, Timestamp};
+use loms_storage::WalSync;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::mpsc::Receiver;
+use tokio::sync::oneshot;
+
+/// Where a command's answer goes.
+pub(crate) type Reply<T> = oneshot::Sender<Result<T, OmsError>>;
+
+/// Sends a command's answer once its batch's fate is known (`Some(error)`: the batch
+/// was not stored).
+pub(crate) type Finish = Box<dyn FnOnce(Option<&str>) + Send>;
+
+/// The finisher of a command whose result is `r` if its batch is stored.
+pub(crate) fn finish<T: Send + 'static>(reply: Reply<T>, r: Result<T, OmsError>) -> Finish {
+    Box::new(move |batch_error| {
+        let r = match (batch_error, r) {
+            (Some(e), Ok(_)) => Err(OmsError::Storage(e.to_string())),
+            (_, r) => r,
+        };
+        // The caller may have gone away (client disconnected); the work is done anyway.
+        let _ = reply.send(r);
+    })
+}
+
+/// Something that happened in a batch; acted on only once the batch is durable.
+#[derive(Debug)]
+pub(crate) enum Event {
+    Log(String),
+    Signal(&'static str),
+    RiskBlock(&'static str),
+    Closed(Box<Position>),
+}
+
+/// A signal's audit line, completed once the batch's fate is known.
+#[derive(Debug)]
+pub(crate) struct PendingAudit {
+    pub(crate) payload: Value,
+    pub(crate) key: String,
+    pub(crate) outcome: Value,
+}
+
+/// A batch the writer has committed (or failed to commit).
+pub(crate) struct Committed {
+    pub(crate) now: Timestamp,
+    /// The commit failed: nothing of the batch is stored.
+    pub(crate) error: Option<String>,
+    /// The batch wrote something, so it needs a sync before anyone is answered.
+    pub(crate) wrote: bool,
+    pub(crate) events: Vec<Event>,
+    pub(crate) audits: Vec<PendingAudit>,
+    pub(crate) finishers: Vec<Finish>,
+}
+
+/// Finishes committed batches: sync, count, log, audit, answer.
+pub(crate) struct Publisher {
+    pub(crate) metrics: Arc<Metrics>,
+    pub(crate) trades: Arc<TradeLog>,
+    pub(crate) audit: Arc<AuditLog>,
+    /// `None` when commits are durable by themselves (`synchronous=FULL`, in memory).
+    pub(crate) wal: Option<WalSync>,
+}
+
+impl Publisher {
+    /// Finish batches as they come, until the writer hangs up; every batch waiting when
+    /// a flush starts shares it.
+    pub(crate) fn run(self, rx: Receiver<Committed>) {
+        while let Ok(first) = rx.recv() {
+            let mut batches = vec![first];
+            batches.extend(rx.try_iter());
+            self.publish(batches);
+        }
+    }
+
+    /// Finish `batches`, committed in this order.
+    pub(crate) fn publish(&self, batches: Vec<Committed>) {
+        let sync_error = match &self.wal {
+            Some(wal) if batches.iter().any(|b| b.error.is_none() && b.wrote) => {
+                wal.sync().err().map(|e| {
+                    log::error!("wal_sync_failed error={e}");
+                    e.to_string()
+                })
+            }
+            _ => None,
+        };
+        for b in batches {
+            let error = b.error.or_else(|| sync_error.clone().filter(|_| b.wrote));
+            self.finish_batch(b.now, error, b.events, b.audits, b.finishers);
+        }
+    }
+
+    fn finish_batch(
+        &self,
+        now: Timestamp,
+        error: Option<String>,
+        events: Vec<Event>,
+        mut audits: Vec<PendingAudit>,
+        finishers: Vec<Finish>,
+    ) {
+        if let Some(e) = &error {
+            for a in &mut audits {
+                a.outcome =
+                    json!({"status": "error", "detail": format!("storage unavailable: {e}")});
+            }
+        } else {
+            for e in events {
+                match e {
+                    Event::Log(line) => log::info!("{line}"),
+                    Event::Signal(outcome) => self.metrics.signal(outcome),
+                    Event::RiskBlock(scope) => self.metrics.risk_block(scope),
+                    Event::Closed(c) => {
+                        self.metrics
+                            .closed(c.auto_close_reason.map_or("unknown", CloseReason::as_str));
+                        self.trades.push(&c);
+                        log::info!("{}", closed_event(&c));
+                    }
+                }
+            }
+        }
+        let lines: Vec<String> = audits
+            .into_iter()
+            .map(|a| AuditLog::record(now, a.payload, Some(&a.key), a.outcome))
+            .collect();
+        self.audit.append(&lines);
+        for f in finishers {
+            f(error.as_deref());
+        }
+    }
+}
+
+fn closed_event(c: &Position) -> String {
+    format!(
+        "position_closed id={} symbol={} side={} reason={} close={} pnl={}",
+        c.id,
+        c.symbol,
+        c.side,
+        c.auto_close_reason.map_or("-", |r| r.as_str()),
+        c.close_price.unwrap_or_default(),
+        c.pnl.unwrap_or_default()
+    )
+}
