@@ -58,11 +58,10 @@ use loms_price_source::{
 };
 use loms_storage::{PositionFilter, StorageError, Store, TradeFilter};
 use serde_json::Value;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
-use writer::{Cmd, Ctx, Market, Tick, WalControl, Write, Writer};
+use writer::{Cmd, Ctx, Market, Tick, Write, Writer};
 
 /// The swappable parts of the OMS: time, prices, broker, exit policies.
 #[derive(Debug, Clone)]
@@ -186,16 +185,13 @@ pub(crate) fn idempotency_key(s: &Signal, header: Option<&str>) -> String {
 /// How often the WAL is copied into the database, off the writer, when it is quiet.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
-/// How often while the writer keeps writing (the WAL is at least a quarter of
-/// [`WAL_RESTART_FRAMES`]).
+/// How often while the writer keeps writing (the WAL holds [`WAL_BUSY_FRAMES`]).
+/// Whenever a checkpoint has copied every frame, the writer's next transaction starts
+/// the WAL file over; under writes that never pause, the file grows until they do.
 const CHECKPOINT_BUSY_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// WAL size, in frames of one 4 KiB page, past which the writer copies the last few
-/// frames itself between two batches. Under steady writes a checkpoint on another
-/// thread never catches up with the end of the WAL, so the file would only grow (and
-/// every append would cost the kernel a new zeroed page); once the writer has caught
-/// up, its next transaction starts the file over and overwrites it in place.
-const WAL_RESTART_FRAMES: i64 = 16_384;
+/// WAL frames (4 KiB pages) from which the checkpoint thread counts the writer as busy.
+const WAL_BUSY_FRAMES: i64 = 4096;
 
 /// The thread that checkpoints the WAL, so the writer never stops to do it.
 #[derive(Debug)]
@@ -212,12 +208,7 @@ impl Checkpointer {
     }
 }
 
-/// Start the checkpoint thread; it raises `restart_due` when the WAL has grown past
-/// [`WAL_RESTART_FRAMES`].
-fn spawn_checkpointer(
-    path: &std::path::Path,
-    restart_due: Arc<AtomicBool>,
-) -> Result<Checkpointer, OmsError> {
+fn spawn_checkpointer(path: &std::path::Path) -> Result<Checkpointer, OmsError> {
     let store = Store::open(path)?;
     let (stop, rx) = std::sync::mpsc::channel::<()>();
     let handle = std::thread::Builder::new()
@@ -231,10 +222,7 @@ fn spawn_checkpointer(
                 );
                 match store.checkpoint() {
                     Ok(c) => {
-                        if c.wal_frames >= WAL_RESTART_FRAMES {
-                            restart_due.store(true, Ordering::Relaxed);
-                        }
-                        wait = if c.wal_frames >= WAL_RESTART_FRAMES / 4 {
+                        wait = if c.wal_frames >= WAL_BUSY_FRAMES {
                             CHECKPOINT_BUSY_EVERY
                         } else {
                             CHECKPOINT_EVERY
@@ -348,11 +336,8 @@ impl Oms {
         store.disable_auto_checkpoint()?;
         // The writer never waits for the disk: its publisher thread syncs the WAL
         // before any answer goes out.
-        let wal = WalControl {
-            sync: store.defer_wal_sync()?,
-            restart_due: Arc::new(AtomicBool::new(false)),
-        };
-        let checkpointer = spawn_checkpointer(&path, wal.restart_due.clone())?;
+        let wal = store.defer_wal_sync()?;
+        let checkpointer = spawn_checkpointer(&path)?;
         let (tx, rx) = std::sync::mpsc::channel();
         let writer = Writer { store, book, ctx };
         let handle = std::thread::Builder::new()

@@ -24,7 +24,7 @@ use loms_risk::{Intent, RiskLimits, check, check_signal_age};
 use loms_storage::{FillRecord, NewOrder, SignalRecord, Store, Tx, WalSync};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -154,16 +154,6 @@ pub(crate) struct Ctx {
     pub(crate) audit: Arc<AuditLog>,
 }
 
-/// How the writer's commits reach the disk when it does not sync them itself.
-#[derive(Debug)]
-pub(crate) struct WalControl {
-    /// Synced by the publisher thread before anyone is answered.
-    pub(crate) sync: WalSync,
-    /// Raised by the checkpoint thread when the WAL has grown: the writer then copies
-    /// its last frames itself, so that the WAL file starts over.
-    pub(crate) restart_due: Arc<AtomicBool>,
-}
-
 /// The writer thread's state.
 #[derive(Debug)]
 pub(crate) struct Writer {
@@ -176,12 +166,8 @@ impl Writer {
     /// Serve commands until [`Cmd::Stop`] or until every sender is gone. Committed
     /// batches go to a publisher thread that syncs `wal` (when given) before anyone is
     /// answered; it is joined before this returns, so every answer has gone out.
-    pub(crate) fn run(mut self, rx: Receiver<Cmd>, wal: Option<WalControl>) {
-        let (sync, restart_due) = match wal {
-            Some(w) => (Some(w.sync), Some(w.restart_due)),
-            None => (None, None),
-        };
-        let publisher = self.publisher(sync);
+    pub(crate) fn run(mut self, rx: Receiver<Cmd>, wal: Option<WalSync>) {
+        let publisher = self.publisher(wal);
         let (to_publisher, batches) = std::sync::mpsc::channel::<Committed>();
         let handle = match std::thread::Builder::new()
             .name("loms-publish".into())
@@ -217,21 +203,6 @@ impl Writer {
             }
             if stop {
                 break;
-            }
-            if restart_due
-                .as_ref()
-                .is_some_and(|r| r.swap(false, Ordering::Relaxed))
-            {
-                let started = std::time::Instant::now();
-                match self.store.checkpoint() {
-                    Ok(c) => log::debug!(
-                        "wal_checkpoint_by_writer frames={} left={} took_us={}",
-                        c.wal_frames,
-                        c.left,
-                        started.elapsed().as_micros()
-                    ),
-                    Err(e) => log::warn!("checkpoint_failed error={e}"),
-                }
             }
         }
         drop(to_publisher);
@@ -750,6 +721,14 @@ struct Decided {
     close: Option<(CloseReason, Option<Decimal>)>,
 }
 
+/// Smallest growth of `max_favorable_move` (percentage points) stored on its own.
+///
+/// A new best move is stored at once whenever the policy acts on the position (every
+/// stop it moves, every partial or full close: the decisions never lag), and otherwise
+/// only once it has grown by this much since the stored one. Prices that creep up tick
+/// by tick would else rewrite most open positions on every pass.
+const BEST_MOVE_STEP: Decimal = Decimal::from_parts(1, 0, 0, false, 1);
+
 /// What the policy decides for `p`; `None` when nothing changes (no copy is made then:
 /// a pass over 10,000 quiet positions allocates nothing).
 fn decide(ctx: &Ctx, p: &Position, tick: &Tick, now: Timestamp) -> Result<Option<Decided>, String> {
@@ -765,7 +744,9 @@ fn decide(ctx: &Ctx, p: &Position, tick: &Tick, now: Timestamp) -> Result<Option
     let mv = favorable_move_pct(p.side, p.entry_price, ectx.favorable(p.side));
     let new_best = p.max_favorable_move.is_none_or(|m| mv > m);
     let actions = policy.on_price(p, &ectx).map_err(|e| e.to_string())?;
-    if actions.is_empty() && !new_best {
+    if actions.is_empty()
+        && !(new_best && mv - p.max_favorable_move.unwrap_or_default() >= BEST_MOVE_STEP)
+    {
         return Ok(None);
     }
     let mut u = p.clone();

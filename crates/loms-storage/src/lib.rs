@@ -51,6 +51,12 @@ impl WalSync {
     }
 }
 
+/// Page cache of the writer's connection (`PRAGMA cache_size`, negative: KiB).
+const WRITER_CACHE_KIB: i64 = -8192;
+
+/// Size the WAL file is cut back to when it starts over (`PRAGMA journal_size_limit`).
+const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
+
 /// What a [`Store::checkpoint`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -171,6 +177,15 @@ impl Store {
             source: e,
         })?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // The writer's working set (the last page of every table and index, and the
+        // index pages that random keys land on) outgrows the default 2 MiB cache with
+        // the first tens of thousands of rows; every miss is a read from the WAL.
+        self.conn
+            .pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+        // A burst of writes that never pauses grows the WAL (a checkpoint on another
+        // thread cannot catch up with its end); give the disk back once it has.
+        self.conn
+            .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
         Ok(WalSync { file, path })
     }
 

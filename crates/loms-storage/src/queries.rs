@@ -623,7 +623,10 @@ mod tests {
 
     #[test]
     fn deferred_sync_needs_a_wal_and_syncs_it() {
-        let err = Store::open_in_memory().unwrap().defer_wal_sync().unwrap_err();
+        let err = Store::open_in_memory()
+            .unwrap()
+            .defer_wal_sync()
+            .unwrap_err();
         assert!(err.to_string().contains("not wal"), "{err}");
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("loms.db");
@@ -636,7 +639,12 @@ mod tests {
         assert_eq!(sync, 1, "NORMAL: commits no longer sync by themselves");
         let id = open_one(&mut s, "BTCUSDT", None);
         wal.sync().unwrap();
-        assert!(std::fs::metadata(dir.path().join("loms.db-wal")).unwrap().len() > 0);
+        assert!(
+            std::fs::metadata(dir.path().join("loms.db-wal"))
+                .unwrap()
+                .len()
+                > 0
+        );
         let r = Store::open_reader(&path).unwrap();
         assert!(r.position(id).unwrap().is_some());
     }
@@ -653,11 +661,15 @@ mod tests {
         let before = s.checkpoint().unwrap();
         assert!(before.wal_frames >= 20, "{before:?}");
         assert_eq!(before.left, 0, "no reader holds a frame back");
-        let wal_len = std::fs::metadata(dir.path().join("loms.db-wal")).unwrap().len();
+        let wal_len = std::fs::metadata(dir.path().join("loms.db-wal"))
+            .unwrap()
+            .len();
         open_one(&mut s, "ETHUSDT", None);
         let after = s.checkpoint().unwrap();
         assert!(after.wal_frames < 10, "the WAL started over: {after:?}");
-        let len = std::fs::metadata(dir.path().join("loms.db-wal")).unwrap().len();
+        let len = std::fs::metadata(dir.path().join("loms.db-wal"))
+            .unwrap()
+            .len();
         assert_eq!(len, wal_len, "the file is overwritten in place, not grown");
     }
 }

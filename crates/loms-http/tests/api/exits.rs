@@ -117,3 +117,33 @@ async fn fees_and_slippage_make_pnl_net() {
         (Some(9.79), Some(9.664006), Some(0.125994))
     );
 }
+
+#[tokio::test]
+async fn the_best_move_is_stored_in_steps_unless_the_policy_acts() {
+    let srv = TestServer::start(|_| {}).await;
+    let sig = bot_signal(json!({"qty": 1, "price": 100, "exit_strategy": "tp_sl_static"}));
+    let (_, a) = srv.post("/signals/bounce", &sig).await;
+    let id = a["position_id"].as_i64().unwrap();
+    let best = |p: serde_json::Value| p["max_favorable_move"].as_f64();
+
+    // 0.05 % up: below the 0.1-point step, nothing is written.
+    srv.market("BTCUSDT", "100.05").await;
+    assert_eq!(best(srv.get(&format!("/positions/{id}")).await.1), None);
+    srv.market("BTCUSDT", "100.2").await;
+    assert_eq!(
+        best(srv.get(&format!("/positions/{id}")).await.1),
+        Some(0.2)
+    );
+    srv.market("BTCUSDT", "100.25").await;
+    assert_eq!(
+        best(srv.get(&format!("/positions/{id}")).await.1),
+        Some(0.2)
+    );
+    // The close stores the exact best move with it.
+    let r = srv.market("BTCUSDT", "200").await;
+    assert_eq!(r.closed.len(), 1);
+    assert_eq!(
+        best(srv.get(&format!("/positions/{id}")).await.1),
+        Some(100.0)
+    );
+}
