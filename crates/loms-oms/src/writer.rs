@@ -717,6 +717,13 @@ fn partial_close(
 /// What the policy of one position decided, applied to a copy of it.
 struct Decided {
     updated: Position,
+    exits: Exits,
+}
+
+/// The exits a policy asked for: a partial close (fraction, reason, level touched),
+/// then a close (reason, level touched).
+#[derive(Clone, Copy)]
+struct Exits {
     partial: Option<(Decimal, CloseReason, Option<Decimal>)>,
     close: Option<(CloseReason, Option<Decimal>)>,
 }
@@ -772,8 +779,7 @@ fn decide(ctx: &Ctx, p: &Position, tick: &Tick, now: Timestamp) -> Result<Option
     }
     Ok(Some(Decided {
         updated: u,
-        partial,
-        close,
+        exits: Exits { partial, close },
     }))
 }
 
@@ -810,49 +816,86 @@ fn on_pass(
             }
         }
     }
-    for (d, tick) in work {
-        let Decided {
-            mut updated,
-            partial,
-            close,
-        } = d;
-        let id = updated.id;
-        let r = tx.atomic(|tx| -> Result<Option<Position>, OmsError> {
-            if let Some((fraction, reason, at)) = partial {
-                partial_close(ctx, tx, &mut updated, fraction, (tick, at), reason, now)?;
-                events.push(Event::Log(format!(
-                    "position_partial_close id={id} fraction={fraction} qty_left={}",
-                    updated.qty
-                )));
+    // One savepoint for the whole pass rather than one per position: a storage error
+    // undoes every write of the pass (the book stays as it was and the next pass tries
+    // again). Any other error comes before its position writes anything, and only that
+    // position is left alone.
+    let n = work.len();
+    let mark = events.len();
+    let written = tx.atomic(|tx| -> Result<Vec<_>, OmsError> {
+        let mut out = Vec::with_capacity(n);
+        for (d, tick) in work {
+            let Decided { mut updated, exits } = d;
+            let r = if exits.partial.is_some() {
+                // Two steps: undo the partial close if the close after it fails.
+                tx.atomic(|tx| apply(ctx, tx, &mut updated, exits, tick, now, events))
+            } else {
+                apply(ctx, tx, &mut updated, exits, tick, now, events)
+            };
+            match r {
+                Err(e @ OmsError::Storage(_)) => return Err(e),
+                r => out.push((updated, r)),
             }
-            match close {
-                Some((reason, at)) => {
-                    close_one(ctx, tx, &updated, (tick, at), reason, now).map(Some)
+        }
+        Ok(out)
+    });
+    match written {
+        Ok(out) => {
+            for (updated, r) in out {
+                let id = updated.id;
+                match r {
+                    Ok(Some(c)) => {
+                        book.remove(id);
+                        events.push(Event::Closed(Box::new(c.clone())));
+                        report.closed.push(c);
+                    }
+                    Ok(None) => {
+                        if let Some(p) = book.open.get_mut(&id) {
+                            *p = updated;
+                        }
+                    }
+                    Err(e) => {
+                        report.policy_errors += 1;
+                        log::error!("close_failed id={id} error=\"{e}\"");
+                    }
                 }
-                None => {
-                    tx.update_open_position(&updated)?;
-                    Ok(None)
-                }
             }
-        });
-        match r {
-            Ok(Some(c)) => {
-                book.remove(id);
-                events.push(Event::Closed(Box::new(c.clone())));
-                report.closed.push(c);
-            }
-            Ok(None) => {
-                if let Some(p) = book.open.get_mut(&id) {
-                    *p = updated;
-                }
-            }
-            Err(e) => {
-                report.policy_errors += 1;
-                log::error!("close_failed id={id} error=\"{e}\"");
-            }
+        }
+        Err(e) => {
+            events.truncate(mark);
+            report.policy_errors += n;
+            log::error!("pass_write_failed positions={n} error=\"{e}\"");
         }
     }
     report
+}
+
+/// Store what the policy decided for one position: a partial close, then a close or
+/// the updated levels and state.
+fn apply(
+    ctx: &Ctx,
+    tx: &Tx<'_>,
+    updated: &mut Position,
+    Exits { partial, close }: Exits,
+    tick: &Tick,
+    now: Timestamp,
+    events: &mut Vec<Event>,
+) -> Result<Option<Position>, OmsError> {
+    let id = updated.id;
+    if let Some((fraction, reason, at)) = partial {
+        partial_close(ctx, tx, updated, fraction, (tick, at), reason, now)?;
+        events.push(Event::Log(format!(
+            "position_partial_close id={id} fraction={fraction} qty_left={}",
+            updated.qty
+        )));
+    }
+    match close {
+        Some((reason, at)) => close_one(ctx, tx, updated, (tick, at), reason, now).map(Some),
+        None => {
+            tx.update_open_position(updated)?;
+            Ok(None)
+        }
+    }
 }
 
 /// Close every open position at its symbol's price; those without one are reported.
