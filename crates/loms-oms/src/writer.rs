@@ -851,7 +851,7 @@ fn on_pass(
                     }
                     Ok(None) => {
                         if let Some(p) = book.open.get_mut(&id) {
-                            *p = updated;
+                            **p = updated;
                         }
                     }
                     Err(e) => {
