@@ -8,12 +8,14 @@
 # 1. builds loms-server and the two ceiling examples (release);
 # 2. installs wrk (Debian) if missing;
 # 3. per round: starts loms-server on 127.0.0.1 with a fresh temporary database and
-#    audit file, the default durable settings (WAL, synchronous=FULL, group commit)
-#    and no risk limits, and drives POST /signals/bounce with wrk at concurrency 1 and
+#    audit file, the default durable settings (WAL, group commit, every answer after
+#    an fdatasync of its batch) and no risk limits, and drives POST /signals/bounce with wrk at concurrency 1 and
 #    BENCH_CONCURRENCY (16), BENCH_SECS each, every request a distinct signal (symbol
 #    + timestamp: nothing is deduplicated); reads VmRSS idle and at the end; stops
 #    the server and checks that the position rows in SQLite match the 200 answers
-#    that opened one; then measures the ceilings in the same round: (a) the minimal
+#    that opened one; runs concurrency BENCH_CONCURRENCY again on a fresh server with
+#    the exit loop paused (a diagnostic: intake without the auto-close passes over
+#    the positions the run piles up); then measures the ceilings in the same round: (a) the minimal
 #    hyper server (examples/hello_ceiling) under the same wrk runs, (b) raw rusqlite,
 #    one row per durable transaction (examples/sqlite_ceiling);
 # 4. prints a markdown results block and writes it to
@@ -61,7 +63,7 @@ rps() { awk -v n="$(field "$1" requests)" -v d="$(field "$1" duration_us)" 'BEGI
 ms() { awk -v u="$(field "$1" "$2")" 'BEGIN {printf "%.3f", u / 1000}'; }
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.0f %%", 100 * a / b; else print "n/a"}'; }
 
-declare -a L1_RPS L1_P50 L1_P99 LC_RPS LC_P50 LC_P99 H1_RPS H1_P50 H1_P99 HC_RPS HC_P50 HC_P99
+declare -a L1_RPS L1_P50 L1_P99 LC_RPS LC_P50 LC_P99 NC_RPS NC_P50 NC_P99 H1_RPS H1_P50 H1_P99 HC_RPS HC_P50 HC_P99
 declare -a SQ_RPS SQ_P50 RSS_IDLE RSS_END HWM ROWS OPENED CHECKS
 FAILED=0
 
@@ -105,6 +107,18 @@ for r in $(seq 1 "$REPEAT"); do
     CHECKS+=("round $r: $rows position rows; $opened answers 200 with \"risk_ok\":true; $unanswered signals sent but not answered when wrk stopped (in flight); non-200, duplicate, socket errors and timeouts: $bad -> $verdict")
     log "  check: ${CHECKS[-1]}"
 
+    # Diagnostic: the same load with the exit loop paused, to tell intake apart from
+    # the auto-close passes over the open positions it piles up (risk limits are off).
+    log "round $r/$REPEAT: loms-server, exit loop paused (AUTO_CLOSE_INTERVAL_SEC=3600)"
+    start_loms "$d/loms-noexit" --set AUTO_CLOSE_INTERVAL_SEC=3600
+    run_wrk "$LOMS_ADDR" "$CONC" "$SECS" $((base + 3000000000)) "$d/noexit-c$CONC"
+    stop_pid "$LOMS_PID"
+    f="$d/noexit-c$CONC"
+    nbad=$(($(field "$f" non200) + $(field "$f" duplicates) + $(field "$f" err_connect) \
+        + $(field "$f" err_read) + $(field "$f" err_write) + $(field "$f" err_timeout)))
+    ((nbad == 0)) || { FAILED=1; log "  exit loop paused: $nbad bad answers -> FAILED"; }
+    NC_RPS+=("$(rps "$f")"); NC_P50+=("$(ms "$f" p50_us)"); NC_P99+=("$(ms "$f" p99_us)")
+
     log "round $r/$REPEAT: ceiling (a) hyper hello_ceiling"
     start_hello "$d"
     run_wrk "$HELLO_ADDR" 1 "$SECS" "$base" "$d/hello-c1"
@@ -141,6 +155,7 @@ REPORT="$WORK/report.md"
     echo "|---|---:|---:|---:|---:|"
     echo "| LOMS POST /signals/bounce | 1 | $l1$(runs "${L1_RPS[@]}") | $l1p50$(runs "${L1_P50[@]}") | $(m "${L1_P99[@]}")$(runs "${L1_P99[@]}") |"
     echo "| LOMS POST /signals/bounce | $CONC | $lc$(runs "${LC_RPS[@]}") | $(m "${LC_P50[@]}")$(runs "${LC_P50[@]}") | $lcp99$(runs "${LC_P99[@]}") |"
+    echo "| LOMS, exit loop paused (diagnostic) | $CONC | $(mi "${NC_RPS[@]}")$(runs "${NC_RPS[@]}") | $(m "${NC_P50[@]}")$(runs "${NC_P50[@]}") | $(m "${NC_P99[@]}")$(runs "${NC_P99[@]}") |"
     echo "| ceiling (a): hyper hello_ceiling | 1 | $h1$(runs "${H1_RPS[@]}") | $(m "${H1_P50[@]}")$(runs "${H1_P50[@]}") | $(m "${H1_P99[@]}")$(runs "${H1_P99[@]}") |"
     echo "| ceiling (a): hyper hello_ceiling | $CONC | $hc$(runs "${HC_RPS[@]}") | $(m "${HC_P50[@]}")$(runs "${HC_P50[@]}") | $(m "${HC_P99[@]}")$(runs "${HC_P99[@]}") |"
     echo "| ceiling (b): rusqlite, 1 row per durable commit | 1 thread | $sq rows/s$(runs "${SQ_RPS[@]}") | commit $(awk -v u="$(m "${SQ_P50[@]}")" 'BEGIN {printf "%.3f", u / 1000}') | |"

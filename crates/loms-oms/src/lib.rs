@@ -339,7 +339,7 @@ impl Oms {
         let wal = store.defer_wal_sync()?;
         let checkpointer = spawn_checkpointer(&path)?;
         let (tx, rx) = std::sync::mpsc::channel();
-        let writer = Writer { store, book, ctx };
+        let writer = Writer::new(store, book, ctx);
         let handle = std::thread::Builder::new()
             .name("loms-writer".into())
             .spawn(move || writer.run(rx, Some(wal)))
@@ -601,6 +601,7 @@ impl Oms {
                 market,
                 at: None,
                 reply,
+                progress: None,
             })
             .await?;
         let took = started.elapsed();
@@ -731,7 +732,14 @@ impl Oms {
         }
         for (start, market) in by_time {
             let at = Some(start + chrono::Duration::minutes(1));
-            let r = self.ask(|reply| Write::Pass { market, at, reply }).await?;
+            let r = self
+                .ask(|reply| Write::Pass {
+                    market,
+                    at,
+                    reply,
+                    progress: None,
+                })
+                .await?;
             for c in &r.closed {
                 log::warn!(
                     "downtime_gap_close id={} symbol={} reason={} price={} at={}",

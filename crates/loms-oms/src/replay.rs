@@ -193,7 +193,7 @@ pub fn replay(
         trades: Arc::new(TradeLog::default()),
         audit: Arc::new(AuditLog::discard()),
     };
-    let mut w = Writer { store, book, ctx };
+    let mut w = Writer::new(store, book, ctx);
     let mut outcomes = std::collections::BTreeMap::<String, u64>::new();
     let bars_total: u64 = series.iter().map(|s| s.bars.len() as u64).sum();
     let mut cursor = vec![0usize; series.len()];
@@ -262,6 +262,7 @@ pub fn replay(
                 market,
                 at: Some(end),
                 reply,
+                progress: None,
             })]);
             rx.try_recv().map_err(|_| OmsError::Stopped)??;
         }

@@ -72,6 +72,8 @@ pub(crate) enum Write {
         /// Time of the prices when they are not live (bars replayed after downtime).
         at: Option<Timestamp>,
         reply: Reply<PassReport>,
+        /// Where a pass cut into slices goes on (`None`: from the start).
+        progress: Option<Box<PassProgress>>,
     },
     CloseAll {
         market: Market,
@@ -118,6 +120,23 @@ pub struct CloseFailure {
     pub error: String,
 }
 
+/// How far a pass has come: it runs in slices of at most [`PASS_SLICE_POSITIONS`]
+/// positions looked at or [`PASS_SLICE_WRITES`] positions written, each in its own
+/// batch, so that signals waiting behind a pass over many positions are answered
+/// between two slices instead of after the whole pass.
+#[derive(Debug)]
+pub(crate) struct PassProgress {
+    /// First position id still to look at.
+    next_id: i64,
+    report: PassReport,
+}
+
+/// Positions looked at in one slice of a pass (about 1 ms).
+const PASS_SLICE_POSITIONS: usize = 8192;
+
+/// Positions written (closed or updated) in one slice of a pass (a few ms).
+const PASS_SLICE_WRITES: usize = 512;
+
 /// What one auto-close pass did.
 #[derive(Debug, Default, Clone)]
 pub struct PassReport {
@@ -160,9 +179,22 @@ pub(crate) struct Writer {
     pub(crate) store: Store,
     pub(crate) book: Book,
     pub(crate) ctx: Ctx,
+    /// Commands to finish in the next batch, after the ones waiting then (the rest of
+    /// a pass cut into slices).
+    later: Vec<Write>,
 }
 
 impl Writer {
+    /// A writer on `store`, whose in-memory view is `book`.
+    pub(crate) fn new(store: Store, book: Book, ctx: Ctx) -> Self {
+        Self {
+            store,
+            book,
+            ctx,
+            later: Vec::new(),
+        }
+    }
+
     /// Serve commands until [`Cmd::Stop`] or until every sender is gone. Committed
     /// batches go to a publisher thread that syncs `wal` (when given) before anyone is
     /// answered; it is joined before this returns, so every answer has gone out.
@@ -181,15 +213,26 @@ impl Writer {
         };
         // Without its thread, the writer publishes itself (always synced).
         let inline = handle.is_none().then(|| self.publisher(None));
-        while let Ok(first) = rx.recv() {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
+        let mut stopping = false;
+        loop {
+            let mut batch = Vec::new();
+            if self.later.is_empty() {
+                if stopping {
+                    break;
+                }
+                match rx.recv() {
+                    Ok(c) => batch.push(c),
+                    Err(_) => break,
+                }
+            }
+            while !stopping && batch.len() < MAX_BATCH {
                 match rx.try_recv() {
                     Ok(c) => batch.push(c),
                     Err(_) => break,
                 }
             }
-            let stop = batch.iter().any(|c| matches!(c, Cmd::Stop));
+            stopping |= batch.iter().any(|c| matches!(c, Cmd::Stop));
+            batch.extend(self.later.drain(..).map(Cmd::Write));
             if let Some(done) = self.commit_batch(batch) {
                 match &inline {
                     Some(p) => p.publish(vec![done]),
@@ -200,9 +243,6 @@ impl Writer {
                         }
                     }
                 }
-            }
-            if stop {
-                break;
             }
         }
         drop(to_publisher);
@@ -224,9 +264,15 @@ impl Writer {
 
     /// Handle `batch` and publish it on this thread (replay, and commits that are
     /// durable by themselves).
-    pub(crate) fn process(&mut self, batch: Vec<Cmd>) {
-        if let Some(done) = self.commit_batch(batch) {
-            self.publisher(None).publish(vec![done]);
+    pub(crate) fn process(&mut self, mut batch: Vec<Cmd>) {
+        loop {
+            if let Some(done) = self.commit_batch(batch) {
+                self.publisher(None).publish(vec![done]);
+            }
+            if self.later.is_empty() {
+                break;
+            }
+            batch = self.later.drain(..).map(Cmd::Write).collect();
         }
     }
 
@@ -259,11 +305,14 @@ impl Writer {
                 &tx,
                 cmd,
                 now,
-                &mut audits,
-                &mut events,
+                &mut BatchOut {
+                    audits: &mut audits,
+                    events: &mut events,
+                    later: &mut self.later,
+                },
             );
             storage_failed |= f.1;
-            finishers.push(f.0);
+            finishers.extend(f.0);
         }
         let wrote = tx.has_writes();
         let error = tx.commit().err().map(|e| e.to_string());
@@ -300,18 +349,26 @@ impl Writer {
 
 /// Handle one command inside the batch transaction. Returns its finisher and whether
 /// a storage error happened (then the book is rebuilt after the batch).
+/// What the commands of a batch leave for after its commit.
+struct BatchOut<'a> {
+    audits: &'a mut Vec<PendingAudit>,
+    events: &'a mut Vec<Event>,
+    /// Commands to go on with in the next batch.
+    later: &'a mut Vec<Write>,
+}
+
 fn handle(
     ctx: &Ctx,
     book: &mut Book,
     tx: &Tx<'_>,
     cmd: Write,
     now: Timestamp,
-    audits: &mut Vec<PendingAudit>,
-    events: &mut Vec<Event>,
-) -> (Finish, bool) {
+    out: &mut BatchOut<'_>,
+) -> (Option<Finish>, bool) {
     fn failed<T>(r: &Result<T, OmsError>) -> bool {
         matches!(r, Err(OmsError::Storage(_)))
     }
+    let events = &mut *out.events;
     match cmd {
         Write::Signal {
             signal,
@@ -327,18 +384,18 @@ fn handle(
                     "risk_scope": a.risk_scope, "risk_reason": a.risk_reason, "reason": a.reason}),
                 Err(e) => json!({"status": "error", "error": e.code(), "detail": e.to_string()}),
             };
-            audits.push(PendingAudit {
+            out.audits.push(PendingAudit {
                 payload,
                 key,
                 outcome,
             });
             let bad = failed(&r);
-            (finish(reply, r), bad)
+            (Some(finish(reply, r)), bad)
         }
         Write::Order { order, reply } => {
             let r = tx.atomic(|tx| on_order(ctx, book, tx, &order, now, events));
             let bad = failed(&r);
-            (finish(reply, r), bad)
+            (Some(finish(reply, r)), bad)
         }
         Write::Close {
             id,
@@ -357,16 +414,33 @@ fn handle(
                 events.push(Event::Closed(Box::new(c.clone())));
             }
             let bad = failed(&r);
-            (finish(reply, r), bad)
+            (Some(finish(reply, r)), bad)
         }
-        Write::Pass { market, at, reply } => {
+        Write::Pass {
+            market,
+            at,
+            reply,
+            progress,
+        } => {
             let live = at.is_none();
             let now = at.unwrap_or(now);
-            let r = on_pass(ctx, book, tx, &market, now, events);
+            let first = progress.is_none();
+            let (from, mut report) = match progress {
+                Some(p) => (p.next_id, p.report),
+                None => (
+                    i64::MIN,
+                    PassReport {
+                        open: book.open.len(),
+                        ..Default::default()
+                    },
+                ),
+            };
+            let next = on_pass(ctx, book, tx, &market, now, from, &mut report, events);
             // Remember how far prices were watched, for the downtime gap after a restart
             // (at most every 10 s, so an idle pass writes nothing most of the time).
             let mut bad = false;
-            if live
+            if first
+                && live
                 && !book.open.is_empty()
                 && book
                     .last_check_saved
@@ -380,7 +454,18 @@ fn handle(
                     }
                 }
             }
-            (finish(reply, Ok(r)), bad)
+            match next {
+                Some(next_id) => {
+                    out.later.push(Write::Pass {
+                        market,
+                        at,
+                        reply,
+                        progress: Some(Box::new(PassProgress { next_id, report })),
+                    });
+                    (None, bad)
+                }
+                None => (Some(finish(reply, Ok(report))), bad),
+            }
         }
         Write::CloseAll {
             market,
@@ -388,7 +473,7 @@ fn handle(
             reply,
         } => {
             let r = Ok(on_close_all(ctx, book, tx, &market, reason, now, events));
-            (finish(reply, r), false)
+            (Some(finish(reply, r)), false)
         }
         Write::SetTrading {
             mode,
@@ -412,7 +497,7 @@ fn handle(
                     state
                 });
             let bad = failed(&r);
-            (finish(reply, r), bad)
+            (Some(finish(reply, r)), bad)
         }
     }
 }
@@ -783,21 +868,28 @@ fn decide(ctx: &Ctx, p: &Position, tick: &Tick, now: Timestamp) -> Result<Option
     }))
 }
 
+/// Look at the open positions from id `from` on, write what changed, and add it to
+/// `report`; returns the id to go on from when the slice is full (see
+/// [`PassProgress`]), `None` when the pass is done.
+#[allow(clippy::too_many_arguments)]
 fn on_pass(
     ctx: &Ctx,
     book: &mut Book,
     tx: &Tx<'_>,
     market: &Market,
     now: Timestamp,
+    from: i64,
+    report: &mut PassReport,
     events: &mut Vec<Event>,
-) -> PassReport {
-    let mut report = PassReport {
-        open: book.open.len(),
-        ..Default::default()
-    };
+) -> Option<i64> {
     // Decide with the book read-only; write only the positions that changed.
     let mut work = Vec::new();
-    for p in book.open.values() {
+    let mut next = None;
+    for (looked, p) in book.open.range(from..).map(|(_, p)| p).enumerate() {
+        if looked == PASS_SLICE_POSITIONS || work.len() == PASS_SLICE_WRITES {
+            next = Some(p.id);
+            break;
+        }
         if now - p.created_at < ctx.min_age {
             report.too_young += 1;
             continue;
@@ -867,7 +959,7 @@ fn on_pass(
             log::error!("pass_write_failed positions={n} error=\"{e}\"");
         }
     }
-    report
+    next
 }
 
 /// Store what the policy decided for one position: a partial close, then a close or
