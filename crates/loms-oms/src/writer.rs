@@ -122,8 +122,9 @@ pub struct CloseFailure {
 
 /// How far a pass has come: it runs in slices of at most [`PASS_SLICE_POSITIONS`]
 /// positions looked at or [`PASS_SLICE_WRITES`] positions written, each in its own
-/// batch, so that signals waiting behind a pass over many positions are answered
-/// between two slices instead of after the whole pass.
+/// batch, alternating with batches of the commands that came in meanwhile, so that
+/// signals waiting behind a pass over many positions wait for one slice at most
+/// instead of the whole pass.
 #[derive(Debug)]
 pub(crate) struct PassProgress {
     /// First position id still to look at.
@@ -135,7 +136,7 @@ pub(crate) struct PassProgress {
 const PASS_SLICE_POSITIONS: usize = 8192;
 
 /// Positions written (closed or updated) in one slice of a pass (a few ms).
-const PASS_SLICE_WRITES: usize = 512;
+const PASS_SLICE_WRITES: usize = 256;
 
 /// What one auto-close pass did.
 #[derive(Debug, Default, Clone)]
@@ -214,6 +215,8 @@ impl Writer {
         // Without its thread, the writer publishes itself (always synced).
         let inline = handle.is_none().then(|| self.publisher(None));
         let mut stopping = false;
+        // With a pass in slices, batches alternate: what waits, then one slice.
+        let mut slice_turn = false;
         loop {
             let mut batch = Vec::new();
             if self.later.is_empty() {
@@ -225,14 +228,21 @@ impl Writer {
                     Err(_) => break,
                 }
             }
-            while !stopping && batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(c) => batch.push(c),
-                    Err(_) => break,
+            if !slice_turn || self.later.is_empty() {
+                while !stopping && batch.len() < MAX_BATCH {
+                    match rx.try_recv() {
+                        Ok(c) => batch.push(c),
+                        Err(_) => break,
+                    }
                 }
             }
+            if batch.is_empty() || slice_turn {
+                batch.extend(self.later.drain(..).map(Cmd::Write));
+                slice_turn = false;
+            } else {
+                slice_turn = !self.later.is_empty();
+            }
             stopping |= batch.iter().any(|c| matches!(c, Cmd::Stop));
-            batch.extend(self.later.drain(..).map(Cmd::Write));
             if let Some(done) = self.commit_batch(batch) {
                 match &inline {
                     Some(p) => p.publish(vec![done]),
