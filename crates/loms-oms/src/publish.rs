@@ -2,9 +2,11 @@
 //! (one `fdatasync` of the WAL for every batch committed since the last one), then
 //! count it, log it, append its audit lines and answer its callers, in commit order.
 //!
-//! This runs on its own thread ([`Publisher::run`]), so the writer goes on with the
-//! next batch while the disk flushes the last one: a request waits for one commit and
-//! one flush, and the writer never waits for the disk.
+//! Under load this runs on its own thread ([`Publisher::run`]), so the writer goes on
+//! with the next batch while the disk flushes the last one: a request waits for one
+//! commit and one flush, and the writer does not wait for the disk. A lone batch
+//! (nothing waiting, nothing being flushed) is published by the writer itself, which
+//! saves a request two thread wake-ups.
 
 use crate::OmsError;
 use crate::audit::AuditLog;
@@ -14,6 +16,7 @@ use loms_domain::{CloseReason, Position, Timestamp};
 use loms_storage::WalSync;
 use serde_json::{Value, json};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use tokio::sync::oneshot;
 
@@ -71,7 +74,10 @@ pub(crate) struct Publisher {
     pub(crate) trades: Arc<TradeLog>,
     pub(crate) audit: Arc<AuditLog>,
     /// `None` when commits are durable by themselves (`synchronous=FULL`, in memory).
-    pub(crate) wal: Option<WalSync>,
+    pub(crate) wal: Option<Arc<WalSync>>,
+    /// Batches handed over and not finished yet, counted down once each is answered
+    /// (the writer answers a lone batch itself only when this is zero).
+    pub(crate) in_flight: Option<Arc<AtomicUsize>>,
 }
 
 impl Publisher {
@@ -81,7 +87,11 @@ impl Publisher {
         while let Ok(first) = rx.recv() {
             let mut batches = vec![first];
             batches.extend(rx.try_iter());
+            let n = batches.len();
             self.publish(batches);
+            if let Some(c) = &self.in_flight {
+                c.fetch_sub(n, Ordering::AcqRel);
+            }
         }
     }
 

@@ -24,7 +24,7 @@ use loms_risk::{Intent, RiskLimits, check, check_signal_age};
 use loms_storage::{FillRecord, NewOrder, SignalRecord, Store, Tx, WalSync};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -200,9 +200,13 @@ impl Writer {
     /// batches go to a publisher thread that syncs `wal` (when given) before anyone is
     /// answered; it is joined before this returns, so every answer has gone out.
     pub(crate) fn run(mut self, rx: Receiver<Cmd>, wal: Option<WalSync>) {
-        let publisher = self.publisher(wal);
+        let wal = wal.map(Arc::new);
+        // Batches handed to the publisher thread and not finished yet.
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let here = self.publisher(wal.clone(), None);
         let (to_publisher, batches) = std::sync::mpsc::channel::<Committed>();
-        let handle = match std::thread::Builder::new()
+        let publisher = self.publisher(wal, Some(in_flight.clone()));
+        let thread = match std::thread::Builder::new()
             .name("loms-publish".into())
             .spawn(move || publisher.run(batches))
         {
@@ -212,14 +216,16 @@ impl Writer {
                 None
             }
         };
-        // Without its thread, the writer publishes itself (always synced).
-        let inline = handle.is_none().then(|| self.publisher(None));
         let mut stopping = false;
         // With a pass in slices, batches alternate: what waits, then one slice.
         let mut slice_turn = false;
+        // A command taken while checking whether anything waits.
+        let mut held = None;
         loop {
             let mut batch = Vec::new();
-            if self.later.is_empty() {
+            if let Some(c) = held.take() {
+                batch.push(c);
+            } else if self.later.is_empty() {
                 if stopping {
                     break;
                 }
@@ -243,32 +249,52 @@ impl Writer {
                 slice_turn = !self.later.is_empty();
             }
             stopping |= batch.iter().any(|c| matches!(c, Cmd::Stop));
-            if let Some(done) = self.commit_batch(batch) {
-                match &inline {
-                    Some(p) => p.publish(vec![done]),
-                    None => {
-                        if let Err(e) = to_publisher.send(done) {
-                            // Only when the publisher panicked: answer from here.
-                            self.publisher(None).publish(vec![e.0]);
+            let Some(done) = self.commit_batch(batch) else {
+                continue;
+            };
+            // A lone request (nothing waits, nothing is being flushed) is flushed and
+            // answered here: one thread hop fewer. Otherwise the publisher flushes
+            // while the writer goes on with the next batch.
+            let lone = thread.is_none()
+                || (in_flight.load(Ordering::Acquire) == 0
+                    && self.later.is_empty()
+                    && match rx.try_recv() {
+                        Ok(c) => {
+                            held = Some(c);
+                            false
                         }
-                    }
+                        Err(_) => true,
+                    });
+            if lone {
+                here.publish(vec![done]);
+            } else {
+                in_flight.fetch_add(1, Ordering::AcqRel);
+                if let Err(e) = to_publisher.send(done) {
+                    // Only when the publisher thread panicked.
+                    in_flight.fetch_sub(1, Ordering::AcqRel);
+                    here.publish(vec![e.0]);
                 }
             }
         }
         drop(to_publisher);
-        if let Some(h) = handle {
+        if let Some(h) = thread {
             let _ = h.join();
         }
         log::info!("Writer stopped; database closed");
     }
 
     /// A publisher of this writer's batches.
-    fn publisher(&self, wal: Option<WalSync>) -> Publisher {
+    fn publisher(
+        &self,
+        wal: Option<Arc<WalSync>>,
+        in_flight: Option<Arc<AtomicUsize>>,
+    ) -> Publisher {
         Publisher {
             metrics: self.ctx.metrics.clone(),
             trades: self.ctx.trades.clone(),
             audit: self.ctx.audit.clone(),
             wal,
+            in_flight,
         }
     }
 
@@ -277,7 +303,7 @@ impl Writer {
     pub(crate) fn process(&mut self, mut batch: Vec<Cmd>) {
         loop {
             if let Some(done) = self.commit_batch(batch) {
-                self.publisher(None).publish(vec![done]);
+                self.publisher(None, None).publish(vec![done]);
             }
             if self.later.is_empty() {
                 break;
