@@ -949,6 +949,11 @@ fn on_pass(
     // again). Any other error comes before its position writes anything, and only that
     // position is left alone.
     let n = work.len();
+    if n == 0 {
+        // A quiet slice runs no statement at all (not even the savepoint), so it takes
+        // no lock and begins no transaction.
+        return next;
+    }
     let mark = events.len();
     let written = tx.atomic(|tx| -> Result<Vec<_>, OmsError> {
         let mut out = Vec::with_capacity(n);
