@@ -2,8 +2,10 @@
 //! commands from a queue, and handles every command that is waiting as one batch in
 //! one transaction (group commit). Each command runs in its own savepoint, so a failed
 //! command changes nothing while the others of the batch go on; replies are sent only
-//! after the batch is durable. Because commands are handled one after another, the
-//! risk check and the insert are one atomic step however many requests race.
+//! after the batch is durable, by the publisher ([`crate::publish`]), which flushes the
+//! WAL while the writer goes on. Because commands are handled one after another, the
+//! risk check and the insert are one atomic step however many requests race. A pass
+//! over many positions runs in slices that take turns with the waiting commands.
 
 use crate::OmsError;
 use crate::answer::SignalAnswer;
