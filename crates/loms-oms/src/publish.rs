@@ -162,3 +162,77 @@ fn closed_event(c: &Position) -> String {
         c.pnl.unwrap_or_default()
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn publisher(wal: Option<WalSync>) -> Publisher {
+        Publisher {
+            metrics: Arc::new(Metrics::default()),
+            trades: Arc::new(TradeLog::default()),
+            audit: Arc::new(AuditLog::discard()),
+            wal: wal.map(Arc::new),
+            in_flight: None,
+        }
+    }
+
+    /// A batch of one command whose result is `Ok(n)`, and where its answer arrives.
+    fn batch(n: u32, wrote: bool) -> (Committed, oneshot::Receiver<Result<u32, OmsError>>) {
+        let (reply, rx) = oneshot::channel();
+        let b = Committed {
+            now: Utc.with_ymd_and_hms(2025, 12, 1, 10, 5, 0).unwrap(),
+            error: None,
+            wrote,
+            events: vec![Event::Signal("opened")],
+            audits: Vec::new(),
+            finishers: vec![finish(reply, Ok(n))],
+        };
+        (b, rx)
+    }
+
+    #[test]
+    fn answers_come_after_the_flush_and_in_commit_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal");
+        std::fs::write(&path, b"frames").unwrap();
+        let p = publisher(Some(WalSync::open(&path).unwrap()));
+        let (a, mut ra) = batch(1, true);
+        let (b, mut rb) = batch(2, false);
+        p.publish(vec![a, b]);
+        assert_eq!(ra.try_recv().unwrap().unwrap(), 1);
+        assert_eq!(rb.try_recv().unwrap().unwrap(), 2);
+        let text = p.metrics.render("active");
+        assert!(
+            text.contains("loms_signals_total{outcome=\"opened\"} 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_failed_flush_answers_every_batch_that_wrote_with_a_storage_error() {
+        // fdatasync on a character device fails (EINVAL), as a dying disk would.
+        let p = publisher(Some(
+            WalSync::open(std::path::Path::new("/dev/null")).unwrap(),
+        ));
+        let (a, mut ra) = batch(1, true);
+        let (b, mut rb) = batch(2, false);
+        p.publish(vec![a, b]);
+        let err = ra.try_recv().unwrap().unwrap_err();
+        assert!(
+            matches!(&err, OmsError::Storage(m) if m.contains("durable")),
+            "{err}"
+        );
+        assert_eq!(
+            rb.try_recv().unwrap().unwrap(),
+            2,
+            "wrote nothing: not at risk"
+        );
+        let text = p.metrics.render("active");
+        assert!(
+            text.contains("loms_signals_total{outcome=\"opened\"} 1"),
+            "only the batch that was not at risk is counted: {text}"
+        );
+    }
+}

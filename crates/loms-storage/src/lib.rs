@@ -38,6 +38,22 @@ pub struct WalSync {
 }
 
 impl WalSync {
+    /// A sync handle on the file at `path` (a WAL; [`Store::defer_wal_sync`] is the
+    /// usual way to get one).
+    ///
+    /// # Errors
+    /// [`StorageError::Io`] when the file cannot be opened.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| StorageError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+
     /// Flush every WAL frame written so far to the disk.
     ///
     /// # Errors
@@ -171,11 +187,7 @@ impl Store {
         self.schema_version()?;
         let mut name = self.path.clone().into_os_string();
         name.push("-wal");
-        let path = PathBuf::from(name);
-        let file = std::fs::File::open(&path).map_err(|e| StorageError::Io {
-            path: path.clone(),
-            source: e,
-        })?;
+        let wal = WalSync::open(&PathBuf::from(name))?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         // The writer's working set (the last page of every table and index, and the
         // index pages that random keys land on) outgrows the default 2 MiB cache with
@@ -186,7 +198,7 @@ impl Store {
         // thread cannot catch up with its end); give the disk back once it has.
         self.conn
             .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
-        Ok(WalSync { file, path })
+        Ok(wal)
     }
 
     /// Copy the WAL into the database without blocking the writer or readers
