@@ -363,6 +363,13 @@ impl Writer {
         }
         if let Some(e) = &error {
             log::error!("commit_failed error={e}");
+            // A pass cut into slices must not go on and report closes that were just
+            // rolled back: it fails with its batch (the next pass starts afresh).
+            for w in self.later.drain(..) {
+                if let Write::Pass { reply, .. } = w {
+                    finishers.push(finish(reply, Err(OmsError::Storage(e.clone()))));
+                }
+            }
         }
         self.ctx
             .metrics
@@ -385,8 +392,6 @@ impl Writer {
     }
 }
 
-/// Handle one command inside the batch transaction. Returns its finisher and whether
-/// a storage error happened (then the book is rebuilt after the batch).
 /// What the commands of a batch leave for after its commit.
 struct BatchOut<'a> {
     audits: &'a mut Vec<PendingAudit>,
@@ -395,6 +400,9 @@ struct BatchOut<'a> {
     later: &'a mut Vec<Write>,
 }
 
+/// Handle one command inside the batch transaction. Returns its finisher (none for a
+/// pass that goes on in the next batch) and whether a storage error happened (then
+/// the book is rebuilt after the batch).
 fn handle(
     ctx: &Ctx,
     book: &mut Book,
