@@ -162,6 +162,10 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
         ),
         Err(e) => (Check::new(false, e.to_string()), None),
     };
+    let database = match inner.failure.get() {
+        Some(e) => Check::new(false, e),
+        None => database,
+    };
     let audit_log = match inner.audit.writable() {
         Ok(()) => Check::new(true, "writable"),
         Err(e) => Check::new(false, format!("not writable: {e}")),

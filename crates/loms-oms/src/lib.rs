@@ -280,6 +280,8 @@ struct Inner {
     trading: Arc<Mutex<TradingState>>,
     metrics: Arc<Metrics>,
     trades: Arc<stats::TradeLog>,
+    /// Set once a flush of the WAL failed (writes refused until restart).
+    failure: Arc<publish::FlushFailure>,
     health: Health,
 }
 
@@ -311,6 +313,7 @@ impl Oms {
             book.trading.since
         );
         let trading = Arc::new(Mutex::new(book.trading.clone()));
+        let failure = Arc::new(publish::FlushFailure::default());
         let metrics = Arc::new(Metrics::default());
         let trades = Arc::new(stats::TradeLog::new(
             store.closed_trades(&TradeFilter::default())?,
@@ -332,6 +335,7 @@ impl Oms {
             metrics: metrics.clone(),
             trades: trades.clone(),
             audit: audit.clone(),
+            failure: failure.clone(),
         };
         store.disable_auto_checkpoint()?;
         // The writer never waits for the disk: its publisher thread syncs the WAL
@@ -358,6 +362,7 @@ impl Oms {
             trading,
             metrics,
             trades,
+            failure,
             health: Health::new(),
         })))
     }

@@ -15,9 +15,9 @@ use crate::stats::TradeLog;
 use loms_domain::{CloseReason, Position, Timestamp};
 use loms_storage::WalSync;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
+use std::sync::{Arc, OnceLock};
 use tokio::sync::oneshot;
 
 /// Where a command's answer goes.
@@ -68,6 +68,30 @@ pub(crate) struct Committed {
     pub(crate) finishers: Vec<Finish>,
 }
 
+/// Set once a flush of the WAL failed. The commits since the last good flush may not be
+/// on disk, yet they are visible to every reader and to the duplicate check, and Linux
+/// reports a failed write-back only once, so a later flush that succeeds proves
+/// nothing. From then on every batch that wrote is answered with a storage error and
+/// the writer refuses all writes, until a restart lets SQLite's recovery decide what is
+/// on disk (fail-stop, as PostgreSQL does since "fsyncgate").
+#[derive(Debug, Default)]
+pub(crate) struct FlushFailure(OnceLock<String>);
+
+impl FlushFailure {
+    /// Why writes are refused, once a flush has failed.
+    pub(crate) fn get(&self) -> Option<String> {
+        self.0.get().map(|e| {
+            format!("a flush of the database to disk failed ({e}); writes are refused until loms-server is restarted")
+        })
+    }
+
+    pub(crate) fn set(&self, e: String) {
+        if self.0.set(e).is_ok() {
+            log::error!("storage_failed: {}", self.get().unwrap_or_default());
+        }
+    }
+}
+
 /// Finishes committed batches: sync, count, log, audit, answer.
 pub(crate) struct Publisher {
     pub(crate) metrics: Arc<Metrics>,
@@ -75,6 +99,8 @@ pub(crate) struct Publisher {
     pub(crate) audit: Arc<AuditLog>,
     /// `None` when commits are durable by themselves (`synchronous=FULL`, in memory).
     pub(crate) wal: Option<Arc<WalSync>>,
+    /// Set by the first failed flush; shared with the writer and /health.
+    pub(crate) failure: Arc<FlushFailure>,
     /// Batches handed over and not finished yet, counted down once each is answered
     /// (the writer answers a lone batch itself only when this is zero).
     pub(crate) in_flight: Option<Arc<AtomicUsize>>,
@@ -97,17 +123,16 @@ impl Publisher {
 
     /// Finish `batches`, committed in this order.
     pub(crate) fn publish(&self, batches: Vec<Committed>) {
-        let sync_error = match &self.wal {
-            Some(wal) if batches.iter().any(|b| b.error.is_none() && b.wrote) => {
-                wal.sync().err().map(|e| {
-                    log::error!("wal_sync_failed error={e}");
-                    e.to_string()
-                })
-            }
-            _ => None,
-        };
+        if let Some(wal) = &self.wal
+            && self.failure.get().is_none()
+            && batches.iter().any(|b| b.error.is_none() && b.wrote)
+            && let Err(e) = wal.sync()
+        {
+            self.failure.set(e.to_string());
+        }
+        let failed = self.failure.get();
         for b in batches {
-            let error = b.error.or_else(|| sync_error.clone().filter(|_| b.wrote));
+            let error = b.error.or_else(|| failed.clone().filter(|_| b.wrote));
             self.finish_batch(b.now, error, b.events, b.audits, b.finishers);
         }
     }
@@ -174,6 +199,7 @@ mod tests {
             trades: Arc::new(TradeLog::default()),
             audit: Arc::new(AuditLog::discard()),
             wal: wal.map(Arc::new),
+            failure: Arc::default(),
             in_flight: None,
         }
     }
@@ -192,12 +218,17 @@ mod tests {
         (b, rx)
     }
 
+    /// A WAL stand-in in `dir` that flushes fine.
+    fn wal_file(dir: &std::path::Path) -> WalSync {
+        let path = dir.join("wal");
+        std::fs::write(&path, b"frames").unwrap();
+        WalSync::open(&path).unwrap()
+    }
+
     #[test]
     fn answers_come_after_the_flush_and_in_commit_order() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("wal");
-        std::fs::write(&path, b"frames").unwrap();
-        let p = publisher(Some(WalSync::open(&path).unwrap()));
+        let p = publisher(Some(wal_file(dir.path())));
         let (a, mut ra) = batch(1, true);
         let (b, mut rb) = batch(2, false);
         p.publish(vec![a, b]);
@@ -233,6 +264,20 @@ mod tests {
         assert!(
             text.contains("loms_signals_total{outcome=\"opened\"} 1"),
             "only the batch that was not at risk is counted: {text}"
+        );
+    }
+
+    #[test]
+    fn after_a_failed_flush_a_flush_that_succeeds_proves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = publisher(Some(wal_file(dir.path())));
+        p.failure.set("Input/output error (os error 5)".into());
+        let (a, mut ra) = batch(1, true);
+        p.publish(vec![a]);
+        let err = ra.try_recv().unwrap().unwrap_err();
+        assert!(
+            matches!(&err, OmsError::Storage(m) if m.contains("restarted")),
+            "{err}"
         );
     }
 }

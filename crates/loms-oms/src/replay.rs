@@ -173,26 +173,7 @@ pub fn replay(
     let policies = PolicyRegistry::new(settings.trailing.clone());
     let store = Store::open_in_memory()?;
     let book = Book::load(&store, start, true)?;
-    let ctx = Ctx {
-        clock: clock.clone(),
-        broker: Arc::new(PaperSim {
-            taker_fee_bps: settings.fee_taker_bps,
-            slippage_bps: settings.slippage_bps,
-        }),
-        // The writer asks no price of its source here (bars come as ticks): an empty one,
-        // rather than a copy of millions of bars.
-        prices: Arc::new(ReplayPriceSource::new([], clock.clone())),
-        policies: policies.clone(),
-        limits: settings.risk.clone(),
-        sizing: settings.sizing,
-        default_exit: settings.exit_strategy.clone(),
-        min_age: chrono::Duration::from_std(settings.min_position_age).unwrap_or_default(),
-        oms_enabled: true,
-        trading: Arc::new(Mutex::new(book.trading.clone())),
-        metrics: Arc::new(Metrics::default()),
-        trades: Arc::new(TradeLog::default()),
-        audit: Arc::new(AuditLog::discard()),
-    };
+    let ctx = offline_ctx(settings, clock.clone(), &book);
     let mut w = Writer::new(store, book, ctx);
     let mut outcomes = std::collections::BTreeMap::<String, u64>::new();
     let bars_total: u64 = series.iter().map(|s| s.bars.len() as u64).sum();
@@ -337,5 +318,31 @@ impl std::fmt::Display for ReplayReport {
             )?;
         }
         Ok(())
+    }
+}
+
+/// A writer's context with no outside world: the paper broker with the settings' fees,
+/// no price source (prices come as ticks), no audit file.
+pub(crate) fn offline_ctx(settings: &Settings, clock: Arc<ManualClock>, book: &Book) -> Ctx {
+    Ctx {
+        clock: clock.clone(),
+        broker: Arc::new(PaperSim {
+            taker_fee_bps: settings.fee_taker_bps,
+            slippage_bps: settings.slippage_bps,
+        }),
+        // The writer asks no price of its source here (bars come as ticks): an empty one,
+        // rather than a copy of millions of bars.
+        prices: Arc::new(ReplayPriceSource::new([], clock.clone())),
+        policies: PolicyRegistry::new(settings.trailing.clone()),
+        limits: settings.risk.clone(),
+        sizing: settings.sizing,
+        default_exit: settings.exit_strategy.clone(),
+        min_age: chrono::Duration::from_std(settings.min_position_age).unwrap_or_default(),
+        oms_enabled: true,
+        trading: Arc::new(Mutex::new(book.trading.clone())),
+        metrics: Arc::new(Metrics::default()),
+        trades: Arc::new(TradeLog::default()),
+        audit: Arc::new(AuditLog::discard()),
+        failure: Arc::default(),
     }
 }

@@ -13,7 +13,9 @@ use crate::audit::AuditLog;
 use crate::book::Book;
 use crate::metrics::Metrics;
 use crate::order::ManualOrder;
-use crate::publish::{Committed, Event, Finish, PendingAudit, Publisher, Reply, finish};
+use crate::publish::{
+    Committed, Event, Finish, FlushFailure, PendingAudit, Publisher, Reply, finish,
+};
 use crate::trading::{STATE_KEY, TradingMode, TradingState};
 use loms_broker::{BrokerAdapter, OrderRequest};
 use loms_domain::{
@@ -174,6 +176,8 @@ pub(crate) struct Ctx {
     pub(crate) metrics: Arc<Metrics>,
     pub(crate) trades: Arc<crate::stats::TradeLog>,
     pub(crate) audit: Arc<AuditLog>,
+    /// Set by the first failed flush of the WAL: every write is refused from then on.
+    pub(crate) failure: Arc<FlushFailure>,
 }
 
 /// The writer thread's state.
@@ -296,6 +300,7 @@ impl Writer {
             trades: self.ctx.trades.clone(),
             audit: self.ctx.audit.clone(),
             wal,
+            failure: self.ctx.failure.clone(),
             in_flight,
         }
     }
@@ -329,6 +334,14 @@ impl Writer {
             }
         }
         if work.is_empty() {
+            return None;
+        }
+        if let Some(e) = self.ctx.failure.get() {
+            let lines: Vec<String> = work
+                .into_iter()
+                .filter_map(|w| refuse(w, &e, now))
+                .collect();
+            self.ctx.audit.append(&lines);
             return None;
         }
         let mut finishers: Vec<Finish> = Vec::with_capacity(work.len());
@@ -390,6 +403,34 @@ impl Writer {
             finishers,
         })
     }
+}
+
+/// Answer `w` with a storage error `e` without doing anything; a signal's audit line
+/// (it was received, and refused) is returned.
+fn refuse(w: Write, e: &str, now: Timestamp) -> Option<String> {
+    fn err<T>(e: &str) -> Result<T, OmsError> {
+        Err(OmsError::Storage(e.to_string()))
+    }
+    let mut line = None;
+    let f = match w {
+        Write::Signal {
+            reply,
+            payload,
+            key,
+            ..
+        } => {
+            let outcome = json!({"status": "error", "error": "storage_error", "detail": e});
+            line = Some(AuditLog::record(now, payload, Some(&key), outcome));
+            finish(reply, err(e))
+        }
+        Write::Order { reply, .. } => finish(reply, err(e)),
+        Write::Close { reply, .. } => finish(reply, err(e)),
+        Write::Pass { reply, .. } => finish(reply, err(e)),
+        Write::CloseAll { reply, .. } => finish(reply, err(e)),
+        Write::SetTrading { reply, .. } => finish(reply, err(e)),
+    };
+    f(None);
+    line
 }
 
 /// What the commands of a batch leave for after its commit.
@@ -1090,4 +1131,59 @@ fn opened_event(p: &Position) -> String {
         p.sl_price.map_or("-".into(), |d| d.to_string()),
         p.exit_strategy
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use loms_domain::{ManualClock, Side};
+
+    fn writer() -> Writer {
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let store = Store::open_in_memory().unwrap();
+        let book = Book::load(&store, clock.now(), true).unwrap();
+        let ctx = crate::replay::offline_ctx(
+            &crate::Settings::for_tests(std::path::Path::new("/nonexistent")),
+            clock,
+            &book,
+        );
+        Writer::new(store, book, ctx)
+    }
+
+    fn order(w: &mut Writer) -> Result<Position, OmsError> {
+        let (reply, mut rx) = oneshot::channel();
+        let order = ManualOrder {
+            symbol: "BTCUSDT".into(),
+            side: Side::Long,
+            qty: Decimal::ONE,
+            entry_price: Decimal::ONE_HUNDRED,
+            tp_price: None,
+            sl_price: None,
+            order_type: "market".into(),
+        };
+        w.process(vec![Cmd::Write(Write::Order { order, reply })]);
+        rx.try_recv().expect("answered")
+    }
+
+    #[test]
+    fn after_a_failed_flush_every_write_is_refused_and_nothing_changes() {
+        let mut w = writer();
+        assert!(order(&mut w).is_ok(), "a healthy writer opens the position");
+        w.ctx.failure.set("Input/output error (os error 5)".into());
+        let err = order(&mut w).unwrap_err();
+        assert!(
+            matches!(&err, OmsError::Storage(m) if m.contains("restarted")),
+            "{err}"
+        );
+        let (reply, mut rx) = oneshot::channel();
+        w.process(vec![Cmd::Write(Write::SetTrading {
+            mode: TradingMode::ReduceOnly,
+            set_by: "test".into(),
+            reply,
+        })]);
+        assert!(rx.try_recv().unwrap().is_err());
+        assert_eq!(w.book.open.len(), 1);
+        assert_eq!(w.store.count_open(None).unwrap(), 1, "nothing more stored");
+        assert_eq!(w.book.trading.mode, TradingMode::Active);
+    }
 }

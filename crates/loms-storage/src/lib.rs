@@ -185,7 +185,14 @@ impl Store {
         }
         // The WAL file exists from the first read in WAL mode; read to be sure.
         self.schema_version()?;
-        let mut name = self.path.clone().into_os_string();
+        // SQLite names the WAL after the database file as it resolved it (following
+        // symbolic links), so ask it rather than the path this store was opened with.
+        let db = self
+            .conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map_or_else(|| self.path.clone(), PathBuf::from);
+        let mut name = db.into_os_string();
         name.push("-wal");
         let wal = WalSync::open(&PathBuf::from(name))?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;

@@ -650,6 +650,22 @@ mod tests {
     }
 
     #[test]
+    fn the_deferred_sync_flushes_the_wal_sqlite_writes_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("data");
+        std::fs::create_dir(&real).unwrap();
+        let link = dir.path().join("loms.db");
+        std::os::unix::fs::symlink(real.join("loms.db"), &link).unwrap();
+        let s = Store::open(&link).unwrap();
+        let wal = s.defer_wal_sync().unwrap();
+        assert_eq!(
+            wal.path.canonicalize().unwrap(),
+            real.join("loms.db-wal").canonicalize().unwrap(),
+            "the WAL sits next to the file the link points to"
+        );
+    }
+
+    #[test]
     fn a_full_checkpoint_lets_the_next_transaction_start_the_wal_over() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("loms.db");
