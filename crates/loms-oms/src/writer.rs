@@ -133,6 +133,8 @@ pub struct CloseFailure {
 pub(crate) struct PassProgress {
     /// First position id still to look at.
     next_id: i64,
+    /// The time of the pass: every slice judges the same prices at the same time.
+    now: Timestamp,
     report: PassReport,
 }
 
@@ -264,13 +266,14 @@ impl Writer {
             let lone = thread.is_none()
                 || (in_flight.load(Ordering::Acquire) == 0
                     && self.later.is_empty()
-                    && match rx.try_recv() {
-                        Ok(c) => {
-                            held = Some(c);
-                            false
-                        }
-                        Err(_) => true,
-                    });
+                    && (stopping
+                        || match rx.try_recv() {
+                            Ok(c) => {
+                                held = Some(c);
+                                false
+                            }
+                            Err(_) => true,
+                        }));
             if lone {
                 here.publish(vec![done]);
             } else {
@@ -348,6 +351,8 @@ impl Writer {
         let mut audits: Vec<PendingAudit> = Vec::new();
         let mut events: Vec<Event> = Vec::new();
         let mut storage_failed = false;
+        // Passes that go on after this batch are pushed behind the ones already there.
+        let later_before = self.later.len();
         let tx = self.store.transaction();
         for cmd in work {
             let f = handle(
@@ -376,9 +381,10 @@ impl Writer {
         }
         if let Some(e) = &error {
             log::error!("commit_failed error={e}");
-            // A pass cut into slices must not go on and report closes that were just
-            // rolled back: it fails with its batch (the next pass starts afresh).
-            for w in self.later.drain(..) {
+            // A pass with a slice in this batch must not go on and report closes that
+            // were just rolled back: it fails with its batch (the next pass starts
+            // afresh). A pass waiting for its turn had nothing here and goes on.
+            for w in self.later.drain(later_before..) {
                 if let Write::Pass { reply, .. } = w {
                     finishers.push(finish(reply, Err(OmsError::Storage(e.clone()))));
                 }
@@ -510,12 +516,11 @@ fn handle(
             progress,
         } => {
             let live = at.is_none();
-            let now = at.unwrap_or(now);
-            let first = progress.is_none();
-            let (from, mut report) = match progress {
-                Some(p) => (p.next_id, p.report),
+            let (from, now, mut report) = match progress {
+                Some(p) => (p.next_id, p.now, p.report),
                 None => (
                     i64::MIN,
+                    at.unwrap_or(now),
                     PassReport {
                         open: book.open.len(),
                         ..Default::default()
@@ -523,10 +528,11 @@ fn handle(
                 ),
             };
             let next = on_pass(ctx, book, tx, &market, now, from, &mut report, events);
-            // Remember how far prices were watched, for the downtime gap after a restart
-            // (at most every 10 s, so an idle pass writes nothing most of the time).
+            // Once the pass is through, remember how far prices were watched, for the
+            // downtime gap after a restart (at most every 10 s, so an idle pass writes
+            // nothing most of the time).
             let mut bad = false;
-            if first
+            if next.is_none()
                 && live
                 && !book.open.is_empty()
                 && book
@@ -547,7 +553,11 @@ fn handle(
                         market,
                         at,
                         reply,
-                        progress: Some(Box::new(PassProgress { next_id, report })),
+                        progress: Some(Box::new(PassProgress {
+                            next_id,
+                            now,
+                            report,
+                        })),
                     });
                     (None, bad)
                 }

@@ -1,4 +1,4 @@
-//! A pass over more positions than one slice holds (512 written per slice) runs in
+//! A pass over more positions than one slice holds (256 written per slice) runs in
 //! several writer batches and still reports and stores every position once.
 
 use loms_domain::{Decimal, PositionStatus};
@@ -53,6 +53,11 @@ async fn a_pass_in_slices_closes_every_position_once_and_signals_go_on_meanwhile
         r.closed
             .iter()
             .all(|p| p.close_price == Some(Decimal::from(111)))
+    );
+    let first = r.closed[0].closed_at;
+    assert!(
+        r.closed.iter().all(|p| p.closed_at == first),
+        "every slice judges the prices at the time of the pass"
     );
 
     let closed = oms
