@@ -113,6 +113,7 @@ SEED_RATE_N=$SEED_RATE
 sleep 2
 stage "$N open"
 OPEN_KB=$(proc_kb "$LOMS_PID")
+cp "/proc/$LOMS_PID/smaps" "$WORK/smaps-open.txt" 2>/dev/null || true # BENCH_KEEP=1 keeps it
 PN_100=$(time_get '/positions/?limit=100' 20)
 
 log "  closing all: prices pinned at 1000 (longs TP, shorts SL) once 7 s old"
