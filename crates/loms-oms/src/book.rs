@@ -2,10 +2,98 @@
 //! checks and auto-close passes never re-read the database.
 
 use crate::trading::{STATE_KEY, TradingState};
-use loms_domain::{Position, Timestamp};
+use loms_domain::{Decimal, ExitMeta, Position, PositionStatus, Side, Timestamp};
 use loms_risk::RiskSnapshot;
 use loms_storage::{StorageError, Store};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+/// An open position as the book keeps it: what the exit policies, the pass and the risk
+/// check read, with the names shared between positions. The rest of the row (order,
+/// exchange and signal references: a third of a `Position`, and most of its heap) is
+/// needed only once the position closes, and comes back from the database then
+/// ([`loms_storage::Tx::close_position`]). About 240 bytes instead of about 800.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenPosition {
+    pub(crate) id: i64,
+    pub(crate) symbol: Arc<str>,
+    pub(crate) exit_strategy: Arc<str>,
+    pub(crate) side: Side,
+    pub(crate) qty: Decimal,
+    pub(crate) entry_price: Decimal,
+    pub(crate) tp_price: Option<Decimal>,
+    pub(crate) sl_price: Option<Decimal>,
+    pub(crate) dynamic_tp_price: Option<Decimal>,
+    pub(crate) dynamic_sl_price: Option<Decimal>,
+    pub(crate) max_favorable_move: Option<Decimal>,
+    pub(crate) fees: Decimal,
+    pub(crate) realized_pnl: Decimal,
+    pub(crate) created_at: Timestamp,
+    /// Policy state, when a policy keeps any (boxed: most positions have none).
+    pub(crate) exit_meta: Option<Box<ExitMeta>>,
+}
+
+impl OpenPosition {
+    /// Write this position into `p`, a `Position` whose order, exchange and signal
+    /// fields are left as they are (empty in the writer's scratch): what a policy
+    /// decides on and what the writer stores come from the fields written here.
+    pub(crate) fn fill(&self, p: &mut Position) {
+        p.id = self.id;
+        p.symbol.clear();
+        p.symbol.push_str(&self.symbol);
+        p.exit_strategy.clear();
+        p.exit_strategy.push_str(&self.exit_strategy);
+        p.side = self.side;
+        p.qty = self.qty;
+        p.entry_price = self.entry_price;
+        p.tp_price = self.tp_price;
+        p.sl_price = self.sl_price;
+        p.status = PositionStatus::Open;
+        p.created_at = self.created_at;
+        p.dynamic_tp_price = self.dynamic_tp_price;
+        p.dynamic_sl_price = self.dynamic_sl_price;
+        p.max_favorable_move = self.max_favorable_move;
+        match &self.exit_meta {
+            Some(m) => p.exit_meta.clone_from(m),
+            None => p.exit_meta.clear(),
+        }
+        p.fees = self.fees;
+        p.realized_pnl = self.realized_pnl;
+    }
+
+    /// A `Position` with this position's fields and empty order, exchange and signal
+    /// fields (see [`OpenPosition::fill`]).
+    pub(crate) fn to_position(&self) -> Position {
+        let mut p = scratch_position();
+        self.fill(&mut p);
+        p
+    }
+
+    /// Take what the writer may change on an open position from `p`.
+    fn update(&mut self, p: &Position) {
+        self.qty = p.qty;
+        self.dynamic_tp_price = p.dynamic_tp_price;
+        self.dynamic_sl_price = p.dynamic_sl_price;
+        self.max_favorable_move = p.max_favorable_move;
+        self.exit_meta = (!p.exit_meta.is_empty()).then(|| Box::new(p.exit_meta.clone()));
+        self.fees = p.fees;
+        self.realized_pnl = p.realized_pnl;
+    }
+}
+
+/// A `Position` to [`OpenPosition::fill`], with empty order, exchange and signal fields.
+pub(crate) fn scratch_position() -> Position {
+    let mut p = Position::open(
+        String::new(),
+        Side::Long,
+        Decimal::ZERO,
+        Decimal::ZERO,
+        Timestamp::default(),
+    );
+    p.exchange = String::new();
+    p.market_type = String::new();
+    p
+}
 
 /// Open positions, today's signal counts and the trading mode. Owned by the writer
 /// thread only.
@@ -16,10 +104,11 @@ pub(crate) struct Book {
     /// Last time the watched-until mark was stored.
     pub(crate) last_check_saved: Option<Timestamp>,
     /// Open positions by id (oldest first), boxed: a B-tree node keeps room for 11
-    /// values and is often half full, so unboxed ~600-byte positions would waste as
-    /// much memory as they use.
-    pub(crate) open: BTreeMap<i64, Box<Position>>,
-    open_by_symbol: HashMap<String, u32>,
+    /// values and is often half full.
+    pub(crate) open: BTreeMap<i64, Box<OpenPosition>>,
+    /// Symbols and exit strategies, one copy each.
+    names: HashSet<Arc<str>>,
+    open_by_symbol: HashMap<Arc<str>, u32>,
     day: Option<chrono::NaiveDate>,
     opened_today: u32,
     opened_today_by_symbol: HashMap<String, u32>,
@@ -37,6 +126,7 @@ impl Book {
             trading: TradingState::at_start(stored.as_deref(), oms_enabled, now),
             last_check_saved: None,
             open: BTreeMap::new(),
+            names: HashSet::new(),
             open_by_symbol: HashMap::new(),
             day: None,
             opened_today: 0,
@@ -77,10 +167,48 @@ impl Book {
         }
     }
 
+    /// The shared copy of `name`.
+    fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(n) = self.names.get(name) {
+            return n.clone();
+        }
+        let n: Arc<str> = Arc::from(name);
+        self.names.insert(n.clone());
+        n
+    }
+
     /// Track a newly stored open position.
     pub(crate) fn add_open(&mut self, p: Position) {
-        *self.open_by_symbol.entry(p.symbol.clone()).or_default() += 1;
-        self.open.insert(p.id, Box::new(p));
+        let symbol = self.intern(&p.symbol);
+        let exit_strategy = self.intern(&p.exit_strategy);
+        *self.open_by_symbol.entry(symbol.clone()).or_default() += 1;
+        let exit_meta = (!p.exit_meta.is_empty()).then(|| Box::new(p.exit_meta));
+        let o = OpenPosition {
+            id: p.id,
+            symbol,
+            exit_strategy,
+            side: p.side,
+            qty: p.qty,
+            entry_price: p.entry_price,
+            tp_price: p.tp_price,
+            sl_price: p.sl_price,
+            dynamic_tp_price: p.dynamic_tp_price,
+            dynamic_sl_price: p.dynamic_sl_price,
+            max_favorable_move: p.max_favorable_move,
+            fees: p.fees,
+            realized_pnl: p.realized_pnl,
+            created_at: p.created_at,
+            exit_meta,
+        };
+        self.open.insert(p.id, Box::new(o));
+    }
+
+    /// Take what changed on the open position `p` (levels, best move, policy state,
+    /// what a partial close left).
+    pub(crate) fn update(&mut self, p: &Position) {
+        if let Some(o) = self.open.get_mut(&p.id) {
+            o.update(p);
+        }
     }
 
     /// Count a position opened by a signal today.
@@ -94,15 +222,16 @@ impl Book {
     }
 
     /// Forget a position that was closed.
-    pub(crate) fn remove(&mut self, id: i64) -> Option<Position> {
-        let p = self.open.remove(&id)?;
+    pub(crate) fn remove(&mut self, id: i64) {
+        let Some(p) = self.open.remove(&id) else {
+            return;
+        };
         if let Some(n) = self.open_by_symbol.get_mut(&p.symbol) {
             *n -= 1;
             if *n == 0 {
                 self.open_by_symbol.remove(&p.symbol);
             }
         }
-        Some(*p)
     }
 
     /// Is a position open on `symbol`?
@@ -112,6 +241,6 @@ impl Book {
 
     /// Distinct symbols with an open position.
     pub(crate) fn symbols(&self) -> Vec<String> {
-        self.open_by_symbol.keys().cloned().collect()
+        self.open_by_symbol.keys().map(|s| s.to_string()).collect()
     }
 }

@@ -255,7 +255,7 @@ pub fn replay(
     })?;
     let mut trades = closed;
     trades.sort_by_key(|p| p.id);
-    let still_open: Vec<Position> = w.book.open.values().map(|p| (**p).clone()).collect();
+    let still_open = w.store.open_positions()?;
     let stats = w
         .ctx
         .trades

@@ -13,7 +13,7 @@
 use crate::OmsError;
 use crate::answer::SignalAnswer;
 use crate::audit::AuditLog;
-use crate::book::Book;
+use crate::book::{Book, OpenPosition, scratch_position};
 use crate::metrics::Metrics;
 use crate::order::ManualOrder;
 use crate::publish::{
@@ -517,7 +517,9 @@ fn handle(
         } => {
             let r = match book.open.get(&id) {
                 None => Ok(None),
-                Some(pos) => close_one(ctx, tx, pos, (&tick, None), reason, now).map(Some),
+                Some(o) => {
+                    close_one(ctx, tx, &o.to_position(), (&tick, None), reason, now).map(Some)
+                }
             };
             if let Ok(Some(c)) = &r {
                 book.remove(id);
@@ -870,8 +872,9 @@ fn close_one(
     c.fees = fees.normalize();
     c.closed_at = Some(fill.ts);
     c.auto_close_reason = Some(reason);
-    // One statement stores the close and whatever the policy changed this pass.
-    if !tx.close_position(&c)? {
+    // One statement stores the close and whatever the policy changed this pass, and
+    // completes `c` with the references the book does not keep.
+    if !tx.close_position(&mut c)? {
         return Err(OmsError::Storage(format!(
             "position {} was not open in the database",
             pos.id
@@ -934,21 +937,28 @@ const BEST_MOVE_STEP: Decimal = Decimal::from_parts(1, 0, 0, false, 1);
 
 /// What the policy decides for `p`; `None` when nothing changes (no copy is made then:
 /// a pass over 10,000 quiet positions allocates nothing).
-fn decide(ctx: &Ctx, p: &Position, tick: &Tick, now: Timestamp) -> Result<Option<Decided>, String> {
+fn decide(
+    ctx: &Ctx,
+    o: &OpenPosition,
+    p: &mut Position,
+    tick: &Tick,
+    now: Timestamp,
+) -> Result<Option<Decided>, String> {
     let policy = ctx
         .policies
-        .get(&p.exit_strategy)
-        .ok_or_else(|| format!("unknown exit_strategy {}", p.exit_strategy))?;
+        .get(&o.exit_strategy)
+        .ok_or_else(|| format!("unknown exit_strategy {}", o.exit_strategy))?;
     let ectx = ExitContext {
         price: tick.price,
         now,
         bar: tick.bar,
     };
-    let mv = favorable_move_pct(p.side, p.entry_price, ectx.favorable(p.side));
-    let new_best = p.max_favorable_move.is_none_or(|m| mv > m);
+    let mv = favorable_move_pct(o.side, o.entry_price, ectx.favorable(o.side));
+    let new_best = o.max_favorable_move.is_none_or(|m| mv > m);
+    o.fill(p);
     let actions = policy.on_price(p, &ectx).map_err(|e| e.to_string())?;
     if actions.is_empty()
-        && !(new_best && mv - p.max_favorable_move.unwrap_or_default() >= BEST_MOVE_STEP)
+        && !(new_best && mv - o.max_favorable_move.unwrap_or_default() >= BEST_MOVE_STEP)
     {
         return Ok(None);
     }
@@ -996,6 +1006,8 @@ fn on_pass(
     // Decide with the book read-only; write only the positions that changed.
     let mut work = Vec::new();
     let mut next = None;
+    // What the policies look at, refilled for each position (no allocation).
+    let mut scratch = scratch_position();
     for (looked, p) in book.open.range(from..).map(|(_, p)| p).enumerate() {
         if looked == PASS_SLICE_POSITIONS || work.len() == PASS_SLICE_WRITES {
             next = Some(p.id);
@@ -1005,12 +1017,12 @@ fn on_pass(
             report.too_young += 1;
             continue;
         }
-        let Some(tick) = market.get(&p.symbol) else {
+        let Some(tick) = market.get(&*p.symbol) else {
             report.no_price += 1;
             continue;
         };
         report.checked += 1;
-        match decide(ctx, p, tick, now) {
+        match decide(ctx, p, &mut scratch, tick, now) {
             Ok(Some(d)) => work.push((d, tick)),
             Ok(None) => {}
             Err(e) => {
@@ -1057,11 +1069,7 @@ fn on_pass(
                         events.push(Event::Closed(Box::new(c.clone())));
                         report.closed.push(c);
                     }
-                    Ok(None) => {
-                        if let Some(p) = book.open.get_mut(&id) {
-                            **p = updated;
-                        }
-                    }
+                    Ok(None) => book.update(&updated),
                     Err(e) => {
                         report.policy_errors += 1;
                         log::error!("close_failed id={id} error=\"{e}\"");
@@ -1119,7 +1127,7 @@ fn on_close_all(
     let mut report = CloseAllReport::default();
     let ids: Vec<i64> = book.open.keys().copied().collect();
     for id in ids {
-        let Some(pos) = book.open.get(&id) else {
+        let Some(pos) = book.open.get(&id).map(|o| o.to_position()) else {
             continue;
         };
         let fail = |error: String| CloseFailure {
@@ -1131,7 +1139,7 @@ fn on_close_all(
             report.failed.push(fail("no price for this symbol".into()));
             continue;
         };
-        match tx.atomic(|tx| close_one(ctx, tx, pos, (tick, None), reason, now)) {
+        match tx.atomic(|tx| close_one(ctx, tx, &pos, (tick, None), reason, now)) {
             Ok(c) => {
                 book.remove(id);
                 events.push(Event::Closed(Box::new(c.clone())));

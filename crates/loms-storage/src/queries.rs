@@ -70,7 +70,7 @@ fn dec_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Decimal> {
     parse_dec(&text(row, i)?).map_err(corrupt)
 }
 
-fn opt_dec_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Decimal>> {
+pub(crate) fn opt_dec_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Decimal>> {
     opt_text(row, i)?
         .map(|s| parse_dec(&s))
         .transpose()
@@ -81,7 +81,7 @@ fn ts_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
     parse_ts(&text(row, i)?).map_err(corrupt)
 }
 
-fn opt_ts_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
+pub(crate) fn opt_ts_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Timestamp>> {
     opt_text(row, i)?
         .map(|s| parse_ts(&s))
         .transpose()
@@ -411,16 +411,27 @@ mod tests {
         let _b = open_one(&mut s, "ETHUSDT", None);
         let pa = s.position(a).unwrap().unwrap();
         let tx = s.transaction();
-        let patch = closed(
+        let mut patch = closed(
             &pa,
             dec!(100000),
             dec!(2.7495),
             t0() + Duration::minutes(5),
             CloseReason::Tp,
         );
-        assert!(tx.close_position(&patch).unwrap());
+        // The writer closes from what it keeps in memory: no signal or order references.
+        (patch.signal_id, patch.order_id, patch.exchange) = (None, None, String::new());
+        assert!(tx.close_position(&mut patch).unwrap());
+        assert_eq!(
+            (
+                patch.signal_id.as_deref(),
+                patch.order_id,
+                patch.exchange.as_str()
+            ),
+            (Some("a"), pa.order_id, "bitget"),
+            "completed from the row"
+        );
         assert!(
-            !tx.close_position(&patch).unwrap(),
+            !tx.close_position(&mut patch).unwrap(),
             "closing twice is a no-op"
         );
         tx.commit().unwrap();
@@ -518,7 +529,7 @@ mod tests {
             CloseReason::Sl,
         );
         c.fees = dec!(0.0001);
-        tx.close_position(&c).unwrap();
+        tx.close_position(&mut c).unwrap();
         tx.commit().unwrap();
         for f in [
             PositionFilter::default(),

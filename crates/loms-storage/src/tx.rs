@@ -1,6 +1,7 @@
 //! The write side: one [`Tx`] groups the work of many requests into one durable commit.
 
 use crate::codec::{opt_dec, opt_ts, ts};
+use crate::queries::{opt_dec_at, opt_ts_at};
 use crate::{Result, StorageError};
 use loms_domain::{CloseReason, Decimal, Position, Timestamp};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -233,15 +234,17 @@ impl<'c> Tx<'c> {
 
     /// Store the final state of a position that just closed (`status`, `close_price`,
     /// `pnl`, `fees`, `closed_at`, `auto_close_reason`, and what its policy last
-    /// changed), in one statement. Returns false when it was not open.
+    /// changed), in one statement, and complete `p` with what only the row holds (its
+    /// order, exchange and signal references: the writer does not keep them in memory).
+    /// Returns false when it was not open.
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
-    pub fn close_position(&self, p: &Position) -> Result<bool> {
+    pub fn close_position(&self, p: &mut Position) -> Result<bool> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        let n = self
-            .conn()?
+        let conn = self.conn()?;
+        let n = conn
             .prepare_cached(
                 "UPDATE positions SET status = 'closed', close_price = ?2, pnl = ?3, fees = ?4,
                    closed_at = ?5, auto_close_reason = ?6, qty = ?7, dynamic_tp_price = ?8,
@@ -262,7 +265,31 @@ impl<'c> Tx<'c> {
                 meta,
                 p.realized_pnl.to_string(),
             ])?;
-        Ok(n == 1)
+        if n != 1 {
+            return Ok(false);
+        }
+        // A separate lookup: `UPDATE ... RETURNING` makes SQLite keep a statement
+        // journal for every close, which cost more than this read of a page just written.
+        conn.prepare_cached(
+            "SELECT order_id, exchange, market_type, account_label, external_order_id,
+               external_position_ref, signal_id, strategy, timeframe_min, signal_price, signal_time
+             FROM positions WHERE id = ?1",
+        )?
+        .query_row([p.id], |r| {
+            p.order_id = r.get(0)?;
+            p.exchange = r.get(1)?;
+            p.market_type = r.get(2)?;
+            p.account_label = r.get(3)?;
+            p.external_order_id = r.get(4)?;
+            p.external_position_ref = r.get(5)?;
+            p.signal_id = r.get(6)?;
+            p.strategy = r.get(7)?;
+            p.timeframe_min = r.get(8)?;
+            p.signal_price = opt_dec_at(r, 9)?;
+            p.signal_time = opt_ts_at(r, 10)?;
+            Ok(())
+        })?;
+        Ok(true)
     }
 
     /// Set a key of the persistent operator state.

@@ -27,6 +27,15 @@ async fn long_opens_then_closes_at_take_profit() {
     assert!(r.closed.is_empty());
     let r = srv.market("BTCUSDT", "101700").await;
     assert_eq!(r.closed.len(), 1);
+    // The writer keeps no signal or order references in memory: the closed position
+    // it reports is completed from its row.
+    let c = &r.closed[0];
+    assert_eq!(c.order_id, Some(id));
+    assert!(c.signal_id.is_some());
+    assert_eq!(c.signal_id.as_deref(), a["signal_id"].as_str());
+    assert_eq!(c.strategy.as_deref(), Some("bounce_ema10_strict"));
+    assert_eq!((c.exchange.as_str(), c.timeframe_min), ("bitget", Some(5)));
+    assert!(c.signal_price.is_some() && c.signal_time.is_some());
 
     let (st, p) = srv.get(&format!("/positions/{id}")).await;
     assert_eq!(st, 200);
