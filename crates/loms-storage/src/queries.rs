@@ -622,7 +622,7 @@ mod tests {
         let id = open_one(&mut s, "BTCUSDT", None);
         drop(s);
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 4);
+        assert_eq!(s.schema_version().unwrap(), 5);
         let r = Store::open_reader(&path).unwrap();
         assert_eq!(r.position(id).unwrap().unwrap().symbol, "BTCUSDT");
         let mode: String = s
