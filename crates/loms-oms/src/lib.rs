@@ -591,7 +591,8 @@ impl Oms {
     }
 
     /// One auto-close pass: one quote request for all symbols with an open position,
-    /// then the policies decide and every close is written in one transaction.
+    /// then the policies decide and the closes are written many to a transaction (a
+    /// pass over many positions runs in slices between other commands).
     ///
     /// A price error on one symbol is logged and counted, and that symbol's positions
     /// are left untouched.
@@ -599,6 +600,11 @@ impl Oms {
     /// # Errors
     /// [`OmsError::Stopped`] or [`OmsError::Storage`].
     pub async fn auto_close_pass(&self) -> Result<PassReport, OmsError> {
+        self.pass(true).await
+    }
+
+    /// An auto-close pass whose report keeps the closed positions or only counts them.
+    async fn pass(&self, keep_closed: bool) -> Result<PassReport, OmsError> {
         let started = std::time::Instant::now();
         let market = self.current_market().await?;
         let report = self
@@ -607,6 +613,7 @@ impl Oms {
                 at: None,
                 reply,
                 progress: None,
+                keep_closed,
             })
             .await?;
         let took = started.elapsed();
@@ -743,6 +750,7 @@ impl Oms {
                     at,
                     reply,
                     progress: None,
+                    keep_closed: true,
                 })
                 .await?;
             for c in &r.closed {
@@ -774,7 +782,7 @@ impl Oms {
             tokio::select! {
                 () = &mut shutdown => break,
                 _ = tick.tick() => {
-                    if let Err(e) = self.auto_close_pass().await {
+                    if let Err(e) = self.pass(false).await {
                         log::error!("auto_close_pass_failed error=\"{e}\"");
                         if matches!(e, OmsError::Stopped) {
                             break;

@@ -244,6 +244,7 @@ pub fn replay(
                 at: Some(end),
                 reply,
                 progress: None,
+                keep_closed: false,
             })]);
             rx.try_recv().map_err(|_| OmsError::Stopped)??;
         }

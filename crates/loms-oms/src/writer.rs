@@ -81,6 +81,10 @@ pub(crate) enum Write {
         reply: Reply<PassReport>,
         /// Where a pass cut into slices goes on (`None`: from the start).
         progress: Option<Box<PassProgress>>,
+        /// Keep every closed position in the report (`false`: only count them; the
+        /// auto-close loop reads no report, and a pass closing 100,000 positions would
+        /// otherwise hold them all until its end).
+        keep_closed: bool,
     },
     CloseAll {
         market: Market,
@@ -160,8 +164,11 @@ pub struct PassReport {
     pub no_price: usize,
     /// Positions whose policy failed or is unknown, left alone.
     pub policy_errors: usize,
-    /// Positions closed, as stored.
+    /// Positions closed, as stored (empty for the passes of the auto-close loop, which
+    /// only count them: see `closed_count`).
     pub closed: Vec<Position>,
+    /// Positions closed.
+    pub closed_count: usize,
 }
 
 /// Everything the writer needs besides its connection and book. Immutable.
@@ -533,6 +540,7 @@ fn handle(
             at,
             reply,
             progress,
+            keep_closed,
         } => {
             let live = at.is_none();
             let (from, now, mut report) = match progress {
@@ -546,7 +554,15 @@ fn handle(
                     },
                 ),
             };
-            let next = on_pass(ctx, book, tx, &market, now, from, &mut report, events);
+            let next = on_pass(
+                ctx,
+                book,
+                tx,
+                (&market, now),
+                from,
+                (&mut report, keep_closed),
+                events,
+            );
             // Once the pass is through, remember how far prices were watched, for the
             // downtime gap after a restart (at most every 10 s, so an idle pass writes
             // nothing most of the time).
@@ -569,6 +585,7 @@ fn handle(
                         market,
                         at,
                         reply,
+                        keep_closed,
                         progress: Some(Box::new(PassProgress {
                             next_id,
                             now,
@@ -997,10 +1014,9 @@ fn on_pass(
     ctx: &Ctx,
     book: &mut Book,
     tx: &Tx<'_>,
-    market: &Market,
-    now: Timestamp,
+    (market, now): (&Market, Timestamp),
     from: i64,
-    report: &mut PassReport,
+    (report, keep_closed): (&mut PassReport, bool),
     events: &mut Vec<Event>,
 ) -> Option<i64> {
     // Decide with the book read-only; write only the positions that changed.
@@ -1046,12 +1062,17 @@ fn on_pass(
         let mut out = Vec::with_capacity(n);
         for (d, tick) in work {
             let Decided { mut updated, exits } = d;
+            let mark = events.len();
             let r = if exits.partial.is_some() {
                 // Two steps: undo the partial close if the close after it fails.
                 tx.atomic(|tx| apply(ctx, tx, &mut updated, exits, tick, now, events))
             } else {
                 apply(ctx, tx, &mut updated, exits, tick, now, events)
             };
+            if r.is_err() {
+                // Nothing of this position was stored: nothing of it is told.
+                events.truncate(mark);
+            }
             match r {
                 Err(e @ OmsError::Storage(_)) => return Err(e),
                 r => out.push((updated, r)),
@@ -1066,8 +1087,11 @@ fn on_pass(
                 match r {
                     Ok(Some(c)) => {
                         book.remove(id);
-                        events.push(Event::Closed(Box::new(c.clone())));
-                        report.closed.push(c);
+                        report.closed_count += 1;
+                        if keep_closed {
+                            report.closed.push(c.clone());
+                        }
+                        events.push(Event::Closed(Box::new(c)));
                     }
                     Ok(None) => book.update(&updated),
                     Err(e) => {

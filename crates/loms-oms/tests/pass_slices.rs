@@ -49,6 +49,7 @@ async fn a_pass_in_slices_closes_every_position_once_and_signals_go_on_meanwhile
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 1_300, "each position closed once");
+    assert_eq!(r.closed_count, 1_300);
     assert!(
         r.closed
             .iter()

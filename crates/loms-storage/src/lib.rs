@@ -149,10 +149,6 @@ impl Store {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "FULL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Savepoint and statement journals in memory: they hold the pages a savepoint
-        // or a statement changed (a pass slice: a few MB at most), and spilling them to
-        // a temporary file past 64 KiB cost a write syscall per page.
-        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(())
     }
 
