@@ -515,7 +515,9 @@ impl Oms {
             }
         };
         let key = self::idempotency_key(&signal, idempotency_key);
-        log::info!(
+        // Debug: the outcome line that follows (position_opened, risk_block,
+        // signal_ignored, signal_duplicate) names the key too; one line per signal at info.
+        log::debug!(
             "signal_received key={key} symbol={} side={} price={}",
             signal.symbol,
             signal.side,

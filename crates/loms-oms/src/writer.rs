@@ -1177,7 +1177,7 @@ fn on_close_all(
 
 fn opened_event(p: &Position) -> String {
     format!(
-        "position_opened id={} symbol={} side={} qty={} entry={} tp={} sl={} exit={}",
+        "position_opened id={} symbol={} side={} qty={} entry={} tp={} sl={} exit={} key={}",
         p.id,
         p.symbol,
         p.side,
@@ -1185,7 +1185,8 @@ fn opened_event(p: &Position) -> String {
         p.entry_price,
         p.tp_price.map_or("-".into(), |d| d.to_string()),
         p.sl_price.map_or("-".into(), |d| d.to_string()),
-        p.exit_strategy
+        p.exit_strategy,
+        p.signal_id.as_deref().unwrap_or("-")
     )
 }
 
