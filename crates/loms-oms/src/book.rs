@@ -82,7 +82,7 @@ impl OpenPosition {
 }
 
 /// A `Position` to [`OpenPosition::fill`], with empty order, exchange and signal fields.
-pub(crate) fn scratch_position() -> Position {
+fn scratch_position() -> Position {
     let mut p = Position::open(
         String::new(),
         Side::Long,
@@ -108,6 +108,10 @@ pub(crate) struct Book {
     pub(crate) open: BTreeMap<i64, Box<OpenPosition>>,
     /// Symbols and exit strategies, one copy each.
     names: HashSet<Arc<str>>,
+    /// What the exit policies look at, refilled from each open position in turn
+    /// ([`OpenPosition::fill`]) and kept across passes, so a pass allocates nothing for
+    /// the positions that do not change.
+    pub(crate) scratch: Position,
     open_by_symbol: HashMap<Arc<str>, u32>,
     day: Option<chrono::NaiveDate>,
     opened_today: u32,
@@ -127,6 +131,7 @@ impl Book {
             last_check_saved: None,
             open: BTreeMap::new(),
             names: HashSet::new(),
+            scratch: scratch_position(),
             open_by_symbol: HashMap::new(),
             day: None,
             opened_today: 0,

@@ -13,7 +13,7 @@
 use crate::OmsError;
 use crate::answer::SignalAnswer;
 use crate::audit::AuditLog;
-use crate::book::{Book, OpenPosition, scratch_position};
+use crate::book::{Book, OpenPosition};
 use crate::metrics::Metrics;
 use crate::order::ManualOrder;
 use crate::publish::{
@@ -1022,8 +1022,7 @@ fn on_pass(
     // Decide with the book read-only; write only the positions that changed.
     let mut work = Vec::new();
     let mut next = None;
-    // What the policies look at, refilled for each position (no allocation).
-    let mut scratch = scratch_position();
+    let scratch = &mut book.scratch;
     for (looked, p) in book.open.range(from..).map(|(_, p)| p).enumerate() {
         if looked == PASS_SLICE_POSITIONS || work.len() == PASS_SLICE_WRITES {
             next = Some(p.id);
@@ -1038,7 +1037,7 @@ fn on_pass(
             continue;
         };
         report.checked += 1;
-        match decide(ctx, p, &mut scratch, tick, now) {
+        match decide(ctx, p, scratch, tick, now) {
             Ok(Some(d)) => work.push((d, tick)),
             Ok(None) => {}
             Err(e) => {
