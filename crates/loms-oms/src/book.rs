@@ -137,9 +137,7 @@ impl Book {
             opened_today: 0,
             opened_today_by_symbol: HashMap::new(),
         };
-        for p in store.open_positions()? {
-            book.add_open(p);
-        }
+        store.each_open_position(|p| book.add_open(p))?;
         let day = now.date_naive();
         let since = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
         book.day = Some(day);

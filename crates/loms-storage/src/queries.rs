@@ -161,11 +161,24 @@ impl Store {
     /// # Errors
     /// [`StorageError`] on a database failure or a corrupt row.
     pub fn open_positions(&self) -> Result<Vec<Position>> {
+        let mut all = Vec::new();
+        self.each_open_position(|p| all.push(p))?;
+        Ok(all)
+    }
+
+    /// Hand every open position to `f`, oldest first, one at a time (a caller keeping
+    /// a compact copy of each never holds them all at once).
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure or a corrupt row.
+    pub fn each_open_position(&self, mut f: impl FnMut(Position)) -> Result<()> {
         let sql =
             format!("SELECT {POSITION_COLUMNS} FROM positions WHERE status = 'open' ORDER BY id");
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map([], position_from_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        for p in stmt.query_map([], position_from_row)? {
+            f(p?);
+        }
+        Ok(())
     }
 
     /// Positions matching `f`, newest first.
