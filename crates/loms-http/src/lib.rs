@@ -9,6 +9,7 @@ mod query;
 mod respond;
 mod routes;
 
+pub use respond::{Body, Pieces};
 pub use routes::handle;
 
 use hyper::server::conn::http1;

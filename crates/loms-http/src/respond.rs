@@ -1,14 +1,54 @@
 //! JSON responses and the mapping of errors to HTTP statuses.
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{Either, Full};
+use hyper::body::Frame;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
-use loms_oms::OmsError;
+use loms_oms::{JsonPieces, OmsError};
 use serde::Serialize;
 use serde_json::{Value, json};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-pub(crate) type Resp = Response<Full<Bytes>>;
+/// A response body: whole, or a JSON list sent in pieces as it is read.
+pub type Body = Either<Full<Bytes>, Pieces>;
+
+pub(crate) type Resp = Response<Body>;
+
+/// The pieces of a JSON list as a response body. A read error after the first piece
+/// ends the body with an error, so the connection is cut and the client sees a
+/// truncated answer rather than a short list.
+#[derive(Debug)]
+pub struct Pieces(JsonPieces);
+
+impl hyper::body::Body for Pieces {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        self.get_mut().0.poll_next(cx).map(|piece| {
+            piece.map(|r| match r {
+                Ok(bytes) => Ok(Frame::data(Bytes::from(bytes))),
+                Err(e) => {
+                    log::error!("list_read_failed error={e}");
+                    Err(std::io::Error::other(e.to_string()))
+                }
+            })
+        })
+    }
+}
+
+/// 200 with a JSON list arriving in pieces.
+pub(crate) fn json_pieces(pieces: JsonPieces) -> Resp {
+    let mut r = Response::new(Either::Right(Pieces(pieces)));
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
 
 /// A JSON response.
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Resp {
@@ -23,7 +63,7 @@ pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Resp {
 
 /// 200 with `body` of `content_type`.
 fn with_type(body: Bytes, content_type: &'static str) -> Resp {
-    let mut r = Response::new(Full::new(body));
+    let mut r = Response::new(Either::Left(Full::new(body)));
     r.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     r

@@ -3,14 +3,14 @@
 
 use crate::MAX_BODY_BYTES;
 use crate::query;
-use crate::respond::{ApiError, Resp, html, ok, raw_json, text};
+use crate::respond::{ApiError, Resp, html, json_pieces, ok, raw_json, text};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
 use hyper::{Method, Request, StatusCode};
 use loms_domain::signal::{parse_time, positive_amount};
 use loms_domain::{CloseReason, PositionStatus};
-use loms_oms::{Oms, OmsError, TradingMode};
+use loms_oms::{JsonList, Oms, OmsError, TradingMode};
 use loms_storage::{PositionFilter, TradeFilter};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -88,7 +88,11 @@ where
             }
         }
         (["positions"], &Method::GET) => {
-            Ok(raw_json(oms.positions_json(position_filter(&q)?).await?))
+            let filter = position_filter(&q)?;
+            Ok(match oms.positions_json_pieces(filter).await? {
+                JsonList::Whole(body) => raw_json(body),
+                JsonList::Pieces(pieces) => json_pieces(pieces),
+            })
         }
         (["positions", id], &Method::GET) => {
             let id = parse_id(id)?;

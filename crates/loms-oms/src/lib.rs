@@ -285,6 +285,41 @@ struct Inner {
     health: Health,
 }
 
+/// Size of the pieces of a JSON list ([`Oms::positions_json_pieces`]).
+pub const JSON_PIECE_BYTES: usize = 256 * 1024;
+
+/// A JSON list ([`Oms::positions_json_pieces`]).
+#[derive(Debug)]
+pub enum JsonList {
+    /// It fit in one piece.
+    Whole(Vec<u8>),
+    /// The first piece, and the rest as they are read.
+    Pieces(JsonPieces),
+}
+
+/// A JSON list arriving in pieces.
+#[derive(Debug)]
+pub struct JsonPieces {
+    first: Option<Vec<u8>>,
+    rest: tokio::sync::mpsc::Receiver<Result<(Vec<u8>, bool), OmsError>>,
+}
+
+impl JsonPieces {
+    /// The next piece; `None` once the list is complete.
+    pub fn poll_next(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Vec<u8>, OmsError>>> {
+        match self.first.take() {
+            Some(first) => std::task::Poll::Ready(Some(Ok(first))),
+            None => self
+                .rest
+                .poll_recv(cx)
+                .map(|next| next.map(|r| r.map(|(piece, _)| piece))),
+        }
+    }
+}
+
 /// A running OMS. Cheap to clone; every clone talks to the same writer.
 #[derive(Debug, Clone)]
 pub struct Oms(Arc<Inner>);
@@ -811,6 +846,41 @@ impl Oms {
     /// [`OmsError::Storage`].
     pub async fn positions_json(&self, filter: PositionFilter) -> Result<Vec<u8>, OmsError> {
         self.read(move |s| s.positions_json(&filter)).await
+    }
+
+    /// [`Oms::positions_json`] for `GET /positions/`: whole when it fits in one piece
+    /// of [`JSON_PIECE_BYTES`], else in pieces sent while the rows are read, so that a
+    /// long list is never held whole and its answer starts at once. An error before
+    /// the first piece is returned here; one after it ends the pieces.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`].
+    pub async fn positions_json_pieces(
+        &self,
+        filter: PositionFilter,
+    ) -> Result<JsonList, OmsError> {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+        let inner = self.0.clone();
+        tokio::task::spawn_blocking(move || {
+            let sent = tx.clone();
+            let r = inner.readers.with(move |s| {
+                s.positions_json_chunks(&filter, JSON_PIECE_BYTES, |piece, last| {
+                    sent.blocking_send(Ok((piece, last))).is_ok()
+                })
+            });
+            if let Err(e) = r {
+                let _ = tx.blocking_send(Err(e));
+            }
+        });
+        match rx.recv().await {
+            Some(Ok((whole, true))) => Ok(JsonList::Whole(whole)),
+            Some(Ok((first, false))) => Ok(JsonList::Pieces(JsonPieces {
+                first: Some(first),
+                rest: rx,
+            })),
+            Some(Err(e)) => Err(e),
+            None => Err(OmsError::Storage("read task failed".into())),
+        }
     }
 
     /// One position as JSON, `None` when absent.

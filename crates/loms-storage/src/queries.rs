@@ -198,10 +198,37 @@ impl Store {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn positions_json(&self, f: &PositionFilter) -> Result<Vec<u8>> {
+        let mut all = Vec::new();
+        self.positions_json_chunks(f, usize::MAX, |chunk, _| {
+            all.extend_from_slice(&chunk);
+            true
+        })?;
+        Ok(all)
+    }
+
+    /// [`Store::positions_json`] handed to `emit` in pieces of about `chunk` bytes as
+    /// the rows are read (the pieces, joined, are the JSON array), so that a long list
+    /// is never held whole. `emit(piece, last)` returns false to stop (the reader went
+    /// away).
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn positions_json_chunks(
+        &self,
+        f: &PositionFilter,
+        chunk: usize,
+        mut emit: impl FnMut(Vec<u8>, bool) -> bool,
+    ) -> Result<()> {
         let (sql, args) = position_query(f);
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let mut rows = stmt.query(params_from_iter(args))?;
-        let mut out = Vec::with_capacity(64 * 1024);
+        // Room for one piece and the row that completes it (the whole list: grow).
+        let cap = if chunk < 1 << 20 {
+            chunk + 4096
+        } else {
+            64 * 1024
+        };
+        let mut out = Vec::with_capacity(cap);
         out.push(b'[');
         let mut first = true;
         while let Some(row) = rows.next()? {
@@ -210,9 +237,15 @@ impl Store {
             }
             first = false;
             crate::json::write_position(row, &mut out)?;
+            if out.len() >= chunk
+                && !emit(std::mem::replace(&mut out, Vec::with_capacity(cap)), false)
+            {
+                return Ok(());
+            }
         }
         out.push(b']');
-        Ok(out)
+        emit(out, true);
+        Ok(())
     }
 
     /// One position as JSON (see [`Store::positions_json`]).
@@ -564,6 +597,38 @@ mod tests {
         );
         assert_eq!(one["closed_at"], "2025-12-01T10:05:00.450Z");
         assert!(s.position_json(999).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_json_list_in_pieces_joins_up_to_the_whole_and_stops_when_asked() {
+        let mut s = Store::open_in_memory().unwrap();
+        for i in 0..5 {
+            open_one(&mut s, &format!("S{i}USDT"), None);
+        }
+        let f = PositionFilter::default();
+        let whole = s.positions_json(&f).unwrap();
+        let mut pieces = Vec::new();
+        s.positions_json_chunks(&f, 100, |p, last| {
+            assert_eq!(last, p == b"]");
+            pieces.push(p);
+            true
+        })
+        .unwrap();
+        assert_eq!(
+            pieces.len(),
+            6,
+            "one row (> 100 bytes) per piece, then the ]"
+        );
+        assert!(pieces[..5].iter().all(|p| p.len() >= 100));
+        assert_eq!(pieces[5], b"]");
+        assert_eq!(pieces.concat(), whole);
+        let mut asked = 0;
+        s.positions_json_chunks(&f, 100, |_, _| {
+            asked += 1;
+            false
+        })
+        .unwrap();
+        assert_eq!(asked, 1, "nothing more once the reader went away");
     }
 
     #[test]

@@ -155,6 +155,18 @@ pub(crate) async fn raw_request(
     body: Option<&str>,
     headers: &[(&str, &str)],
 ) -> (u16, String) {
+    let (status, _, body) = raw_exchange(addr, method, path, body, headers).await;
+    (status, body)
+}
+
+/// One request on its own connection: status, response head, body (de-chunked).
+pub(crate) async fn raw_exchange(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (u16, String, String) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let body = body.unwrap_or("");
     let mut req = format!(
@@ -179,7 +191,29 @@ pub(crate) async fn raw_request(
         .nth(1)
         .and_then(|s| s.parse().ok())
         .expect("status");
-    (status, body.to_string())
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    let body = if chunked {
+        dechunk(body)
+    } else {
+        body.to_string()
+    };
+    (status, head.to_string(), body)
+}
+
+/// The body of a `Transfer-Encoding: chunked` answer (panics on a malformed or cut one).
+fn dechunk(mut rest: &str) -> String {
+    let mut body = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").expect("chunk size line");
+        let n = usize::from_str_radix(size.trim(), 16).expect("hex chunk size");
+        if n == 0 {
+            return body;
+        }
+        body.push_str(&after[..n]);
+        rest = after[n..].strip_prefix("\r\n").expect("CRLF after a chunk");
+    }
 }
 
 /// The bot's payload from the spec, with overrides.

@@ -1,6 +1,6 @@
 //! Open → close paths, manual close, stats, restart, shutdown, routing.
 
-use crate::harness::{TestServer, bot_signal, nth_signal};
+use crate::harness::{TestServer, bot_signal, nth_signal, raw_exchange};
 use serde_json::json;
 
 #[tokio::test]
@@ -241,6 +241,33 @@ async fn manual_order_opens_a_position_and_lists() {
         )
         .await;
     assert_eq!((st, e["error"].as_str()), (422, Some("invalid_order")));
+}
+
+#[tokio::test]
+async fn a_long_position_list_is_sent_in_pieces_as_it_is_read() {
+    let srv = TestServer::start(|_| {}).await;
+    // About 600 bytes each: more than one piece of 256 KiB.
+    for n in 0..600 {
+        let body = json!({"symbol": format!("S{}USDT", n % 9), "side": "buy", "qty": 1,
+            "entry_price": 100, "tp_price": 110, "sl_price": 90});
+        srv.oms.create_order(&body).await.unwrap();
+    }
+    let (st, head, body) = raw_exchange(srv.addr, "GET", "/positions/", None, &[]).await;
+    assert_eq!(st, 200);
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    assert!(body.len() > loms_oms::JSON_PIECE_BYTES);
+    let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let whole: serde_json::Value = serde_json::from_slice(
+        &srv.oms.positions_json(Default::default()).await.unwrap(),
+    )
+    .unwrap();
+    assert_eq!(listed, whole);
+    assert_eq!(listed.as_array().unwrap().len(), 600);
+    // A short one is sent whole, with its length.
+    let (_, head, _) = raw_exchange(srv.addr, "GET", "/positions/?limit=3", None, &[]).await;
+    assert!(head.to_ascii_lowercase().contains("content-length"), "{head}");
 }
 
 #[tokio::test]
