@@ -259,15 +259,16 @@ async fn a_long_position_list_is_sent_in_pieces_as_it_is_read() {
     assert!(head.contains("content-type: application/json"), "{head}");
     assert!(body.len() > loms_oms::JSON_PIECE_BYTES);
     let listed: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let whole: serde_json::Value = serde_json::from_slice(
-        &srv.oms.positions_json(Default::default()).await.unwrap(),
-    )
-    .unwrap();
+    let whole: serde_json::Value =
+        serde_json::from_slice(&srv.oms.positions_json(Default::default()).await.unwrap()).unwrap();
     assert_eq!(listed, whole);
     assert_eq!(listed.as_array().unwrap().len(), 600);
     // A short one is sent whole, with its length.
     let (_, head, _) = raw_exchange(srv.addr, "GET", "/positions/?limit=3", None, &[]).await;
-    assert!(head.to_ascii_lowercase().contains("content-length"), "{head}");
+    assert!(
+        head.to_ascii_lowercase().contains("content-length"),
+        "{head}"
+    );
 }
 
 #[tokio::test]
