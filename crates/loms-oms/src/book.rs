@@ -110,7 +110,8 @@ pub(crate) struct Book {
     names: HashSet<Arc<str>>,
     /// What the exit policies look at, refilled from each open position in turn
     /// ([`OpenPosition::fill`]) and kept across passes, so a pass allocates nothing for
-    /// the positions that do not change.
+    /// the positions that do not change (save a copy of the policy state of those that
+    /// have one).
     pub(crate) scratch: Position,
     open_by_symbol: HashMap<Arc<str>, u32>,
     day: Option<chrono::NaiveDate>,

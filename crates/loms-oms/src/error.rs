@@ -32,7 +32,9 @@ pub enum OmsError {
     /// The broker did not fill.
     #[error("broker: {0}")]
     Broker(#[from] loms_broker::BrokerError),
-    /// The database failed; nothing was written.
+    /// The database failed: nothing of the request was stored, or (after a failed
+    /// flush of the WAL) it may not be on disk, in which case every later write is
+    /// refused until a restart lets SQLite's recovery decide.
     #[error("storage unavailable: {0}")]
     Storage(String),
     /// The OMS is shutting down.

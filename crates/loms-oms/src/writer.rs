@@ -1,12 +1,14 @@
 //! The single writer: one thread owns the write connection and the [`Book`], takes
 //! commands from a queue, and handles every command that is waiting as one batch in
 //! one transaction (group commit). A command refused for what it asks (bad input, risk
-//! limit, trading mode) fails before it writes anything; a storage error inside a
-//! command rolls the whole batch back and answers every command of it with that error
-//! (no savepoint per command: they cost a copy of every page a command touches, about
-//! a tenth of the writer's time per signal). Replies are sent only after the batch is
-//! durable, by the publisher ([`crate::publish`]), which flushes the
-//! WAL while the writer goes on. Because commands are handled one after another, the
+//! limit, trading mode) fails before it writes anything. A storage error fails only
+//! its command when that command wrote nothing; once a command has written part of
+//! its rows, or SQLite has rolled the transaction back by itself, the whole batch is
+//! rolled back and every command of it answered with that error (no savepoint per
+//! command: they cost a copy of every page a command touches). A pass slice and each
+//! position of a flatten keep their own savepoint. Replies are sent only after the
+//! batch is durable, by the publisher ([`crate::publish`]), which flushes the WAL while
+//! the writer goes on. Because commands are handled one after another, the
 //! risk check and the insert are one atomic step however many requests race. A pass
 //! over many positions runs in slices that take turns with the waiting commands.
 
@@ -367,6 +369,7 @@ impl Writer {
         let tx = self.store.transaction();
         let mut work = work.into_iter();
         for cmd in work.by_ref() {
+            let changes = tx.changes();
             let (f, storage_error) = handle(
                 &self.ctx,
                 &mut self.book,
@@ -380,7 +383,10 @@ impl Writer {
                 },
             );
             finishers.extend(f);
-            if storage_error.is_some() {
+            // A command that failed after writing part of its rows, or a transaction
+            // SQLite rolled back by itself: the whole batch goes. A command that failed
+            // before writing anything (an unreadable stored answer) fails alone.
+            if storage_error.is_some() && (tx.changes() != changes || tx.is_rolled_back()) {
                 abort = storage_error;
                 break;
             }
@@ -952,8 +958,9 @@ struct Exits {
 /// by tick would else rewrite most open positions on every pass.
 const BEST_MOVE_STEP: Decimal = Decimal::from_parts(1, 0, 0, false, 1);
 
-/// What the policy decides for `p`; `None` when nothing changes (no copy is made then:
-/// a pass over 10,000 quiet positions allocates nothing).
+/// What the policy decides for `o`, looked at through the scratch `p`; `None` when
+/// nothing changes (no copy is made then: a quiet pass allocates nothing for positions
+/// without policy state; a policy's state, `exit_meta`, is copied into the scratch).
 fn decide(
     ctx: &Ctx,
     o: &OpenPosition,
@@ -1046,10 +1053,10 @@ fn on_pass(
             }
         }
     }
-    // One savepoint for the whole pass rather than one per position: a storage error
-    // undoes every write of the pass (the book stays as it was and the next pass tries
-    // again). Any other error comes before its position writes anything, and only that
-    // position is left alone.
+    // One savepoint for the slice rather than one per position: a storage error undoes
+    // every write of the slice (the book stays as it was; the pass goes on with its next
+    // slice, and the next pass tries these positions again). Any other error comes
+    // before its position writes anything, and only that position is left alone.
     let n = work.len();
     if n == 0 {
         // A quiet slice runs no statement at all (not even the savepoint), so it takes
@@ -1230,20 +1237,44 @@ mod tests {
         rx.try_recv().expect("answered")
     }
 
-    #[test]
-    fn a_storage_error_inside_a_command_rolls_the_whole_batch_back() {
+    /// A writer on a file where inserting a `table` row for symbol FAILUSDT fails, as a
+    /// failing disk would; the directory and the file's path come along.
+    fn writer_failing_on(table: &str) -> (tempfile::TempDir, std::path::PathBuf, Writer) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("loms.db");
-        let mut w = writer_on(Store::open(&path).unwrap());
-        // The disk "fails" on the position row of one order: after its order row was
-        // written, so only rolling back keeps a half-written order out of the database.
+        let w = writer_on(Store::open(&path).unwrap());
         rusqlite::Connection::open(&path)
             .unwrap()
-            .execute_batch(
-                "CREATE TRIGGER fail BEFORE INSERT ON positions WHEN NEW.symbol = 'FAILUSDT'
-                 BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;",
-            )
+            .execute_batch(&format!(
+                "CREATE TRIGGER fail BEFORE INSERT ON {table} WHEN NEW.symbol = 'FAILUSDT'
+                 BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;"
+            ))
             .unwrap();
+        (dir, path, w)
+    }
+
+    #[test]
+    fn a_command_that_fails_before_writing_anything_fails_alone() {
+        // The first write of the order fails: nothing of it was stored.
+        let (_dir, _, mut w) = writer_failing_on("orders");
+        let cmds = ["BTCUSDT", "FAILUSDT", "ETHUSDT"].map(order_cmd);
+        let (cmds, mut answers): (Vec<_>, Vec<_>) = cmds.into_iter().unzip();
+        w.process(cmds);
+        let answers: Vec<_> = answers
+            .iter_mut()
+            .map(|rx| rx.try_recv().expect("answered"))
+            .collect();
+        assert!(answers[0].is_ok() && answers[2].is_ok(), "{answers:?}");
+        assert!(matches!(&answers[1], Err(OmsError::Storage(m)) if m.contains("disk trouble")));
+        assert_eq!(w.store.count_open(None).unwrap(), 2);
+        assert_eq!(w.book.open.len(), 2);
+    }
+
+    #[test]
+    fn a_storage_error_inside_a_command_rolls_the_whole_batch_back() {
+        // The disk "fails" on the position row of one order: after its order row was
+        // written, so only rolling back keeps a half-written order out of the database.
+        let (_dir, path, mut w) = writer_failing_on("positions");
         let cmds = ["BTCUSDT", "FAILUSDT", "ETHUSDT", "SOLUSDT"].map(order_cmd);
         let (cmds, mut answers): (Vec<_>, Vec<_>) = cmds.into_iter().unzip();
         w.process(cmds);

@@ -25,6 +25,11 @@ pub enum StorageError {
         /// OS error.
         source: std::io::Error,
     },
+    /// SQLite rolled the write transaction back by itself after an error (a full disk,
+    /// an I/O error, out of memory): nothing of it is stored, and nothing more may run
+    /// in it.
+    #[error("the transaction was rolled back after an earlier error")]
+    RolledBack,
     /// A stored value could not be decoded (the file was edited by hand or is corrupt).
     #[error("corrupt row: {0}")]
     Corrupt(String),

@@ -69,12 +69,31 @@ impl<'c> Tx<'c> {
     }
 
     /// The connection, inside the transaction.
+    ///
+    /// # Errors
+    /// [`StorageError::RolledBack`] once SQLite has rolled the transaction back by
+    /// itself (it may on a full disk, an I/O error or out of memory): a statement run
+    /// then would commit on its own.
     fn conn(&self) -> Result<&'c Connection> {
         if !self.begun.get() {
             self.raw.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
             self.begun.set(true);
+        } else if self.is_rolled_back() {
+            return Err(StorageError::RolledBack);
         }
         Ok(self.raw)
+    }
+
+    /// Rows inserted, updated or deleted on this connection so far: a command that
+    /// failed changed nothing when this did not move.
+    pub fn changes(&self) -> u64 {
+        self.raw.total_changes()
+    }
+
+    /// True once SQLite has rolled the transaction back by itself (see
+    /// [`StorageError::RolledBack`]).
+    pub fn is_rolled_back(&self) -> bool {
+        self.begun.get() && self.raw.is_autocommit()
     }
 
     /// Run `f` atomically inside the transaction (a savepoint): on `Err` everything `f`
@@ -117,7 +136,7 @@ impl<'c> Tx<'c> {
     /// [`StorageError`] when the commit fails; nothing was written then.
     pub fn commit(mut self) -> Result<()> {
         if self.begun.get() {
-            self.raw.prepare_cached("COMMIT")?.execute([])?;
+            self.conn()?.prepare_cached("COMMIT")?.execute([])?;
         }
         self.committed = true;
         Ok(())
@@ -382,6 +401,7 @@ impl Drop for Tx<'_> {
     fn drop(&mut self) {
         if self.begun.get()
             && !self.committed
+            && !self.is_rolled_back()
             && let Err(e) = self
                 .raw
                 .prepare_cached("ROLLBACK")
@@ -389,5 +409,43 @@ impl Drop for Tx<'_> {
         {
             log::error!("rollback_failed error={e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Store;
+
+    fn order(tx: &Tx<'_>) -> Result<i64> {
+        tx.insert_order(&NewOrder {
+            symbol: "BTCUSDT",
+            side: "buy",
+            qty: Decimal::ONE,
+            order_type: "market",
+            status: "filled",
+            price: Decimal::ONE_HUNDRED,
+            created_at: chrono::Utc::now(),
+            signal_id: None,
+        })
+    }
+
+    #[test]
+    fn after_sqlite_rolled_the_transaction_back_nothing_more_runs_or_commits() {
+        let mut s = Store::open_in_memory().unwrap();
+        let tx = s.transaction();
+        order(&tx).unwrap();
+        let before = tx.changes();
+        // What SQLite does by itself on a full disk or an I/O error.
+        tx.raw.execute_batch("ROLLBACK").unwrap();
+        let err = order(&tx).unwrap_err();
+        assert!(matches!(err, StorageError::RolledBack), "{err}");
+        assert_eq!(
+            tx.changes(),
+            before,
+            "the order after it did not run on its own"
+        );
+        assert!(matches!(tx.commit(), Err(StorageError::RolledBack)));
+        assert!(s.orders(None, None).unwrap().is_empty(), "nothing stored");
     }
 }
