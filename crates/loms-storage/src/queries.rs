@@ -322,11 +322,11 @@ impl Store {
         let mut args: Vec<SqlValue> = Vec::new();
         if let Some(t) = f.since {
             sql.push_str(" AND closed_at >= ?");
-            args.push(SqlValue::Text(ts(t)));
+            args.push(SqlValue::Text(ts(t).as_str().to_string()));
         }
         if let Some(t) = f.until {
             sql.push_str(" AND closed_at < ?");
-            args.push(SqlValue::Text(ts(t)));
+            args.push(SqlValue::Text(ts(t).as_str().to_string()));
         }
         if let Some(sym) = &f.symbol {
             sql.push_str(" AND symbol = ?");

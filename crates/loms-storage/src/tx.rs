@@ -1,6 +1,6 @@
 //! The write side: one [`Tx`] groups the work of many requests into one durable commit.
 
-use crate::codec::{opt_dec, opt_ts, ts};
+use crate::codec::{dec, opt_dec, opt_ts, ts};
 use crate::queries::{opt_dec_at, opt_ts_at};
 use crate::{Result, StorageError};
 use loms_domain::{CloseReason, Decimal, Position, Timestamp};
@@ -189,10 +189,10 @@ impl<'c> Tx<'c> {
             .execute(params![
                 o.symbol,
                 o.side,
-                o.qty.to_string(),
+                dec(o.qty),
                 o.order_type,
                 o.status,
-                o.price.to_string(),
+                dec(o.price),
                 ts(o.created_at),
                 o.signal_id
             ])?;
@@ -220,8 +220,8 @@ impl<'c> Tx<'c> {
                 p.order_id,
                 p.symbol,
                 p.side.as_str(),
-                p.qty.to_string(),
-                p.entry_price.to_string(),
+                dec(p.qty),
+                dec(p.entry_price),
                 opt_dec(p.tp_price),
                 opt_dec(p.sl_price),
                 p.status.as_str(),
@@ -243,10 +243,10 @@ impl<'c> Tx<'c> {
                 p.signal_id,
                 p.strategy,
                 p.timeframe_min,
-                p.fees.to_string(),
+                dec(p.fees),
                 opt_dec(p.signal_price),
                 opt_ts(p.signal_time),
-                p.realized_pnl.to_string(),
+                dec(p.realized_pnl),
             ])?;
         Ok(self.raw.last_insert_rowid())
     }
@@ -274,15 +274,15 @@ impl<'c> Tx<'c> {
                 p.id,
                 opt_dec(p.close_price),
                 opt_dec(p.pnl),
-                p.fees.to_string(),
+                dec(p.fees),
                 opt_ts(p.closed_at),
                 p.auto_close_reason.map(|r| r.as_str()),
-                p.qty.to_string(),
+                dec(p.qty),
                 opt_dec(p.dynamic_tp_price),
                 opt_dec(p.dynamic_sl_price),
                 opt_dec(p.max_favorable_move),
                 meta,
-                p.realized_pnl.to_string(),
+                dec(p.realized_pnl),
             ])?;
         if n != 1 {
             return Ok(false);
@@ -341,13 +341,13 @@ impl<'c> Tx<'c> {
             )?
             .execute(params![
                 p.id,
-                p.qty.to_string(),
+                dec(p.qty),
                 opt_dec(p.dynamic_tp_price),
                 opt_dec(p.dynamic_sl_price),
                 opt_dec(p.max_favorable_move),
                 meta,
-                p.realized_pnl.to_string(),
-                p.fees.to_string(),
+                dec(p.realized_pnl),
+                dec(p.fees),
             ])?;
         Ok(())
     }
@@ -366,9 +366,9 @@ impl<'c> Tx<'c> {
                 f.position_id,
                 f.kind,
                 f.side,
-                f.qty.to_string(),
-                f.price.to_string(),
-                f.fee.to_string(),
+                dec(f.qty),
+                dec(f.price),
+                dec(f.fee),
                 ts(f.ts),
                 f.reason.map(|r| r.as_str()),
             ])?;
