@@ -1034,6 +1034,28 @@ mod tests {
         (tx, p)
     }
 
+    #[tokio::test]
+    async fn after_a_failed_flush_health_says_the_database_refuses_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = loms_config::Settings::for_tests(dir.path());
+        let oms = Oms::start(s.clone(), Deps::from_settings(&s)).unwrap();
+        assert!(oms.health().await.checks.database.ok);
+        oms.0.failure.set("Input/output error (os error 5)".into());
+        let h = oms.health().await;
+        assert!(!h.ok && !h.checks.database.ok);
+        assert!(
+            h.checks.database.detail.contains("restarted"),
+            "{}",
+            h.checks.database.detail
+        );
+        let err = oms
+            .set_trading(TradingMode::ReduceOnly, "test")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, OmsError::Storage(_)), "{err}");
+        oms.shutdown().await;
+    }
+
     #[test]
     fn a_list_that_stops_before_its_last_piece_ends_with_an_error() {
         let (tx, mut p) = list();
