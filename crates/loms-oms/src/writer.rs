@@ -364,6 +364,8 @@ impl Writer {
         let mut events: Vec<Event> = Vec::new();
         // A storage error inside a command: the transaction is rolled back whole.
         let mut abort: Option<String> = None;
+        // Any storage error: the book may no longer match the database.
+        let mut reload = false;
         // Passes that go on after this batch are pushed behind the ones already there.
         let later_before = self.later.len();
         let tx = self.store.transaction();
@@ -383,6 +385,7 @@ impl Writer {
                 },
             );
             finishers.extend(f);
+            reload |= storage_error.is_some();
             // A command that failed after writing part of its rows, or a transaction
             // SQLite rolled back by itself: the whole batch goes. A command that failed
             // before writing anything (an unreadable stored answer) fails alone.
@@ -402,8 +405,9 @@ impl Writer {
             }
             None => tx.commit().err().map(|e| e.to_string()),
         };
-        if error.is_some() {
-            // The database holds the truth; rebuild the in-memory view from it.
+        if error.is_some() || reload {
+            // The database holds the truth; rebuild the in-memory view from it (a close
+            // may have found its position already closed in the database).
             match Book::load(&self.store, now, self.ctx.oms_enabled) {
                 Ok(b) => self.book = b,
                 Err(e) => log::error!("book_reload_failed error={e}"),
