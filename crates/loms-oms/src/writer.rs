@@ -147,8 +147,9 @@ pub(crate) struct PassProgress {
     report: PassReport,
 }
 
-/// Positions looked at in one slice of a pass (about 1 ms).
-const PASS_SLICE_POSITIONS: usize = 8192;
+/// Positions looked at in one slice of a pass (about 0.4 ms: a signal waits for one
+/// slice at most, and a quiet slice costs next to nothing more than a bigger one).
+const PASS_SLICE_POSITIONS: usize = 2048;
 
 /// Positions written (closed or updated) in one slice of a pass (a few ms).
 const PASS_SLICE_WRITES: usize = 256;
