@@ -198,9 +198,10 @@ impl Store {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn positions_json(&self, f: &PositionFilter) -> Result<Vec<u8>> {
+        // One piece: the whole list (taken as it is, not copied).
         let mut all = Vec::new();
         self.positions_json_chunks(f, usize::MAX, |chunk, _| {
-            all.extend_from_slice(&chunk);
+            all = chunk;
             true
         })?;
         Ok(all)
