@@ -664,6 +664,16 @@ impl Oms {
         self.pass(true).await
     }
 
+    /// The pass `loms-server`'s loop runs: [`Oms::auto_close_pass`] with a report that
+    /// only counts the closes (`closed_count`; `closed` stays empty), so that nothing
+    /// is read back or kept for them.
+    ///
+    /// # Errors
+    /// [`OmsError::Stopped`] or [`OmsError::Storage`].
+    pub async fn auto_close_pass_counting(&self) -> Result<PassReport, OmsError> {
+        self.pass(false).await
+    }
+
     /// An auto-close pass whose report keeps the closed positions or only counts them.
     async fn pass(&self, keep_closed: bool) -> Result<PassReport, OmsError> {
         let started = std::time::Instant::now();

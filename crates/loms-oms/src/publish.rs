@@ -12,7 +12,8 @@ use crate::OmsError;
 use crate::audit::AuditLog;
 use crate::metrics::Metrics;
 use crate::stats::TradeLog;
-use loms_domain::{CloseReason, Position, Timestamp};
+use loms_domain::{CloseReason, Decimal, Position, Side, Timestamp};
+use loms_storage::ClosedTrade;
 use loms_storage::WalSync;
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,7 +46,37 @@ pub(crate) enum Event {
     Log(String),
     Signal(&'static str),
     RiskBlock(&'static str),
-    Closed(Box<Position>),
+    Closed(Closed),
+}
+
+/// What the publisher needs of a position that closed: its trade (for /stats), its
+/// close reason (metrics) and its log line; not the whole position, which the writer
+/// frees where it allocated it.
+#[derive(Debug)]
+pub(crate) struct Closed {
+    id: i64,
+    side: Side,
+    close_price: Decimal,
+    trade: ClosedTrade,
+}
+
+impl Closed {
+    /// The close event of `p`; `None` when `p` is not closed.
+    pub(crate) fn of(p: &Position) -> Option<Self> {
+        Some(Self {
+            id: p.id,
+            side: p.side,
+            close_price: p.close_price?,
+            trade: ClosedTrade {
+                symbol: p.symbol.clone(),
+                pnl: p.pnl?,
+                fees: p.fees,
+                reason: p.auto_close_reason,
+                opened_at: p.created_at,
+                closed_at: p.closed_at?,
+            },
+        })
+    }
 }
 
 /// A signal's audit line, completed once the batch's fate is known.
@@ -158,9 +189,9 @@ impl Publisher {
                     Event::RiskBlock(scope) => self.metrics.risk_block(scope),
                     Event::Closed(c) => {
                         self.metrics
-                            .closed(c.auto_close_reason.map_or("unknown", CloseReason::as_str));
-                        self.trades.push(&c);
-                        log::info!("{}", closed_event(&c));
+                            .closed(c.trade.reason.map_or("unknown", CloseReason::as_str));
+                        log::info!("{}", closed_line(&c));
+                        self.trades.push(c.trade);
                     }
                 }
             }
@@ -176,15 +207,15 @@ impl Publisher {
     }
 }
 
-fn closed_event(c: &Position) -> String {
+fn closed_line(c: &Closed) -> String {
     format!(
         "position_closed id={} symbol={} side={} reason={} close={} pnl={}",
         c.id,
-        c.symbol,
+        c.trade.symbol,
         c.side,
-        c.auto_close_reason.map_or("-", |r| r.as_str()),
-        c.close_price.unwrap_or_default(),
-        c.pnl.unwrap_or_default()
+        c.trade.reason.map_or("-", |r| r.as_str()),
+        c.close_price,
+        c.trade.pnl
     )
 }
 

@@ -1,6 +1,6 @@
 //! `/stats`: the figures of the go/no-go review, computed from closed trades.
 
-use loms_domain::{CloseReason, Decimal, Position, Timestamp};
+use loms_domain::{CloseReason, Decimal, Timestamp};
 use loms_storage::{ClosedTrade, TradeFilter};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -249,19 +249,8 @@ impl TradeLog {
         Self(RwLock::new(Log { trades, all }))
     }
 
-    /// Record a position that was just closed.
-    pub(crate) fn push(&self, p: &Position) {
-        let (Some(pnl), Some(closed_at)) = (p.pnl, p.closed_at) else {
-            return;
-        };
-        let t = ClosedTrade {
-            symbol: p.symbol.clone(),
-            pnl,
-            fees: p.fees,
-            reason: p.auto_close_reason,
-            opened_at: p.created_at,
-            closed_at,
-        };
+    /// Record a trade that was just closed.
+    pub(crate) fn push(&self, t: ClosedTrade) {
         let mut log = self.0.write().unwrap_or_else(|e| e.into_inner());
         if log.trades.last().is_none_or(|l| l.closed_at <= t.closed_at) {
             log.all.add(&t);
@@ -396,20 +385,8 @@ mod tests {
             trade("XRPUSDT", dec!(12), CloseReason::Tp, 48),
         ];
         let log = TradeLog::new(trades[..2].to_vec());
-        let as_position = |t: &ClosedTrade| {
-            let mut p = Position::open(
-                t.symbol.clone(),
-                loms_domain::Side::Long,
-                dec!(1),
-                dec!(1),
-                t.opened_at,
-            );
-            (p.pnl, p.closed_at, p.auto_close_reason, p.fees) =
-                (Some(t.pnl), Some(t.closed_at), t.reason, t.fees);
-            p
-        };
-        log.push(&as_position(&trades[3]));
-        log.push(&as_position(&trades[2])); // closed before the previous one
+        log.push(trades[3].clone());
+        log.push(trades[2].clone()); // closed before the previous one
         let all = TradeFilter::default();
         assert_eq!(
             log.stats(&all, 1),

@@ -5,8 +5,8 @@
 //! its command when that command wrote nothing; once a command has written part of
 //! its rows, or SQLite has rolled the transaction back by itself, the whole batch is
 //! rolled back and every command of it answered with that error (no savepoint per
-//! command: they cost a copy of every page a command touches). A pass slice and each
-//! position of a flatten keep their own savepoint. Replies are sent only after the
+//! command or pass slice: they cost a copy of every page written). Each position of a
+//! flatten, and a partial close followed by a close, keep their own savepoint. Replies are sent only after the
 //! batch is durable, by the publisher ([`crate::publish`]), which flushes the WAL while
 //! the writer goes on. Because commands are handled one after another, the
 //! risk check and the insert are one atomic step however many requests race. A pass
@@ -19,7 +19,7 @@ use crate::book::{Book, OpenPosition};
 use crate::metrics::Metrics;
 use crate::order::ManualOrder;
 use crate::publish::{
-    Committed, Event, Finish, FlushFailure, PendingAudit, Publisher, Reply, finish,
+    Closed, Committed, Event, Finish, FlushFailure, PendingAudit, Publisher, Reply, finish,
 };
 use crate::trading::{STATE_KEY, TradingMode, TradingState};
 use loms_broker::{BrokerAdapter, OrderRequest};
@@ -535,13 +535,13 @@ fn handle(
         } => {
             let r = match book.open.get(&id) {
                 None => Ok(None),
-                Some(o) => {
-                    close_one(ctx, tx, &o.to_position(), (&tick, None), reason, now).map(Some)
-                }
+                Some(o) => close_one(ctx, tx, o.to_position(), (&tick, None), reason, now)
+                    .and_then(|c| with_references(tx, c))
+                    .map(Some),
             };
             if let Ok(Some(c)) = &r {
                 book.remove(id);
-                events.push(Event::Closed(Box::new(c.clone())));
+                events.extend(Closed::of(c).map(Event::Closed));
             }
             let bad = failed(&r);
             (Some(finish(reply, r)), bad)
@@ -565,7 +565,7 @@ fn handle(
                     },
                 ),
             };
-            let next = on_pass(
+            let next = match on_pass(
                 ctx,
                 book,
                 tx,
@@ -573,7 +573,14 @@ fn handle(
                 from,
                 (&mut report, keep_closed),
                 events,
-            );
+            ) {
+                Ok(next) => next,
+                Err(e) => {
+                    let r = Err(e);
+                    let bad = failed::<PassReport>(&r);
+                    return (Some(finish(reply, r)), bad);
+                }
+            };
             // Once the pass is through, remember how far prices were watched, for the
             // downtime gap after a restart (at most every 10 s, so an idle pass writes
             // nothing most of the time).
@@ -885,30 +892,35 @@ fn close_fill(
 fn close_one(
     ctx: &Ctx,
     tx: &Tx<'_>,
-    pos: &Position,
+    mut c: Position,
     (tick, at): (&Tick, Option<Decimal>),
     reason: CloseReason,
     now: Timestamp,
 ) -> Result<Position, OmsError> {
-    let fill = close_fill(ctx, pos, pos.qty, tick, at, now)?;
-    let fees = pos.fees + fill.fee;
-    let gross = pos.realized_pnl + pnl(pos.side, pos.entry_price, fill.price, fill.qty)?;
-    let mut c = pos.clone();
+    let fill = close_fill(ctx, &c, c.qty, tick, at, now)?;
+    let fees = c.fees + fill.fee;
+    let gross = c.realized_pnl + pnl(c.side, c.entry_price, fill.price, fill.qty)?;
     c.status = loms_domain::PositionStatus::Closed;
     c.close_price = Some(fill.price);
     c.pnl = Some((gross - fees).normalize());
     c.fees = fees.normalize();
     c.closed_at = Some(fill.ts);
     c.auto_close_reason = Some(reason);
-    // One statement stores the close and whatever the policy changed this pass, and
-    // completes `c` with the references the book does not keep.
-    if !tx.close_position(&mut c)? {
+    // One statement stores the close and whatever the policy changed this pass.
+    if !tx.close_position(&c)? {
         return Err(OmsError::Storage(format!(
             "position {} was not open in the database",
-            pos.id
+            c.id
         )));
     }
-    record_fill(tx, pos, "exit", &fill, Some(reason))?;
+    record_fill(tx, &c, "exit", &fill, Some(reason))?;
+    Ok(c)
+}
+
+/// `c` completed with the references only its row holds, for an answer that shows
+/// the whole position.
+fn with_references(tx: &Tx<'_>, mut c: Position) -> Result<Position, OmsError> {
+    tx.read_references(&mut c)?;
     Ok(c)
 }
 
@@ -1021,6 +1033,10 @@ fn decide(
 /// Look at the open positions from id `from` on, write what changed, and add it to
 /// `report`; returns the id to go on from when the slice is full (see
 /// [`PassProgress`]), `None` when the pass is done.
+///
+/// # Errors
+/// [`OmsError::Storage`] when a write failed: the slice may have written part of its
+/// rows, and the book is left as it was.
 #[allow(clippy::too_many_arguments)]
 fn on_pass(
     ctx: &Ctx,
@@ -1030,7 +1046,7 @@ fn on_pass(
     from: i64,
     (report, keep_closed): (&mut PassReport, bool),
     events: &mut Vec<Event>,
-) -> Option<i64> {
+) -> Result<Option<i64>, OmsError> {
     // Decide with the book read-only; write only the positions that changed.
     let mut work = Vec::new();
     let mut next = None;
@@ -1058,67 +1074,48 @@ fn on_pass(
             }
         }
     }
-    // One savepoint for the slice rather than one per position: a storage error undoes
-    // every write of the slice (the book stays as it was; the pass goes on with its next
-    // slice, and the next pass tries these positions again). Any other error comes
-    // before its position writes anything, and only that position is left alone.
-    let n = work.len();
-    if n == 0 {
-        // A quiet slice runs no statement at all (not even the savepoint), so it takes
-        // no lock and begins no transaction.
-        return next;
-    }
-    let mark = events.len();
-    let written = tx.atomic(|tx| -> Result<Vec<_>, OmsError> {
-        let mut out = Vec::with_capacity(n);
-        for (d, tick) in work {
-            let Decided { mut updated, exits } = d;
-            let mark = events.len();
-            let r = if exits.partial.is_some() {
-                // Two steps: undo the partial close if the close after it fails.
-                tx.atomic(|tx| apply(ctx, tx, &mut updated, exits, tick, now, events))
-            } else {
-                apply(ctx, tx, &mut updated, exits, tick, now, events)
-            };
-            if r.is_err() {
+    // No savepoint for the slice: a storage error fails the pass and rolls back the
+    // whole batch, and the book is read again (see `Writer::commit_batch`); the next
+    // pass tries these positions again. Any other error comes before its position
+    // writes anything, and only that position is left alone.
+    for (Decided { updated, exits }, tick) in work {
+        let id = updated.id;
+        let mark = events.len();
+        let r = if exits.partial.is_some() {
+            // Two steps: undo the partial close if the close after it fails.
+            tx.atomic(|tx| apply(ctx, tx, updated, exits, tick, now, events))
+        } else {
+            apply(ctx, tx, updated, exits, tick, now, events)
+        };
+        match r {
+            Ok(Applied::Closed(mut c)) => {
+                book.remove(id);
+                report.closed_count += 1;
+                if keep_closed {
+                    tx.read_references(&mut c)?;
+                    report.closed.push(c.clone());
+                }
+                events.extend(Closed::of(&c).map(Event::Closed));
+            }
+            Ok(Applied::Open(p)) => book.update(&p),
+            Err(e @ OmsError::Storage(_)) => return Err(e),
+            Err(e) => {
                 // Nothing of this position was stored: nothing of it is told.
                 events.truncate(mark);
+                report.policy_errors += 1;
+                log::error!("close_failed id={id} error=\"{e}\"");
             }
-            match r {
-                Err(e @ OmsError::Storage(_)) => return Err(e),
-                r => out.push((updated, r)),
-            }
-        }
-        Ok(out)
-    });
-    match written {
-        Ok(out) => {
-            for (updated, r) in out {
-                let id = updated.id;
-                match r {
-                    Ok(Some(c)) => {
-                        book.remove(id);
-                        report.closed_count += 1;
-                        if keep_closed {
-                            report.closed.push(c.clone());
-                        }
-                        events.push(Event::Closed(Box::new(c)));
-                    }
-                    Ok(None) => book.update(&updated),
-                    Err(e) => {
-                        report.policy_errors += 1;
-                        log::error!("close_failed id={id} error=\"{e}\"");
-                    }
-                }
-            }
-        }
-        Err(e) => {
-            events.truncate(mark);
-            report.policy_errors += n;
-            log::error!("pass_write_failed positions={n} error=\"{e}\"");
         }
     }
-    next
+    Ok(next)
+}
+
+/// What a position became once a pass stored what its policy decided.
+enum Applied {
+    /// Still open, with its new levels, state or quantity.
+    Open(Position),
+    /// Closed.
+    Closed(Position),
 }
 
 /// Store what the policy decided for one position: a partial close, then a close or
@@ -1126,25 +1123,27 @@ fn on_pass(
 fn apply(
     ctx: &Ctx,
     tx: &Tx<'_>,
-    updated: &mut Position,
+    mut updated: Position,
     Exits { partial, close }: Exits,
     tick: &Tick,
     now: Timestamp,
     events: &mut Vec<Event>,
-) -> Result<Option<Position>, OmsError> {
+) -> Result<Applied, OmsError> {
     let id = updated.id;
     if let Some((fraction, reason, at)) = partial {
-        partial_close(ctx, tx, updated, fraction, (tick, at), reason, now)?;
+        partial_close(ctx, tx, &mut updated, fraction, (tick, at), reason, now)?;
         events.push(Event::Log(format!(
             "position_partial_close id={id} fraction={fraction} qty_left={}",
             updated.qty
         )));
     }
     match close {
-        Some((reason, at)) => close_one(ctx, tx, updated, (tick, at), reason, now).map(Some),
+        Some((reason, at)) => {
+            close_one(ctx, tx, updated, (tick, at), reason, now).map(Applied::Closed)
+        }
         None => {
-            tx.update_open_position(updated)?;
-            Ok(None)
+            tx.update_open_position(&updated)?;
+            Ok(Applied::Open(updated))
         }
     }
 }
@@ -1174,10 +1173,13 @@ fn on_close_all(
             report.failed.push(fail("no price for this symbol".into()));
             continue;
         };
-        match tx.atomic(|tx| close_one(ctx, tx, &pos, (tick, None), reason, now)) {
+        match tx.atomic(|tx| {
+            close_one(ctx, tx, pos.clone(), (tick, None), reason, now)
+                .and_then(|c| with_references(tx, c))
+        }) {
             Ok(c) => {
                 book.remove(id);
-                events.push(Event::Closed(Box::new(c.clone())));
+                events.extend(Closed::of(&c).map(Event::Closed));
                 report.closed.push(c);
             }
             Err(e) => report.failed.push(fail(e.to_string())),
@@ -1302,6 +1304,69 @@ mod tests {
         w.process(vec![cmd]);
         assert_eq!(rx.try_recv().unwrap().unwrap().symbol, "BTCUSDT");
         assert_eq!(w.book.open.len(), 1);
+    }
+
+    #[test]
+    fn a_storage_error_in_a_pass_fails_it_and_undoes_its_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loms.db");
+        let mut w = writer_on(Store::open(&path).unwrap());
+        let mut market = Market::new();
+        for symbol in ["BTCUSDT", "FAILUSDT"] {
+            let (reply, mut rx) = oneshot::channel();
+            let order = ManualOrder {
+                symbol: symbol.into(),
+                side: Side::Long,
+                qty: Decimal::ONE,
+                entry_price: Decimal::ONE_HUNDRED,
+                tp_price: Some(Decimal::from(110)),
+                sl_price: None,
+                order_type: "market".into(),
+            };
+            w.process(vec![Cmd::Write(Write::Order { order, reply })]);
+            rx.try_recv().unwrap().unwrap();
+            let price = Decimal::from(120);
+            let quote = PriceQuote::flat(symbol, price, w.ctx.clock.now());
+            let tick = Tick {
+                price,
+                quote,
+                bar: None,
+            };
+            market.insert(symbol.into(), tick);
+        }
+        let pass = |w: &mut Writer| {
+            let (reply, mut rx) = oneshot::channel();
+            w.process(vec![Cmd::Write(Write::Pass {
+                market: market.clone(),
+                at: Some(w.ctx.clock.now() + chrono::Duration::hours(1)),
+                reply,
+                progress: None,
+                keep_closed: false,
+            })]);
+            rx.try_recv().expect("answered")
+        };
+        // The close of the second position fails, after the first one was written.
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute_batch(
+            "CREATE TRIGGER fail BEFORE UPDATE ON positions WHEN NEW.symbol = 'FAILUSDT'
+             BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;",
+        )
+        .unwrap();
+        let err = pass(&mut w).unwrap_err();
+        assert!(
+            matches!(&err, OmsError::Storage(m) if m.contains("disk trouble")),
+            "{err}"
+        );
+        assert_eq!(
+            w.store.count_open(None).unwrap(),
+            2,
+            "the first close is undone"
+        );
+        assert_eq!(w.book.open.len(), 2, "the book follows the database");
+        db.execute_batch("DROP TRIGGER fail").unwrap();
+        let report = pass(&mut w).unwrap();
+        assert_eq!(report.closed_count, 2, "the next pass closes both");
+        assert_eq!(w.store.count_open(None).unwrap(), 0);
     }
 
     #[test]

@@ -62,21 +62,44 @@ pub(crate) fn dec(d: Decimal) -> Text {
 }
 
 /// Fixed-width UTC time, microsecond precision: sorts lexicographically like time.
+/// Years 0 to 9999 are written digit by digit (the writer stores two or three times
+/// per position, and `write!` costs several times as much); others go through `write!`.
 pub(crate) fn ts(t: Timestamp) -> Text {
     use chrono::{Datelike, Timelike};
     let mut s = Text::new();
-    // Cannot overflow: at most 31 bytes (6-digit years).
-    let _ = write!(
-        s,
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond() % 1_000_000_000 / 1_000
-    );
+    let year = t.year();
+    let micros = t.nanosecond() % 1_000_000_000 / 1_000;
+    let Ok(y @ 0..=9999) = u32::try_from(year) else {
+        // Cannot overflow: at most 31 bytes (6-digit years).
+        let _ = write!(
+            s,
+            "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+        );
+        return s;
+    };
+    // "YYYY-MM-DDTHH:MM:SS.ffffffZ": 27 bytes.
+    let fields = [
+        (y, 4, b'-'),
+        (t.month(), 2, b'-'),
+        (t.day(), 2, b'T'),
+        (t.hour(), 2, b':'),
+        (t.minute(), 2, b':'),
+        (t.second(), 2, b'.'),
+        (micros, 6, b'Z'),
+    ];
+    for (mut v, width, sep) in fields {
+        for i in (0..width).rev() {
+            s.buf[s.len + i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        s.buf[s.len + width] = sep;
+        s.len += width + 1;
+    }
     s
 }
 
@@ -123,6 +146,28 @@ mod tests {
             parse_ts(&far.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()).ok()
         );
         assert_eq!(ts(far).as_str().len(), 30, "fits");
+    }
+
+    #[test]
+    fn the_fast_path_writes_what_chrono_formats() {
+        let mut t = chrono::Utc
+            .with_ymd_and_hms(1999, 12, 31, 23, 59, 58)
+            .unwrap();
+        for step_us in [1, 999_999, 86_399_999_999, 31_622_400_000_001] {
+            t += chrono::Duration::microseconds(step_us);
+            assert_eq!(
+                ts(t).as_str(),
+                t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+            );
+        }
+        for (y, want) in [
+            (0, "0000-01-01"),
+            (9999, "9999-01-01"),
+            (10_000, "10000-01-01"),
+        ] {
+            let t = chrono::Utc.with_ymd_and_hms(y, 1, 1, 0, 0, 0).unwrap();
+            assert!(ts(t).as_str().starts_with(want), "{y}");
+        }
     }
 
     #[test]

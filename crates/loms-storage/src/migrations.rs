@@ -90,6 +90,10 @@ const MIGRATIONS: &[&str] = &[
     // run time (they are the record of every fill, for reconciliation offline), and no
     // position row is ever deleted, so the foreign key never needs to search them.
     "DROP INDEX fills_position;",
+    // v6: index the open positions only. A close then removes one index entry instead
+    // of moving it, and the index stays as small as the book.
+    "DROP INDEX positions_status;
+    CREATE INDEX positions_open ON positions(id) WHERE status = 'open';",
 ];
 
 /// Latest schema version this build knows.

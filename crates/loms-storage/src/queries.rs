@@ -142,8 +142,11 @@ fn position_query(f: &PositionFilter) -> (String, Vec<SqlValue>) {
     let mut sql = format!("SELECT {POSITION_COLUMNS} FROM positions WHERE 1 = 1");
     let mut args: Vec<SqlValue> = Vec::new();
     if let Some(s) = f.status {
-        sql.push_str(" AND status = ?");
-        args.push(SqlValue::Text(s.as_str().into()));
+        // A literal, not a parameter: SQLite uses the partial index of open positions
+        // only when the query names the status itself.
+        sql.push_str(" AND status = '");
+        sql.push_str(s.as_str());
+        sql.push('\'');
     }
     if let Some(sym) = &f.symbol {
         sql.push_str(" AND symbol = ?");
@@ -467,7 +470,8 @@ mod tests {
         );
         // The writer closes from what it keeps in memory: no signal or order references.
         (patch.signal_id, patch.order_id, patch.exchange) = (None, None, String::new());
-        assert!(tx.close_position(&mut patch).unwrap());
+        assert!(tx.close_position(&patch).unwrap());
+        tx.read_references(&mut patch).unwrap();
         assert_eq!(
             (
                 patch.signal_id.as_deref(),
@@ -478,7 +482,7 @@ mod tests {
             "completed from the row"
         );
         assert!(
-            !tx.close_position(&mut patch).unwrap(),
+            !tx.close_position(&patch).unwrap(),
             "closing twice is a no-op"
         );
         tx.commit().unwrap();
@@ -576,7 +580,7 @@ mod tests {
             CloseReason::Sl,
         );
         c.fees = dec!(0.0001);
-        tx.close_position(&mut c).unwrap();
+        tx.close_position(&c).unwrap();
         tx.commit().unwrap();
         for f in [
             PositionFilter::default(),
@@ -701,7 +705,7 @@ mod tests {
         let id = open_one(&mut s, "BTCUSDT", None);
         drop(s);
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 5);
+        assert_eq!(s.schema_version().unwrap(), 6);
         let r = Store::open_reader(&path).unwrap();
         assert_eq!(r.position(id).unwrap().unwrap().symbol, "BTCUSDT");
         let mode: String = s
@@ -709,6 +713,36 @@ mod tests {
             .pragma_query_value(None, "journal_mode", |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn open_positions_are_found_through_their_partial_index() {
+        let s = Store::open_in_memory().unwrap();
+        let plan = |sql: &str, args: Vec<SqlValue>| -> String {
+            let mut stmt = s
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap();
+            let rows = stmt
+                .query_map(params_from_iter(args), |r| r.get::<_, String>(3))
+                .unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+        };
+        let (sql, args) = position_query(&PositionFilter {
+            status: Some(PositionStatus::Open),
+            limit: Some(100),
+            ..Default::default()
+        });
+        assert!(
+            plan(&sql, args).contains("positions_open"),
+            "GET /positions/?status=open"
+        );
+        let count =
+            "SELECT COUNT(*) FROM positions WHERE status = 'open' AND (?1 IS NULL OR symbol = ?1)";
+        assert!(
+            plan(count, vec![SqlValue::Null]).contains("positions_open"),
+            "count_open"
+        );
     }
 
     #[test]

@@ -253,13 +253,11 @@ impl<'c> Tx<'c> {
 
     /// Store the final state of a position that just closed (`status`, `close_price`,
     /// `pnl`, `fees`, `closed_at`, `auto_close_reason`, and what its policy last
-    /// changed), in one statement, and complete `p` with what only the row holds (its
-    /// order, exchange and signal references: the writer does not keep them in memory).
-    /// Returns false when it was not open.
+    /// changed), in one statement. Returns false when it was not open.
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
-    pub fn close_position(&self, p: &mut Position) -> Result<bool> {
+    pub fn close_position(&self, p: &Position) -> Result<bool> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
         let conn = self.conn()?;
@@ -284,31 +282,40 @@ impl<'c> Tx<'c> {
                 meta,
                 dec(p.realized_pnl),
             ])?;
-        if n != 1 {
-            return Ok(false);
-        }
-        // A separate lookup: `UPDATE ... RETURNING` makes SQLite keep a statement
-        // journal for every close, which cost more than this read of a page just written.
-        conn.prepare_cached(
-            "SELECT order_id, exchange, market_type, account_label, external_order_id,
+        Ok(n == 1)
+    }
+
+    /// Complete `p` with what only its row holds: its order, exchange and signal
+    /// references (the writer does not keep them in memory). Only an answer that shows
+    /// the whole position needs them.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure, or when the row is gone.
+    pub fn read_references(&self, p: &mut Position) -> Result<()> {
+        // A separate lookup, not `UPDATE ... RETURNING`: that makes SQLite keep a
+        // statement journal for every close, which costs more than this read of a page
+        // just written.
+        self.conn()?
+            .prepare_cached(
+                "SELECT order_id, exchange, market_type, account_label, external_order_id,
                external_position_ref, signal_id, strategy, timeframe_min, signal_price, signal_time
              FROM positions WHERE id = ?1",
-        )?
-        .query_row([p.id], |r| {
-            p.order_id = r.get(0)?;
-            p.exchange = r.get(1)?;
-            p.market_type = r.get(2)?;
-            p.account_label = r.get(3)?;
-            p.external_order_id = r.get(4)?;
-            p.external_position_ref = r.get(5)?;
-            p.signal_id = r.get(6)?;
-            p.strategy = r.get(7)?;
-            p.timeframe_min = r.get(8)?;
-            p.signal_price = opt_dec_at(r, 9)?;
-            p.signal_time = opt_ts_at(r, 10)?;
-            Ok(())
-        })?;
-        Ok(true)
+            )?
+            .query_row([p.id], |r| {
+                p.order_id = r.get(0)?;
+                p.exchange = r.get(1)?;
+                p.market_type = r.get(2)?;
+                p.account_label = r.get(3)?;
+                p.external_order_id = r.get(4)?;
+                p.external_position_ref = r.get(5)?;
+                p.signal_id = r.get(6)?;
+                p.strategy = r.get(7)?;
+                p.timeframe_min = r.get(8)?;
+                p.signal_price = opt_dec_at(r, 9)?;
+                p.signal_time = opt_ts_at(r, 10)?;
+                Ok(())
+            })?;
+        Ok(())
     }
 
     /// Set a key of the persistent operator state.
