@@ -4,7 +4,8 @@ use crate::codec::{dec, opt_dec, opt_ts, ts};
 use crate::queries::{opt_dec_at, opt_ts_at};
 use crate::{Result, StorageError};
 use loms_domain::{CloseReason, Decimal, Position, Timestamp};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+use std::cell::RefCell;
 
 /// A received signal and what became of it (row of `signals`).
 #[derive(Debug, Clone)]
@@ -51,11 +52,37 @@ pub struct NewOrder<'a> {
 /// The transaction begins (`BEGIN IMMEDIATE`) at its first statement, so a batch that
 /// writes nothing — an auto-close pass where nothing moved — takes no lock and commits
 /// nothing. BEGIN, COMMIT and ROLLBACK go through cached statements.
-#[derive(Debug)]
 pub struct Tx<'c> {
     raw: &'c Connection,
     begun: std::cell::Cell<bool>,
     committed: bool,
+    /// The statements run once per row, taken from the connection's statement cache
+    /// at their first use and given back when the transaction ends: one cache lookup
+    /// (which hashes the whole SQL text) per batch instead of one per row.
+    held: RefCell<[Option<CachedStatement<'c>>; HELD]>,
+}
+
+/// The statements a [`Tx`] holds, by slot.
+#[derive(Clone, Copy)]
+enum Held {
+    InsertSignal,
+    InsertOrder,
+    InsertPosition,
+    InsertFill,
+    ClosePosition,
+    UpdateOpen,
+    ReadReferences,
+}
+
+const HELD: usize = Held::ReadReferences as usize + 1;
+
+impl std::fmt::Debug for Tx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx")
+            .field("begun", &self.begun.get())
+            .field("committed", &self.committed)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'c> Tx<'c> {
@@ -65,7 +92,24 @@ impl<'c> Tx<'c> {
             raw: conn,
             begun: std::cell::Cell::new(false),
             committed: false,
+            held: RefCell::new([const { None }; HELD]),
         }
+    }
+
+    /// Run `sql` (the statement of slot `which`) through `run`, inside the transaction.
+    fn held<T>(
+        &self,
+        which: Held,
+        sql: &str,
+        run: impl FnOnce(&mut CachedStatement<'c>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let conn = self.conn()?;
+        let mut held = self.held.borrow_mut();
+        let stmt = match &mut held[which as usize] {
+            Some(stmt) => stmt,
+            slot @ None => slot.insert(conn.prepare_cached(sql)?),
+        };
+        Ok(run(stmt)?)
     }
 
     /// The connection, inside the transaction.
@@ -159,12 +203,11 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure (including a duplicate key).
     pub fn insert_signal(&self, s: &SignalRecord<'_>) -> Result<i64> {
-        self.conn()?
-            .prepare_cached(
+        self.held(
+            Held::InsertSignal,
                 "INSERT INTO signals (idem_key, received_at, symbol, outcome, position_id, payload, response)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
+            |st| st.execute(params![
                 s.idem_key,
                 ts(s.received_at),
                 s.symbol,
@@ -172,7 +215,8 @@ impl<'c> Tx<'c> {
                 s.position_id,
                 s.payload,
                 s.response
-            ])?;
+            ]),
+        )?;
         Ok(self.raw.last_insert_rowid())
     }
 
@@ -181,12 +225,11 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn insert_order(&self, o: &NewOrder<'_>) -> Result<i64> {
-        self.conn()?
-            .prepare_cached(
+        self.held(
+            Held::InsertOrder,
                 "INSERT INTO orders (symbol, side, qty, order_type, status, price, created_at, signal_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
+            |st| st.execute(params![
                 o.symbol,
                 o.side,
                 dec(o.qty),
@@ -195,7 +238,8 @@ impl<'c> Tx<'c> {
                 dec(o.price),
                 ts(o.created_at),
                 o.signal_id
-            ])?;
+            ]),
+        )?;
         Ok(self.raw.last_insert_rowid())
     }
 
@@ -206,8 +250,8 @@ impl<'c> Tx<'c> {
     pub fn insert_position(&self, p: &Position) -> Result<i64> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        self.conn()?
-            .prepare_cached(
+        self.held(
+            Held::InsertPosition,
                 "INSERT INTO positions (order_id, symbol, side, qty, entry_price, tp_price, sl_price, status,
                    created_at, closed_at, close_price, pnl, auto_close_reason, exchange, market_type,
                    account_label, external_order_id, external_position_ref, exit_strategy,
@@ -215,8 +259,7 @@ impl<'c> Tx<'c> {
                    timeframe_min, fees, signal_price, signal_time, realized_pnl)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
                    ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
-            )?
-            .execute(params![
+            |st| st.execute(params![
                 p.order_id,
                 p.symbol,
                 p.side.as_str(),
@@ -247,7 +290,8 @@ impl<'c> Tx<'c> {
                 opt_dec(p.signal_price),
                 opt_ts(p.signal_time),
                 dec(p.realized_pnl),
-            ])?;
+            ]),
+        )?;
         Ok(self.raw.last_insert_rowid())
     }
 
@@ -260,15 +304,13 @@ impl<'c> Tx<'c> {
     pub fn close_position(&self, p: &Position) -> Result<bool> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        let conn = self.conn()?;
-        let n = conn
-            .prepare_cached(
+        let n = self.held(
+            Held::ClosePosition,
                 "UPDATE positions SET status = 'closed', close_price = ?2, pnl = ?3, fees = ?4,
                    closed_at = ?5, auto_close_reason = ?6, qty = ?7, dynamic_tp_price = ?8,
                    dynamic_sl_price = ?9, max_favorable_move = ?10, exit_meta = ?11, realized_pnl = ?12
                  WHERE id = ?1 AND status = 'open'",
-            )?
-            .execute(params![
+            |st| st.execute(params![
                 p.id,
                 opt_dec(p.close_price),
                 opt_dec(p.pnl),
@@ -281,7 +323,8 @@ impl<'c> Tx<'c> {
                 opt_dec(p.max_favorable_move),
                 meta,
                 dec(p.realized_pnl),
-            ])?;
+            ]),
+        )?;
         Ok(n == 1)
     }
 
@@ -295,27 +338,28 @@ impl<'c> Tx<'c> {
         // A separate lookup, not `UPDATE ... RETURNING`: that makes SQLite keep a
         // statement journal for every close, which costs more than this read of a page
         // just written.
-        self.conn()?
-            .prepare_cached(
-                "SELECT order_id, exchange, market_type, account_label, external_order_id,
+        self.held(
+            Held::ReadReferences,
+            "SELECT order_id, exchange, market_type, account_label, external_order_id,
                external_position_ref, signal_id, strategy, timeframe_min, signal_price, signal_time
              FROM positions WHERE id = ?1",
-            )?
-            .query_row([p.id], |r| {
-                p.order_id = r.get(0)?;
-                p.exchange = r.get(1)?;
-                p.market_type = r.get(2)?;
-                p.account_label = r.get(3)?;
-                p.external_order_id = r.get(4)?;
-                p.external_position_ref = r.get(5)?;
-                p.signal_id = r.get(6)?;
-                p.strategy = r.get(7)?;
-                p.timeframe_min = r.get(8)?;
-                p.signal_price = opt_dec_at(r, 9)?;
-                p.signal_time = opt_ts_at(r, 10)?;
-                Ok(())
-            })?;
-        Ok(())
+            |st| {
+                st.query_row([p.id], |r| {
+                    p.order_id = r.get(0)?;
+                    p.exchange = r.get(1)?;
+                    p.market_type = r.get(2)?;
+                    p.account_label = r.get(3)?;
+                    p.external_order_id = r.get(4)?;
+                    p.external_position_ref = r.get(5)?;
+                    p.signal_id = r.get(6)?;
+                    p.strategy = r.get(7)?;
+                    p.timeframe_min = r.get(8)?;
+                    p.signal_price = opt_dec_at(r, 9)?;
+                    p.signal_time = opt_ts_at(r, 10)?;
+                    Ok(())
+                })
+            },
+        )
     }
 
     /// Set a key of the persistent operator state.
@@ -340,22 +384,24 @@ impl<'c> Tx<'c> {
     pub fn update_open_position(&self, p: &Position) -> Result<()> {
         let meta = serde_json::to_string(&p.exit_meta)
             .map_err(|e| StorageError::Corrupt(e.to_string()))?;
-        self.conn()?
-            .prepare_cached(
-                "UPDATE positions SET qty = ?2, dynamic_tp_price = ?3, dynamic_sl_price = ?4,
+        self.held(
+            Held::UpdateOpen,
+            "UPDATE positions SET qty = ?2, dynamic_tp_price = ?3, dynamic_sl_price = ?4,
                    max_favorable_move = ?5, exit_meta = ?6, realized_pnl = ?7, fees = ?8
                  WHERE id = ?1 AND status = 'open'",
-            )?
-            .execute(params![
-                p.id,
-                dec(p.qty),
-                opt_dec(p.dynamic_tp_price),
-                opt_dec(p.dynamic_sl_price),
-                opt_dec(p.max_favorable_move),
-                meta,
-                dec(p.realized_pnl),
-                dec(p.fees),
-            ])?;
+            |st| {
+                st.execute(params![
+                    p.id,
+                    dec(p.qty),
+                    opt_dec(p.dynamic_tp_price),
+                    opt_dec(p.dynamic_sl_price),
+                    opt_dec(p.max_favorable_move),
+                    meta,
+                    dec(p.realized_pnl),
+                    dec(p.fees),
+                ])
+            },
+        )?;
         Ok(())
     }
 
@@ -364,21 +410,23 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn insert_fill(&self, f: &FillRecord<'_>) -> Result<()> {
-        self.conn()?
-            .prepare_cached(
-                "INSERT INTO fills (position_id, kind, side, qty, price, fee, ts, reason)
+        self.held(
+            Held::InsertFill,
+            "INSERT INTO fills (position_id, kind, side, qty, price, fee, ts, reason)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(params![
-                f.position_id,
-                f.kind,
-                f.side,
-                dec(f.qty),
-                dec(f.price),
-                dec(f.fee),
-                ts(f.ts),
-                f.reason.map(|r| r.as_str()),
-            ])?;
+            |st| {
+                st.execute(params![
+                    f.position_id,
+                    f.kind,
+                    f.side,
+                    dec(f.qty),
+                    dec(f.price),
+                    dec(f.fee),
+                    ts(f.ts),
+                    f.reason.map(|r| r.as_str()),
+                ])
+            },
+        )?;
         Ok(())
     }
 }
