@@ -1,6 +1,7 @@
 //! The writer's in-memory view of what is open and what was taken today, so that risk
 //! checks and auto-close passes never re-read the database.
 
+use crate::seen::SeenSignals;
 use crate::trading::{STATE_KEY, TradingState};
 use loms_domain::{Decimal, ExitMeta, Position, PositionStatus, Side, Timestamp};
 use loms_risk::RiskSnapshot;
@@ -117,6 +118,8 @@ pub(crate) struct Book {
     day: Option<chrono::NaiveDate>,
     opened_today: u32,
     opened_today_by_symbol: HashMap<String, u32>,
+    /// Idempotency keys of the stored signals.
+    pub(crate) seen: SeenSignals,
 }
 
 impl Book {
@@ -137,6 +140,7 @@ impl Book {
             day: None,
             opened_today: 0,
             opened_today_by_symbol: HashMap::new(),
+            seen: SeenSignals::load(store)?,
         };
         store.each_open_position(|p| book.add_open(p))?;
         let day = now.date_naive();

@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod order;
 mod publish;
 pub mod replay;
+mod seen;
 pub mod stats;
 pub mod trading;
 mod writer;

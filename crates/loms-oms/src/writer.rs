@@ -661,7 +661,7 @@ fn on_signal(
     now: Timestamp,
     events: &mut Vec<Event>,
 ) -> Result<SignalAnswer, OmsError> {
-    if let Some(prev) = tx.signal_response(key)? {
+    if let Some(prev) = book.seen.response(tx, key)? {
         let mut a: SignalAnswer = serde_json::from_str(&prev)
             .map_err(|e| OmsError::Storage(format!("stored answer of {key} unreadable: {e}")))?;
         a.duplicate = true;
@@ -731,7 +731,7 @@ fn on_signal(
         }
     }
     let response = serde_json::to_string(&a).map_err(|e| OmsError::Storage(e.to_string()))?;
-    tx.insert_signal(&SignalRecord {
+    let row = tx.insert_signal(&SignalRecord {
         idem_key: key,
         received_at: now,
         symbol: &s.symbol,
@@ -740,6 +740,7 @@ fn on_signal(
         payload,
         response: &response,
     })?;
+    book.seen.insert(key, row);
     events.push(Event::Signal(a.outcome()));
     Ok(a)
 }
@@ -1304,6 +1305,52 @@ mod tests {
         w.process(vec![cmd]);
         assert_eq!(rx.try_recv().unwrap().unwrap().symbol, "BTCUSDT");
         assert_eq!(w.book.open.len(), 1);
+    }
+
+    /// A signal command for BTCUSDT under idempotency key `key`.
+    fn signal_cmd(key: &str) -> (Cmd, oneshot::Receiver<Result<SignalAnswer, OmsError>>) {
+        let (reply, rx) = oneshot::channel();
+        let signal = Signal {
+            symbol: "BTCUSDT".into(),
+            side: Side::Long,
+            price: Decimal::ONE_HUNDRED,
+            timestamp: chrono::Utc::now(),
+            exchange: "bitget".into(),
+            timeframe_min: 5,
+            strategy: "bounce_ema10".into(),
+            tp_pct: Decimal::ONE,
+            sl_pct: Decimal::ONE,
+            signal_id: Some(key.into()),
+            qty: Some(Decimal::ONE),
+            exit_strategy: None,
+        };
+        let w = Write::Signal {
+            signal: Box::new(signal),
+            key: key.into(),
+            payload: json!({}),
+            payload_text: "{}".into(),
+            reply,
+        };
+        (Cmd::Write(w), rx)
+    }
+
+    #[test]
+    fn a_signal_of_a_rolled_back_batch_is_new_when_it_comes_again() {
+        let (_dir, _, mut w) = writer_failing_on("positions");
+        let (signal, mut first) = signal_cmd("k1");
+        let (fail, _) = order_cmd("FAILUSDT");
+        w.process(vec![signal, fail]);
+        assert!(
+            first.try_recv().unwrap().is_err(),
+            "rolled back with its batch"
+        );
+        let (signal, mut again) = signal_cmd("k1");
+        w.process(vec![signal]);
+        let a = again.try_recv().unwrap().unwrap();
+        assert!(a.risk_ok && !a.duplicate, "{a:?}");
+        let (signal, mut third) = signal_cmd("k1");
+        w.process(vec![signal]);
+        assert!(third.try_recv().unwrap().unwrap().duplicate);
     }
 
     #[test]

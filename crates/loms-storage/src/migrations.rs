@@ -94,6 +94,27 @@ const MIGRATIONS: &[&str] = &[
     // of moving it, and the index stays as small as the book.
     "DROP INDEX positions_status;
     CREATE INDEX positions_open ON positions(id) WHERE status = 'open';",
+    // v7: no index whose new entries land at random places. Each signal put one entry
+    // into the idempotency keys' UNIQUE index and one into positions(symbol, id), both
+    // at a spot set by the symbol, so nearly every signal dirtied two more pages: a
+    // third of the bytes written per signal. The writer now finds a key through the
+    // ids it keeps in memory (`SeenSignals` of loms-oms); a list filtered by symbol
+    // reads the table newest first.
+    "CREATE TABLE signals_v7 (
+        id INTEGER PRIMARY KEY,
+        idem_key TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        symbol TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        position_id INTEGER,
+        payload TEXT NOT NULL,
+        response TEXT NOT NULL
+    );
+    INSERT INTO signals_v7 (id, idem_key, received_at, symbol, outcome, position_id, payload, response)
+        SELECT id, idem_key, received_at, symbol, outcome, position_id, payload, response FROM signals;
+    DROP TABLE signals;
+    ALTER TABLE signals_v7 RENAME TO signals;
+    DROP INDEX positions_symbol;",
 ];
 
 /// Latest schema version this build knows.
@@ -119,4 +140,45 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
     tx.pragma_update(None, "user_version", LATEST)?;
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v7_keeps_every_signal_and_leaves_no_index_on_keys_or_symbols() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..6] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute(
+            "INSERT INTO signals (id, idem_key, received_at, symbol, outcome, payload, response)
+             VALUES (41, 'k', 't', 'BTCUSDT', 'opened', '{}', '{\"ok\":1}')",
+            [],
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let v: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, LATEST);
+        let row: (i64, String) = conn
+            .query_row(
+                "SELECT id, response FROM signals WHERE idem_key = 'k'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(row, (41, "{\"ok\":1}".to_string()));
+        let indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('signals', 'positions') ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(indexes, ["positions_open"]);
+    }
 }

@@ -184,6 +184,22 @@ impl Store {
         Ok(())
     }
 
+    /// Hand the row id and idempotency key of every stored signal to `f`, oldest first.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn each_signal_key(&self, mut f: impl FnMut(i64, &str)) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, idem_key FROM signals ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let key = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+            f(r.get(0)?, key);
+        }
+        Ok(())
+    }
+
     /// Positions matching `f`, newest first.
     ///
     /// # Errors
@@ -660,7 +676,7 @@ mod tests {
     }
 
     #[test]
-    fn savepoint_undoes_only_the_failed_part_and_signals_are_unique() {
+    fn savepoint_undoes_only_the_failed_part() {
         let mut s = Store::open_in_memory().unwrap();
         let rec = SignalRecord {
             idem_key: "k1",
@@ -678,7 +694,9 @@ mod tests {
                 idem_key: "k2",
                 ..rec.clone()
             })?;
-            tx.insert_signal(&rec)
+            // No such row to stand for: the foreign key refuses it.
+            tx.conn()?.execute("INSERT INTO positions (order_id, symbol, side, qty, entry_price, status, created_at, exchange, market_type, exit_strategy) VALUES (999, 'X', 'long', '1', '1', 'open', 't', 'e', 'm', 's')", [])?;
+            Ok(0)
         });
         assert!(dup.is_err());
         assert_eq!(
@@ -705,7 +723,7 @@ mod tests {
         let id = open_one(&mut s, "BTCUSDT", None);
         drop(s);
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 6);
+        assert_eq!(s.schema_version().unwrap(), 7);
         let r = Store::open_reader(&path).unwrap();
         assert_eq!(r.position(id).unwrap().unwrap().symbol, "BTCUSDT");
         let mode: String = s

@@ -72,9 +72,10 @@ enum Held {
     ClosePosition,
     UpdateOpen,
     ReadReferences,
+    SignalAt,
 }
 
-const HELD: usize = Held::ReadReferences as usize + 1;
+const HELD: usize = Held::SignalAt as usize + 1;
 
 impl std::fmt::Debug for Tx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -118,7 +119,7 @@ impl<'c> Tx<'c> {
     /// [`StorageError::RolledBack`] once SQLite has rolled the transaction back by
     /// itself (it may on a full disk, an I/O error or out of memory): a statement run
     /// then would commit on its own.
-    fn conn(&self) -> Result<&'c Connection> {
+    pub(crate) fn conn(&self) -> Result<&'c Connection> {
         if !self.begun.get() {
             self.raw.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
             self.begun.set(true);
@@ -186,14 +187,33 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    /// The stored answer of a signal already received under `idem_key`.
+    /// The stored answer of the signal of row `id`, if that row is the signal received
+    /// under `idem_key` (the writer finds a key's row in memory; see the v7 migration).
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn signal_response_at(&self, id: i64, idem_key: &str) -> Result<Option<String>> {
+        let found: Option<(String, String)> = self.held(
+            Held::SignalAt,
+            "SELECT idem_key, response FROM signals WHERE id = ?1",
+            |st| {
+                st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()
+            },
+        )?;
+        Ok(found.and_then(|(k, response)| (k == idem_key).then_some(response)))
+    }
+
+    /// The stored answer of a signal already received under `idem_key`, found by
+    /// reading every signal (no index holds the keys): only for a key whose row the
+    /// caller cannot tell (two keys of the same hash).
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn signal_response(&self, idem_key: &str) -> Result<Option<String>> {
         Ok(self
             .conn()?
-            .prepare_cached("SELECT response FROM signals WHERE idem_key = ?1")?
+            .prepare_cached("SELECT response FROM signals WHERE idem_key = ?1 ORDER BY id LIMIT 1")?
             .query_row([idem_key], |r| r.get(0))
             .optional()?)
     }
