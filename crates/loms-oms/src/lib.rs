@@ -59,6 +59,7 @@ use loms_price_source::{
 };
 use loms_storage::{PositionFilter, StorageError, Store, TradeFilter};
 use serde_json::Value;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -187,11 +188,10 @@ pub(crate) fn idempotency_key(s: &Signal, header: Option<&str>) -> String {
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// How often while the writer keeps writing (the WAL holds [`WAL_BUSY_FRAMES`]).
-/// Whenever a checkpoint has copied every frame, the writer's next transaction starts
-/// the WAL file over; under writes that never pause, the file grows until they do.
 const CHECKPOINT_BUSY_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
 
-/// WAL frames (4 KiB pages) from which the checkpoint thread counts the writer as busy.
+/// WAL frames (4 KiB pages, 16 MiB) from which the checkpoint thread counts the writer
+/// as busy, and asks it to copy the last frames itself so that the WAL starts over.
 const WAL_BUSY_FRAMES: i64 = 4096;
 
 /// The thread that checkpoints the WAL, so the writer never stops to do it.
@@ -209,7 +209,14 @@ impl Checkpointer {
     }
 }
 
-fn spawn_checkpointer(path: &std::path::Path) -> Result<Checkpointer, OmsError> {
+/// Start the checkpoint thread. Once the WAL holds [`WAL_BUSY_FRAMES`] or more, each
+/// checkpoint also sets `restart`: the writer, the next time nothing waits for it, copies
+/// the frames added since into the database itself ([`writer::Writer::run`]), so that
+/// its next transaction starts the WAL file over.
+fn spawn_checkpointer(
+    path: &std::path::Path,
+    restart: Arc<AtomicBool>,
+) -> Result<Checkpointer, OmsError> {
     let store = Store::open(path)?;
     let (stop, rx) = std::sync::mpsc::channel::<()>();
     let handle = std::thread::Builder::new()
@@ -224,6 +231,9 @@ fn spawn_checkpointer(path: &std::path::Path) -> Result<Checkpointer, OmsError> 
                 match store.checkpoint() {
                     Ok(c) => {
                         wait = if c.wal_frames >= WAL_BUSY_FRAMES {
+                            // Only the writer can start the WAL over: SQLite does it at
+                            // a write transaction that begins with every frame copied.
+                            restart.store(true, Ordering::Release);
                             CHECKPOINT_BUSY_EVERY
                         } else {
                             CHECKPOINT_EVERY
@@ -401,12 +411,13 @@ impl Oms {
         // The writer never waits for the disk: its publisher thread syncs the WAL
         // before any answer goes out.
         let wal = store.defer_wal_sync()?;
-        let checkpointer = spawn_checkpointer(&path)?;
+        let restart = Arc::new(AtomicBool::new(false));
+        let checkpointer = spawn_checkpointer(&path, restart.clone())?;
         let (tx, rx) = std::sync::mpsc::channel();
         let writer = Writer::new(store, book, ctx);
         let handle = std::thread::Builder::new()
             .name("loms-writer".into())
-            .spawn(move || writer.run(rx, Some(wal)))
+            .spawn(move || writer.run(rx, Some(wal), Some(restart)))
             .map_err(|e| OmsError::Storage(format!("cannot start the writer thread: {e}")))?;
         Ok(Oms(Arc::new(Inner {
             readers: Readers {

@@ -33,7 +33,7 @@ use loms_risk::{Intent, RiskLimits, check, check_signal_age};
 use loms_storage::{FillRecord, NewOrder, SignalRecord, Store, Tx, WalSync};
 use serde_json::{Value, json};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -43,6 +43,10 @@ pub(crate) const LAST_CHECK_KEY: &str = "last_check_at";
 
 /// Most commands handled in one transaction.
 const MAX_BATCH: usize = 512;
+
+/// Lone one-command batches in a row after which the writer may copy the last WAL
+/// frames itself to start the WAL over ([`Writer::run`]).
+const CALM_BATCHES: u32 = 32;
 
 /// Messages to the writer.
 #[derive(Debug)]
@@ -220,7 +224,24 @@ impl Writer {
     /// Serve commands until [`Cmd::Stop`] or until every sender is gone. Committed
     /// batches go to a publisher thread that syncs `wal` (when given) before anyone is
     /// answered; it is joined before this returns, so every answer has gone out.
-    pub(crate) fn run(mut self, rx: Receiver<Cmd>, wal: Option<WalSync>) {
+    ///
+    /// When `restart_wal` is set (by the checkpoint thread: the WAL has grown big) and
+    /// requests come one at a time (the last [`CALM_BATCHES`] batches each held one
+    /// command, answered before the next came), the writer copies the frames added since
+    /// the last checkpoint into the database itself, so that SQLite starts the WAL file
+    /// over at its next transaction: a checkpoint on another thread never sees a writer
+    /// that keeps writing leave every frame copied. Rewriting a WAL file flushes faster
+    /// than growing one (the inode's size is not written with the data): intake at
+    /// concurrency 1 answers in 0.36 instead of 0.45 ms. Not under concurrent load: the
+    /// copy then takes 7–30 ms (a database `fsync` queued behind the WAL flushes) with
+    /// every caller waiting. A stream of concurrent writes grows the WAL until it calms
+    /// down; SQLite then cuts the file back to `journal_size_limit`.
+    pub(crate) fn run(
+        mut self,
+        rx: Receiver<Cmd>,
+        wal: Option<WalSync>,
+        restart_wal: Option<Arc<AtomicBool>>,
+    ) {
         let wal = wal.map(Arc::new);
         // Batches handed to the publisher thread and not finished yet.
         let in_flight = Arc::new(AtomicUsize::new(0));
@@ -242,6 +263,8 @@ impl Writer {
         let mut slice_turn = false;
         // A command taken while checking whether anything waits.
         let mut held = None;
+        // Lone one-command batches in a row: requests come one at a time.
+        let mut calm = 0u32;
         loop {
             let mut batch = Vec::new();
             if let Some(c) = held.take() {
@@ -270,6 +293,7 @@ impl Writer {
                 slice_turn = !self.later.is_empty();
             }
             stopping |= batch.iter().any(|c| matches!(c, Cmd::Stop));
+            let commands = batch.len();
             let Some(done) = self.commit_batch(batch) else {
                 continue;
             };
@@ -296,6 +320,18 @@ impl Writer {
                     in_flight.fetch_sub(1, Ordering::AcqRel);
                     here.publish(vec![e.0]);
                 }
+            }
+            calm = if lone && commands == 1 {
+                calm.saturating_add(1)
+            } else {
+                0
+            };
+            if calm >= CALM_BATCHES
+                && let Some(r) = &restart_wal
+                && r.swap(false, Ordering::AcqRel)
+                && let Err(e) = self.store.checkpoint()
+            {
+                log::warn!("checkpoint_failed error={e}");
             }
         }
         drop(to_publisher);
@@ -1351,6 +1387,44 @@ mod tests {
         let (signal, mut third) = signal_cmd("k1");
         w.process(vec![signal]);
         assert!(third.try_recv().unwrap().unwrap().duplicate);
+    }
+
+    /// Frames in the WAL of a file database after `orders` orders sent one at a time
+    /// to a running writer whose checkpoint thread has (`asked`) or has not asked it to
+    /// start the WAL over.
+    fn wal_frames_after(orders: usize, asked: bool) -> i64 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("loms.db");
+        let store = Store::open(&path).unwrap();
+        store.disable_auto_checkpoint().unwrap();
+        let wal = store.defer_wal_sync().unwrap();
+        let w = writer_on(store);
+        let restart = Arc::new(AtomicBool::new(asked));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let flag = restart.clone();
+        let thread = std::thread::spawn(move || w.run(rx, Some(wal), Some(flag)));
+        for _ in 0..orders {
+            let (cmd, answer) = order_cmd("BTCUSDT");
+            tx.send(cmd).unwrap();
+            answer.blocking_recv().unwrap().unwrap();
+        }
+        assert!(!restart.load(Ordering::Acquire), "the writer did it");
+        let frames = Store::open(&path).unwrap().checkpoint().unwrap().wal_frames;
+        tx.send(Cmd::Stop).unwrap();
+        thread.join().unwrap();
+        frames
+    }
+
+    #[test]
+    fn a_calm_writer_asked_to_start_the_wal_over_does() {
+        let orders = CALM_BATCHES as usize + 4;
+        let grown = wal_frames_after(orders, false);
+        let restarted = wal_frames_after(orders, true);
+        // Started over after CALM_BATCHES orders: only the last few are in the WAL.
+        assert!(
+            restarted * 4 < grown,
+            "restarted {restarted}, grown {grown}"
+        );
     }
 
     #[test]
