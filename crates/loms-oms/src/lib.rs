@@ -184,15 +184,15 @@ pub(crate) fn idempotency_key(s: &Signal, header: Option<&str>) -> String {
         .unwrap_or_else(|| s.derived_key())
 }
 
-/// How often the WAL is copied into the database, off the writer, when it is quiet.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+/// How often the WAL is copied into the database, off the writer. Under a stream of
+/// concurrent writes, a checkpoint every 50 ms put a database `fsync` in the way of the
+/// WAL flushes twenty times a second (intake p99 5.3–6.8 ms at concurrency 16); once a
+/// second, 3.9–4.0 ms, and pages rewritten in between are copied once.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// How often while the writer keeps writing (the WAL holds [`WAL_BUSY_FRAMES`]).
-const CHECKPOINT_BUSY_EVERY: std::time::Duration = std::time::Duration::from_millis(50);
-
-/// WAL frames (4 KiB pages, 16 MiB) from which the checkpoint thread counts the writer
-/// as busy, and asks it to copy the last frames itself so that the WAL starts over.
-const WAL_BUSY_FRAMES: i64 = 4096;
+/// WAL frames (4 KiB pages, 16 MiB) from which the checkpoint thread asks the writer to
+/// copy the last frames itself so that the WAL starts over.
+const WAL_RESTART_FRAMES: i64 = 4096;
 
 /// The thread that checkpoints the WAL, so the writer never stops to do it.
 #[derive(Debug)]
@@ -209,8 +209,8 @@ impl Checkpointer {
     }
 }
 
-/// Start the checkpoint thread. Once the WAL holds [`WAL_BUSY_FRAMES`] or more, each
-/// checkpoint also sets `restart`: the writer, the next time nothing waits for it, copies
+/// Start the checkpoint thread. Once the WAL holds [`WAL_RESTART_FRAMES`] or more, each
+/// checkpoint also sets `restart`: the writer, once requests come one at a time, copies
 /// the frames added since into the database itself ([`writer::Writer::run`]), so that
 /// its next transaction starts the WAL file over.
 fn spawn_checkpointer(
@@ -222,23 +222,18 @@ fn spawn_checkpointer(
     let handle = std::thread::Builder::new()
         .name("loms-checkpoint".into())
         .spawn(move || {
-            let mut wait = CHECKPOINT_EVERY;
             loop {
                 let stopping = !matches!(
-                    rx.recv_timeout(wait),
+                    rx.recv_timeout(CHECKPOINT_EVERY),
                     Err(std::sync::mpsc::RecvTimeoutError::Timeout)
                 );
                 match store.checkpoint() {
-                    Ok(c) => {
-                        wait = if c.wal_frames >= WAL_BUSY_FRAMES {
-                            // Only the writer can start the WAL over: SQLite does it at
-                            // a write transaction that begins with every frame copied.
-                            restart.store(true, Ordering::Release);
-                            CHECKPOINT_BUSY_EVERY
-                        } else {
-                            CHECKPOINT_EVERY
-                        };
+                    // Only the writer can start the WAL over: SQLite does it at a write
+                    // transaction that begins with every frame copied.
+                    Ok(c) if c.wal_frames >= WAL_RESTART_FRAMES => {
+                        restart.store(true, Ordering::Release);
                     }
+                    Ok(_) => {}
                     Err(e) => log::warn!("checkpoint_failed error={e}"),
                 }
                 if stopping {
