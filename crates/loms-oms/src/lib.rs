@@ -361,7 +361,7 @@ impl Oms {
     /// [`OmsError::Storage`] when the database or the audit file cannot be opened.
     pub fn start(settings: Settings, deps: Deps) -> Result<Oms, OmsError> {
         let path = settings.database_path.clone();
-        let store = Store::open(&path)
+        let mut store = Store::open(&path)
             .map_err(|e| OmsError::Storage(format!("opening database {}: {e}", path.display())))?;
         let audit = Arc::new(AuditLog::open(&settings.audit_log_path)?);
         let book = Book::load(&store, deps.clock.now(), settings.oms_enabled)?;
@@ -406,6 +406,7 @@ impl Oms {
         // The writer never waits for the disk: its publisher thread syncs the WAL
         // before any answer goes out.
         let wal = store.defer_wal_sync()?;
+        store.cut_wal_in_steps()?;
         let restart = Arc::new(AtomicBool::new(false));
         let checkpointer = spawn_checkpointer(&path, restart.clone())?;
         let (tx, rx) = std::sync::mpsc::channel();

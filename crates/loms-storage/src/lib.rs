@@ -16,6 +16,7 @@ mod json;
 mod migrations;
 mod queries;
 mod tx;
+mod wal_trim;
 
 pub use error::StorageError;
 pub use queries::{ClosedTrade, PositionFilter, TradeFilter};
@@ -70,7 +71,8 @@ impl WalSync {
 /// Page cache of the writer's connection (`PRAGMA cache_size`, negative: KiB).
 const WRITER_CACHE_KIB: i64 = -8192;
 
-/// Size the WAL file is cut back to when it starts over (`PRAGMA journal_size_limit`).
+/// Size the WAL file is cut back to once it has started over: by SQLite in that commit
+/// (`PRAGMA journal_size_limit`), or in steps by [`Store::trim_wal`].
 const WAL_SIZE_LIMIT_BYTES: i64 = 64 * 1024 * 1024;
 
 /// What a [`Store::checkpoint`] found.
@@ -88,6 +90,8 @@ pub struct Checkpoint {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// Cuts the WAL back in steps ([`Store::cut_wal_in_steps`]).
+    trim: Option<wal_trim::WalTrim>,
 }
 
 impl Store {
@@ -108,6 +112,7 @@ impl Store {
         let mut store = Self {
             conn,
             path: path.to_path_buf(),
+            trim: None,
         };
         store.configure()?;
         migrations::apply(&mut store.conn)?;
@@ -127,6 +132,7 @@ impl Store {
         Ok(Self {
             conn,
             path: path.to_path_buf(),
+            trim: None,
         })
     }
 
@@ -138,6 +144,7 @@ impl Store {
         let mut store = Self {
             conn: Connection::open_in_memory()?,
             path: PathBuf::from(":memory:"),
+            trim: None,
         };
         store.configure()?;
         migrations::apply(&mut store.conn)?;
@@ -183,18 +190,7 @@ impl Store {
                 "journal_mode is {mode}, not wal: commits cannot be synced separately"
             )));
         }
-        // The WAL file exists from the first read in WAL mode; read to be sure.
-        self.schema_version()?;
-        // SQLite names the WAL after the database file as it resolved it (following
-        // symbolic links), so ask it rather than the path this store was opened with.
-        let db = self
-            .conn
-            .path()
-            .filter(|p| !p.is_empty())
-            .map_or_else(|| self.path.clone(), PathBuf::from);
-        let mut name = db.into_os_string();
-        name.push("-wal");
-        let wal = WalSync::open(&PathBuf::from(name))?;
+        let wal = WalSync::open(&self.wal_path()?)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         // The writer's working set (the last page of every table and index, and the
         // index pages that random keys land on) outgrows the default 2 MiB cache with
@@ -206,6 +202,53 @@ impl Store {
         self.conn
             .pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT_BYTES)?;
         Ok(wal)
+    }
+
+    /// The WAL file of this database.
+    fn wal_path(&self) -> Result<PathBuf> {
+        // The WAL file exists from the first read in WAL mode; read to be sure.
+        self.schema_version()?;
+        // SQLite names the WAL after the database file as it resolved it (following
+        // symbolic links), so ask it rather than the path this store was opened with.
+        let db = self
+            .conn
+            .path()
+            .filter(|p| !p.is_empty())
+            .map_or_else(|| self.path.clone(), PathBuf::from);
+        let mut name = db.into_os_string();
+        name.push("-wal");
+        Ok(PathBuf::from(name))
+    }
+
+    /// Cut the WAL file back to 64 MiB a few MiB at a time, with [`Store::trim_wal`]
+    /// between transactions, instead of SQLite cutting it whole inside the commit that
+    /// starts it over (hundreds of ms after a long burst of writes). Replaces SQLite's
+    /// automatic checkpoints on this connection: the WAL must be checkpointed by another
+    /// ([`Store::checkpoint`]).
+    ///
+    /// # Errors
+    /// [`StorageError`] when the WAL file cannot be opened for writing or a pragma fails.
+    pub fn cut_wal_in_steps(&mut self) -> Result<()> {
+        let path = self.wal_path()?;
+        self.trim = Some(wal_trim::WalTrim::install(
+            &mut self.conn,
+            path,
+            WAL_SIZE_LIMIT_BYTES.unsigned_abs(),
+            wal_trim::STEP_BYTES,
+        )?);
+        Ok(())
+    }
+
+    /// One step of cutting the WAL back ([`Store::cut_wal_in_steps`]), if one is due:
+    /// true when the file was cut. Call between transactions.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database or file system failure.
+    pub fn trim_wal(&self) -> Result<bool> {
+        match &self.trim {
+            Some(t) => t.step(&self.conn),
+            None => Ok(false),
+        }
     }
 
     /// Copy the WAL into the database without blocking the writer or readers
