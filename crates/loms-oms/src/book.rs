@@ -123,11 +123,39 @@ pub(crate) struct Book {
 }
 
 impl Book {
-    /// Rebuild from the database (start-up, or after a failed commit).
+    /// Build from the database (start-up).
     pub(crate) fn load(
         store: &Store,
         now: Timestamp,
         oms_enabled: bool,
+    ) -> Result<Self, StorageError> {
+        Self::load_with(store, now, oms_enabled, SeenSignals::load(store)?)
+    }
+
+    /// Rebuild from the database after a storage error (a batch rolled back, or a
+    /// command that failed alone), keeping the idempotency keys, whose rows are only
+    /// ever added: only those of a rolled-back batch go. Reading every key again would
+    /// stall the writer for seconds once millions of signals are stored. Left as it
+    /// was when the database cannot be read.
+    pub(crate) fn reload(
+        &mut self,
+        store: &Store,
+        now: Timestamp,
+        oms_enabled: bool,
+    ) -> Result<(), StorageError> {
+        let last = store.last_signal_id()?;
+        let mut book = Self::load_with(store, now, oms_enabled, SeenSignals::empty())?;
+        book.seen = std::mem::replace(&mut self.seen, SeenSignals::empty());
+        book.seen.forget_after(last);
+        *self = book;
+        Ok(())
+    }
+
+    fn load_with(
+        store: &Store,
+        now: Timestamp,
+        oms_enabled: bool,
+        seen: SeenSignals,
     ) -> Result<Self, StorageError> {
         let stored = store.state(STATE_KEY)?;
         let mut book = Book {
@@ -140,7 +168,7 @@ impl Book {
             day: None,
             opened_today: 0,
             opened_today_by_symbol: HashMap::new(),
-            seen: SeenSignals::load(store)?,
+            seen,
         };
         store.each_open_position(|p| book.add_open(p))?;
         let day = now.date_naive();

@@ -26,14 +26,19 @@ pub(crate) struct SeenSignals {
 impl SeenSignals {
     /// Every key stored in `store`.
     pub(crate) fn load(store: &Store) -> Result<Self, StorageError> {
-        let mut seen = Self {
+        let mut seen = Self::empty();
+        store.each_signal_key(|id, key| seen.insert(key, id))?;
+        Ok(seen)
+    }
+
+    /// No key.
+    pub(crate) fn empty() -> Self {
+        Self {
             hasher: RandomState::new(),
             #[cfg(test)]
             one_hash: false,
             rows: HashMap::new(),
-        };
-        store.each_signal_key(|id, key| seen.insert(key, id))?;
-        Ok(seen)
+        }
     }
 
     fn hash(&self, key: &str) -> u64 {
@@ -48,15 +53,37 @@ impl SeenSignals {
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
-    pub(crate) fn response(&self, tx: &Tx<'_>, key: &str) -> Result<Option<String>, StorageError> {
-        let Some(&id) = self.rows.get(&self.hash(key)) else {
+    pub(crate) fn response(
+        &mut self,
+        tx: &Tx<'_>,
+        key: &str,
+    ) -> Result<Option<String>, StorageError> {
+        let hash = self.hash(key);
+        let Some(&id) = self.rows.get(&hash) else {
             return Ok(None);
         };
-        match tx.signal_response_at(id, key)? {
-            Some(r) => Ok(Some(r)),
+        match tx.signal_at(id)? {
+            Some((k, response)) if k == key => Ok(Some(response)),
             // Another key of the same hash holds the slot.
-            None => tx.signal_response(key),
+            Some(_) => Ok(tx.signal_by_key(key)?.map(|(_, r)| r)),
+            // The slot's row is gone (its batch was rolled back and the Book could not
+            // be reloaded): the slot goes to this key's row, if there is one.
+            None => {
+                self.rows.remove(&hash);
+                let found = tx.signal_by_key(key)?;
+                if let Some((id, _)) = &found {
+                    self.rows.insert(hash, *id);
+                }
+                Ok(found.map(|(_, r)| r))
+            }
         }
+    }
+
+    /// Forget the rows after `last` (rolled back with their batch: SQLite gives their
+    /// ids to the next rows).
+    pub(crate) fn forget_after(&mut self, last: Option<i64>) {
+        let last = last.unwrap_or(0);
+        self.rows.retain(|_, id| *id <= last);
     }
 
     /// Remember that row `id` holds the signal of `key` (kept only if no key of the
@@ -99,7 +126,7 @@ mod tests {
         let mut store = Store::open_in_memory().unwrap();
         store_signal(&mut store, "k1", "r1");
         store_signal(&mut store, "k2", "r2");
-        let seen = SeenSignals::load(&store).unwrap();
+        let mut seen = SeenSignals::load(&store).unwrap();
         assert_eq!(seen.len(), 2);
         let tx = store.transaction();
         assert_eq!(seen.response(&tx, "k2").unwrap().as_deref(), Some("r2"));
@@ -124,5 +151,32 @@ mod tests {
         assert_eq!(seen.response(&tx, "a").unwrap().as_deref(), Some("ra"));
         assert_eq!(seen.response(&tx, "b").unwrap().as_deref(), Some("rb"));
         assert_eq!(seen.response(&tx, "c").unwrap(), None);
+    }
+
+    #[test]
+    fn a_slot_whose_row_is_gone_goes_to_the_key_that_has_a_row() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut seen = SeenSignals::load(&store).unwrap();
+        seen.one_hash = true;
+        // A row of a rolled-back batch, still remembered.
+        seen.insert("gone", 99);
+        let b = store_signal(&mut store, "b", "rb");
+        let tx = store.transaction();
+        assert_eq!(seen.response(&tx, "b").unwrap().as_deref(), Some("rb"));
+        assert_eq!(seen.rows.get(&7), Some(&b), "b has the slot now");
+        assert_eq!(seen.response(&tx, "gone").unwrap(), None);
+    }
+
+    #[test]
+    fn rows_after_the_last_stored_one_are_forgotten() {
+        let mut store = Store::open_in_memory().unwrap();
+        let a = store_signal(&mut store, "a", "ra");
+        let mut seen = SeenSignals::load(&store).unwrap();
+        seen.insert("rolled back", a + 1);
+        seen.forget_after(store.last_signal_id().unwrap());
+        assert_eq!(seen.len(), 1);
+        let tx = store.transaction();
+        assert_eq!(seen.response(&tx, "a").unwrap().as_deref(), Some("ra"));
+        assert_eq!(seen.response(&tx, "rolled back").unwrap(), None);
     }
 }

@@ -450,9 +450,8 @@ impl Writer {
         if error.is_some() || reload {
             // The database holds the truth; rebuild the in-memory view from it (a close
             // may have found its position already closed in the database).
-            match Book::load(&self.store, now, self.ctx.oms_enabled) {
-                Ok(b) => self.book = b,
-                Err(e) => log::error!("book_reload_failed error={e}"),
+            if let Err(e) = self.book.reload(&self.store, now, self.ctx.oms_enabled) {
+                log::error!("book_reload_failed error={e}");
             }
         }
         if let Some(e) = &error {

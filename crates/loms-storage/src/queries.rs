@@ -184,6 +184,16 @@ impl Store {
         Ok(())
     }
 
+    /// Row id of the last signal stored, if any.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn last_signal_id(&self) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT max(id) FROM signals", [], |r| r.get(0))?)
+    }
+
     /// Hand the row id and idempotency key of every stored signal to `f`, oldest first.
     ///
     /// # Errors
@@ -700,11 +710,11 @@ mod tests {
         });
         assert!(dup.is_err());
         assert_eq!(
-            tx.signal_response("k1").unwrap().as_deref(),
+            tx.signal_by_key("k1").unwrap().map(|(_, r)| r).as_deref(),
             Some("{\"ok\":1}")
         );
         assert_eq!(
-            tx.signal_response("k2").unwrap(),
+            tx.signal_by_key("k2").unwrap(),
             None,
             "rolled back with its savepoint"
         );

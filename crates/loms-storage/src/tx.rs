@@ -187,34 +187,35 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
-    /// The stored answer of the signal of row `id`, if that row is the signal received
-    /// under `idem_key` (the writer finds a key's row in memory; see the v7 migration).
+    /// The idempotency key and stored answer of the signal of row `id`, if that row
+    /// exists (the writer finds a key's row in memory; see the v7 migration).
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
-    pub fn signal_response_at(&self, id: i64, idem_key: &str) -> Result<Option<String>> {
-        let found: Option<(String, String)> = self.held(
+    pub fn signal_at(&self, id: i64) -> Result<Option<(String, String)>> {
+        self.held(
             Held::SignalAt,
             "SELECT idem_key, response FROM signals WHERE id = ?1",
             |st| {
                 st.query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
             },
-        )?;
-        Ok(found.and_then(|(k, response)| (k == idem_key).then_some(response)))
+        )
     }
 
-    /// The stored answer of a signal already received under `idem_key`, found by
+    /// The row id and stored answer of the signal received under `idem_key`, found by
     /// reading every signal (no index holds the keys): only for a key whose row the
     /// caller cannot tell (two keys of the same hash).
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
-    pub fn signal_response(&self, idem_key: &str) -> Result<Option<String>> {
+    pub fn signal_by_key(&self, idem_key: &str) -> Result<Option<(i64, String)>> {
         Ok(self
             .conn()?
-            .prepare_cached("SELECT response FROM signals WHERE idem_key = ?1 ORDER BY id LIMIT 1")?
-            .query_row([idem_key], |r| r.get(0))
+            .prepare_cached(
+                "SELECT id, response FROM signals WHERE idem_key = ?1 ORDER BY id LIMIT 1",
+            )?
+            .query_row([idem_key], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 

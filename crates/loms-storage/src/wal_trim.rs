@@ -104,8 +104,7 @@ impl WalTrim {
             self.len.set(live);
         }
         let keep = live.max(self.keep_bytes);
-        let len = self.len.get();
-        if len <= keep {
+        if self.len.get() <= keep || !self.counted.load(Ordering::Acquire) {
             return Ok(false);
         }
         // The write lock: nobody appends while the file is cut.
@@ -118,17 +117,25 @@ impl WalTrim {
             self.counted.store(false, Ordering::Release);
             return Ok(false);
         }
-        if !self.counted.load(Ordering::Acquire) {
+        // The file's own length: another program may have cut it (a TRUNCATE
+        // checkpoint), or a rolled-back transaction lengthened it.
+        let len = self.file.metadata().map_err(|e| self.io_error(e))?.len();
+        let to = keep.max(len.saturating_sub(self.step_bytes));
+        if to >= len {
+            self.len.set(len);
             return Ok(false);
         }
-        let to = keep.max(len.saturating_sub(self.step_bytes));
-        self.file.set_len(to).map_err(|e| StorageError::Io {
-            path: self.path.clone(),
-            source: e,
-        })?;
+        self.file.set_len(to).map_err(|e| self.io_error(e))?;
         self.len.set(to);
         tx.commit()?;
         Ok(true)
+    }
+
+    fn io_error(&self, source: std::io::Error) -> StorageError {
+        StorageError::Io {
+            path: self.path.clone(),
+            source,
+        }
     }
 }
 
@@ -211,6 +218,20 @@ mod tests {
             .query_row("SELECT count(*) FROM signals", [], |r| r.get(0))
             .unwrap();
         assert_eq!(rows, 301);
+    }
+
+    #[test]
+    fn a_wal_cut_short_by_another_program_is_never_lengthened() {
+        let (_dir, path, store) = grown_and_started_over();
+        let wal = path.with_extension("db-wal");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&wal)
+            .unwrap()
+            .set_len(96 * 1024)
+            .unwrap();
+        assert!(!store.trim_wal().unwrap());
+        assert_eq!(wal_len(&path), 96 * 1024);
     }
 
     #[test]
