@@ -1,7 +1,8 @@
 //! The audit trail: every received signal, one JSON line each, with its outcome.
 
 use crate::OmsError;
-use serde_json::{Value, json};
+use serde_json::Value;
+use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -50,22 +51,26 @@ impl AuditLog {
         &self.path
     }
 
-    /// One audit record: `{"type": "bounce_signal", "ts", "payload", "idempotency_key", "outcome"}`.
-    /// A payload that is not JSON is kept as a string.
+    /// One audit record: `{"idempotency_key", "outcome", "payload", "ts", "type":
+    /// "bounce_signal"}`, keys in that order. `payload_json` is the body as compact
+    /// JSON text (a body that is not JSON comes as a JSON string); it is written as it
+    /// is, not parsed and written again.
     pub fn record(
         ts: loms_domain::Timestamp,
-        payload: Value,
+        payload_json: &str,
         key: Option<&str>,
-        outcome: Value,
+        outcome: &Value,
     ) -> String {
-        json!({
-            "type": "bounce_signal",
-            "ts": ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            "payload": payload,
-            "idempotency_key": key,
-            "outcome": outcome,
-        })
-        .to_string()
+        let key = key.map_or(Value::Null, Value::from);
+        let ts = ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let mut line = String::with_capacity(payload_json.len() + 256);
+        // Writing to a String cannot fail.
+        let _ = write!(
+            line,
+            "{{\"idempotency_key\":{key},\"outcome\":{outcome},\"payload\":{payload_json},\
+             \"ts\":\"{ts}\",\"type\":\"bounce_signal\"}}"
+        );
+        line
     }
 
     /// Append lines in one write. Failures are logged, never fatal: the database is the
@@ -96,5 +101,31 @@ impl AuditLog {
             .open(&self.path)
             .map(|_| ())
             .map_err(|e| format!("{}: {e}", self.path.display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_record_is_one_json_object_with_the_payload_as_sent() {
+        let ts = chrono::DateTime::from_timestamp(1_700_000_000, 5_000_000).unwrap();
+        let payload = json!({"symbol": "BTC\"USDT", "price": 97250.5, "n": [1, null]});
+        let outcome = json!({"status": "opened", "position_id": 7});
+        let line = AuditLog::record(ts, &payload.to_string(), Some("k\n1"), &outcome);
+        assert!(!line.contains('\n'), "one line: {line}");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            v,
+            json!({"type": "bounce_signal", "ts": "2023-11-14T22:13:20.005Z",
+                   "payload": payload, "idempotency_key": "k\n1", "outcome": outcome})
+        );
+        // A body that is not JSON, and no key.
+        let raw = Value::String("{\"symbol\": \"BT".into()).to_string();
+        let v: Value = serde_json::from_str(&AuditLog::record(ts, &raw, None, &outcome)).unwrap();
+        assert_eq!(v["payload"], "{\"symbol\": \"BT");
+        assert_eq!(v["idempotency_key"], Value::Null);
     }
 }

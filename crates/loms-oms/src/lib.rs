@@ -540,9 +540,9 @@ impl Oms {
             serde_json::json!({"status": "rejected", "error": e.code(), "detail": e.to_string()});
         self.0.audit.append(&[AuditLog::record(
             self.0.deps.clock.now(),
-            payload,
+            &payload.to_string(),
             key,
-            outcome,
+            &outcome,
         )]);
         self.0.metrics.signal("rejected");
         log::info!("signal_rejected error={} detail=\"{e}\"", e.code());
@@ -594,7 +594,6 @@ impl Oms {
             signal: Box::new(signal),
             key,
             payload_text: raw.to_string(),
-            payload: raw,
             reply,
         })
         .await

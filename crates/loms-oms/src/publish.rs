@@ -82,7 +82,8 @@ impl Closed {
 /// A signal's audit line, completed once the batch's fate is known.
 #[derive(Debug)]
 pub(crate) struct PendingAudit {
-    pub(crate) payload: Value,
+    /// The body as compact JSON text.
+    pub(crate) payload: String,
     pub(crate) key: String,
     pub(crate) outcome: Value,
 }
@@ -198,7 +199,7 @@ impl Publisher {
         }
         let lines: Vec<String> = audits
             .into_iter()
-            .map(|a| AuditLog::record(now, a.payload, Some(&a.key), a.outcome))
+            .map(|a| AuditLog::record(now, &a.payload, Some(&a.key), &a.outcome))
             .collect();
         self.audit.append(&lines);
         for f in finishers {

@@ -287,7 +287,6 @@ fn submit(
     w.process(vec![Cmd::Write(Write::Signal {
         signal: Box::new(signal),
         key,
-        payload: sig.payload.clone(),
         payload_text: sig.payload.to_string(),
         reply,
     })]);

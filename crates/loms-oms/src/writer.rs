@@ -31,7 +31,7 @@ use loms_exit_engine::{Bar, ExitAction, ExitContext, PolicyRegistry, favorable_m
 use loms_price_source::PriceSource;
 use loms_risk::{Intent, RiskLimits, check, check_signal_age};
 use loms_storage::{FillRecord, NewOrder, SignalRecord, Store, Tx, WalSync};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
@@ -65,8 +65,7 @@ pub(crate) enum Write {
     Signal {
         signal: Box<Signal>,
         key: String,
-        /// The body as received, parsed (audit line) and as compact JSON text (stored).
-        payload: Value,
+        /// The body as received, as compact JSON text (stored, and in the audit line).
         payload_text: String,
         reply: Reply<SignalAnswer>,
     },
@@ -496,12 +495,12 @@ fn refuse(w: Write, e: &str, now: Timestamp) -> Option<String> {
     let f = match w {
         Write::Signal {
             reply,
-            payload,
+            payload_text,
             key,
             ..
         } => {
             let outcome = json!({"status": "error", "error": "storage_error", "detail": e});
-            line = Some(AuditLog::record(now, payload, Some(&key), outcome));
+            line = Some(AuditLog::record(now, &payload_text, Some(&key), &outcome));
             finish(reply, err(e))
         }
         Write::Order { reply, .. } => finish(reply, err(e)),
@@ -544,7 +543,6 @@ fn handle(
         Write::Signal {
             signal,
             key,
-            payload,
             payload_text,
             reply,
         } => {
@@ -555,7 +553,7 @@ fn handle(
                 Err(e) => json!({"status": "error", "error": e.code(), "detail": e.to_string()}),
             };
             out.audits.push(PendingAudit {
-                payload,
+                payload: payload_text,
                 key,
                 outcome,
             });
@@ -1367,7 +1365,6 @@ mod tests {
         let w = Write::Signal {
             signal: Box::new(signal),
             key: key.into(),
-            payload: json!({}),
             payload_text: "{}".into(),
             reply,
         };
