@@ -4,7 +4,7 @@
 //! key at a spot set by its symbol, one more page written per signal. Instead the
 //! writer keeps, for every stored signal, a 64-bit hash of its key and its row id
 //! (about 20 bytes a signal), finds a repeated key's row by id, and checks the key
-//! stored there. Two keys with the same hash — about one chance in 10⁹ among 100,000
+//! stored there. Two keys with the same hash — less than one chance in 10⁹ among 100,000
 //! signals — are told apart by reading the signals table.
 
 use loms_storage::{StorageError, Store, Tx};
