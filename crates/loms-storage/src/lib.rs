@@ -193,7 +193,7 @@ impl Store {
         let wal = WalSync::open(&self.wal_path()?)?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         // The writer's working set (the last page of every table and index, and the
-        // index pages that random keys land on) outgrows the default 2 MiB cache with
+        // pages of the positions it closes) outgrows the default 2 MiB cache with
         // the first tens of thousands of rows; every miss is a read from the WAL.
         self.conn
             .pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;

@@ -699,7 +699,7 @@ mod tests {
         };
         let tx = s.transaction();
         tx.atomic(|tx| tx.insert_signal(&rec)).unwrap();
-        let dup: Result<i64> = tx.atomic(|tx| {
+        let failed: Result<i64> = tx.atomic(|tx| {
             tx.insert_signal(&SignalRecord {
                 idem_key: "k2",
                 ..rec.clone()
@@ -708,7 +708,7 @@ mod tests {
             tx.conn()?.execute("INSERT INTO positions (order_id, symbol, side, qty, entry_price, status, created_at, exchange, market_type, exit_strategy) VALUES (999, 'X', 'long', '1', '1', 'open', 't', 'e', 'm', 's')", [])?;
             Ok(0)
         });
-        assert!(dup.is_err());
+        assert!(failed.is_err());
         assert_eq!(
             tx.signal_by_key("k1").unwrap().map(|(_, r)| r).as_deref(),
             Some("{\"ok\":1}")
