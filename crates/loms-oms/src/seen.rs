@@ -121,6 +121,14 @@ mod tests {
         id
     }
 
+    /// An empty database, and its keys with every key hashing alike.
+    fn one_hash() -> (Store, SeenSignals) {
+        let store = Store::open_in_memory().unwrap();
+        let mut seen = SeenSignals::load(&store).unwrap();
+        seen.one_hash = true;
+        (store, seen)
+    }
+
     #[test]
     fn a_stored_key_is_found_after_a_restart_and_an_unknown_one_is_not() {
         let mut store = Store::open_in_memory().unwrap();
@@ -135,10 +143,8 @@ mod tests {
 
     #[test]
     fn keys_of_the_same_hash_are_told_apart() {
-        let mut store = Store::open_in_memory().unwrap();
         // Every key hashes alike: only the first has its own slot.
-        let mut seen = SeenSignals::load(&store).unwrap();
-        seen.one_hash = true;
+        let (mut store, mut seen) = one_hash();
         let a = store_signal(&mut store, "a", "ra");
         seen.insert("a", a);
         let tx = store.transaction();
@@ -155,9 +161,7 @@ mod tests {
 
     #[test]
     fn a_slot_whose_row_is_gone_goes_to_the_key_that_has_a_row() {
-        let mut store = Store::open_in_memory().unwrap();
-        let mut seen = SeenSignals::load(&store).unwrap();
-        seen.one_hash = true;
+        let (mut store, mut seen) = one_hash();
         // A row of a rolled-back batch, still remembered.
         seen.insert("gone", 99);
         let b = store_signal(&mut store, "b", "rb");

@@ -269,8 +269,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn insert_position(&self, p: &Position) -> Result<i64> {
-        let meta = serde_json::to_string(&p.exit_meta)
-            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let meta = exit_meta_json(p)?;
         self.held(
             Held::InsertPosition,
                 "INSERT INTO positions (order_id, symbol, side, qty, entry_price, tp_price, sl_price, status,
@@ -323,8 +322,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn close_position(&self, p: &Position) -> Result<bool> {
-        let meta = serde_json::to_string(&p.exit_meta)
-            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let meta = exit_meta_json(p)?;
         let n = self.held(
             Held::ClosePosition,
                 "UPDATE positions SET status = 'closed', close_price = ?2, pnl = ?3, fees = ?4,
@@ -403,8 +401,7 @@ impl<'c> Tx<'c> {
     /// # Errors
     /// [`StorageError`] on a database failure.
     pub fn update_open_position(&self, p: &Position) -> Result<()> {
-        let meta = serde_json::to_string(&p.exit_meta)
-            .map_err(|e| StorageError::Corrupt(e.to_string()))?;
+        let meta = exit_meta_json(p)?;
         self.held(
             Held::UpdateOpen,
             "UPDATE positions SET qty = ?2, dynamic_tp_price = ?3, dynamic_sl_price = ?4,
@@ -486,6 +483,11 @@ impl Drop for Tx<'_> {
             log::error!("rollback_failed error={e}");
         }
     }
+}
+
+/// The policy state of `p` as stored (`positions.exit_meta`).
+fn exit_meta_json(p: &Position) -> Result<String> {
+    serde_json::to_string(&p.exit_meta).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
 #[cfg(test)]
