@@ -971,16 +971,15 @@ impl Oms {
     /// # Errors
     /// [`OmsError::Storage`].
     pub async fn stats(&self, filter: TradeFilter) -> Result<Stats, OmsError> {
-        let open = match filter.symbol.clone() {
-            None => self
-                .0
+        let open = if filter.symbol.is_none() && filter.since.is_none() && filter.until.is_none() {
+            self.0
                 .metrics
                 .open_positions
-                .load(std::sync::atomic::Ordering::Relaxed),
-            Some(sym) => {
-                let n = self.read(move |s| s.count_open(Some(&sym))).await?;
-                u64::try_from(n).unwrap_or(0)
-            }
+                .load(std::sync::atomic::Ordering::Relaxed)
+        } else {
+            let f = filter.clone();
+            let n = self.read(move |s| s.count_open_matching(&f)).await?;
+            u64::try_from(n).unwrap_or(0)
         };
         Ok(self.0.trades.stats(&filter, open))
     }

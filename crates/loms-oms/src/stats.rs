@@ -32,9 +32,9 @@ pub struct StatsFilters {
 /// pnl < 0 a loss, pnl = 0 neither.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stats {
-    /// Open + closed (in the filter).
+    /// `open_positions` + `closed_positions`: every position of the filter, each counted once.
     pub total_positions: u64,
-    /// Open now (symbol filter applies).
+    /// Open now; with `since`/`until`, only those opened in that window (symbol filter applies).
     pub open_positions: u64,
     /// Closed trades in the filter.
     pub closed_positions: u64,
@@ -64,7 +64,8 @@ pub struct Stats {
     pub avg_pnl_loss: Decimal,
     /// Largest fall of cumulative PnL from a previous peak (the curve starts at 0), ≥ 0.
     pub max_drawdown: Decimal,
-    /// Gross wins / |gross losses|; null when there is no loss.
+    /// Gross wins / |gross losses|, 8 decimals; null when there is no loss, or when the
+    /// quotient is beyond the decimal range (about 7.9e28).
     pub profit_factor: Option<Decimal>,
     /// Expected PnL per trade: P(win)·avg_win + P(loss)·avg_loss (= avg_pnl_per_trade).
     pub expectancy: Decimal,
@@ -175,12 +176,18 @@ impl Totals {
         };
         let avg_win = mean(self.win_sum, wins);
         let avg_loss = mean(self.loss_sum, losses);
+        // Checked: amounts near the decimal range must not panic the reader (a saturated
+        // win sum times its count can exceed it after rounding).
         let expectancy = if n == 0 {
             Decimal::ZERO
         } else {
-            ((Decimal::from(wins) * avg_win + Decimal::from(losses) * avg_loss) / Decimal::from(n))
-                .round_dp(DP)
-                .normalize()
+            Decimal::from(wins)
+                .checked_mul(avg_win)
+                .zip(Decimal::from(losses).checked_mul(avg_loss))
+                .and_then(|(w, l)| w.checked_add(l))
+                .map_or(mean(total, n), |sum| {
+                    (sum / Decimal::from(n)).round_dp(DP).normalize()
+                })
         };
         Stats {
             total_positions: n + open,
@@ -204,7 +211,9 @@ impl Totals {
             avg_pnl_loss: avg_loss,
             max_drawdown: self.max_dd.normalize(),
             profit_factor: (losses > 0)
-                .then(|| (self.win_sum / -self.loss_sum).round_dp(DP).normalize()),
+                .then(|| self.win_sum.checked_div(-self.loss_sum))
+                .flatten()
+                .map(|pf| pf.round_dp(DP).normalize()),
             expectancy,
             trades_per_day: (trades_per_day * 1e4).round() / 1e4,
             by_close_reason: self.by_reason.clone(),
@@ -374,6 +383,29 @@ mod tests {
         assert_eq!(s.profit_factor, None);
         assert_eq!(s.max_drawdown, dec!(0));
         assert!((s.trades_per_day - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn figures_near_the_decimal_range_do_not_panic() {
+        let tiny_loss = Decimal::new(-1, 28);
+        let trades = [
+            trade("A", Decimal::MAX, CloseReason::Tp, 1),
+            trade("A", Decimal::MAX, CloseReason::Tp, 2),
+            trade("A", tiny_loss, CloseReason::Sl, 3),
+        ];
+        let s = compute(&trades, 0, StatsFilters::default());
+        assert_eq!(s.profit_factor, None, "beyond the decimal range");
+        assert_eq!((s.winning_trades, s.losing_trades), (2, 1));
+        assert!(s.expectancy > Decimal::ZERO);
+        let s = compute(
+            &[
+                trade("A", dec!(10), CloseReason::Tp, 1),
+                trade("A", tiny_loss, CloseReason::Sl, 2),
+            ],
+            0,
+            StatsFilters::default(),
+        );
+        assert_eq!(s.profit_factor, None, "10 / 1e-28 does not fit either");
     }
 
     #[test]

@@ -388,6 +388,25 @@ impl Store {
         .query_row([symbol], |r| r.get(0))?)
     }
 
+    /// Open positions of `f`'s symbol opened in `[since, until)`: the open side of a
+    /// `/stats` filter (closed trades are filtered by close time, open ones by open time).
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn count_open_matching(&self, f: &TradeFilter) -> Result<i64> {
+        let (since, until) = (f.since.map(ts), f.until.map(ts));
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT COUNT(*) FROM positions WHERE status = 'open' AND (?1 IS NULL OR symbol = ?1)
+                 AND (?2 IS NULL OR created_at >= ?2) AND (?3 IS NULL OR created_at < ?3)",
+            )?
+            .query_row(
+                rusqlite::params![f.symbol, since, until],
+                |r| r.get(0),
+            )?)
+    }
+
     /// A key of the persistent operator state.
     ///
     /// # Errors

@@ -376,6 +376,23 @@ async fn stats_on_a_known_set_of_trades() {
     );
     let (_, none) = srv.get("/stats?since=2030-01-01T00:00:00Z").await;
     assert_eq!(none["closed_positions"], 0);
+    // The window applies to the open position too (by its open time), and the total
+    // counts each position of the window once.
+    assert_eq!(
+        (
+            none["open_positions"].as_i64(),
+            none["total_positions"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+    let (_, before) = srv.get("/stats?until=2030-01-01T00:00:00Z").await;
+    assert_eq!(
+        (
+            before["open_positions"].as_i64(),
+            before["total_positions"].as_i64()
+        ),
+        (Some(1), Some(5))
+    );
     let (st, e) = srv.get("/stats?since=yesterday").await;
     assert_eq!((st, e["error"].as_str()), (422, Some("invalid_query")));
 }
