@@ -1,8 +1,8 @@
 //! `export`: positions as CSV, read straight from the database with a read-only
 //! connection (works with the server down, and while it runs).
 //!
-//! RFC 4180: comma-separated, CRLF-free `\n` line ends, a field with a comma, a
-//! double quote, a CR or an LF is quoted and its quotes doubled. Empty field = no
+//! RFC 4180, written by the `csv` crate: comma-separated, `\n` line ends, a field with
+//! a comma, a double quote, a CR or an LF is quoted and its quotes doubled. Empty field = no
 //! value. Numbers are the exact stored decimals; times RFC 3339 UTC. Oldest first.
 
 use crate::backup::shown;
@@ -13,7 +13,6 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use loms_config::Settings;
 use loms_domain::{Position, PositionStatus};
 use loms_storage::{PositionFilter, Store};
-use std::borrow::Cow;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -116,15 +115,14 @@ pub(crate) fn run(
     Ok(crate::EXIT_OK)
 }
 
-/// Header and one line per position.
+/// Header and one line per position (the `csv` crate quotes what needs it).
 pub(crate) fn write_csv(w: &mut dyn Write, positions: &[Position]) -> std::io::Result<()> {
-    writeln!(w, "{}", HEADER.join(","))?;
+    let mut csv = csv::Writer::from_writer(w);
+    csv.write_record(HEADER)?;
     for p in positions {
-        let fields = row(p);
-        let line: Vec<Cow<'_, str>> = fields.iter().map(|f| escape(f)).collect();
-        writeln!(w, "{}", line.join(","))?;
+        csv.write_record(row(p))?;
     }
-    Ok(())
+    csv.flush()
 }
 
 /// The fields of one position, in [`HEADER`] order.
@@ -156,29 +154,10 @@ fn row(p: &Position) -> Vec<String> {
     ]
 }
 
-/// One CSV field: quoted (quotes doubled) when it holds `,` `"` CR or LF.
-pub(crate) fn escape(s: &str) -> Cow<'_, str> {
-    if s.contains([',', '"', '\n', '\r']) {
-        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
-    } else {
-        Cow::Borrowed(s)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use loms_domain::{Decimal, Side};
-
-    #[test]
-    fn fields_are_escaped_the_rfc_4180_way() {
-        assert_eq!(escape("plain"), "plain");
-        assert_eq!(escape(""), "");
-        assert_eq!(escape("a,b"), "\"a,b\"");
-        assert_eq!(escape("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(escape("two\nlines"), "\"two\nlines\"");
-        assert_eq!(escape("cr\r"), "\"cr\r\"");
-    }
 
     #[test]
     fn one_line_per_position_in_header_order() {

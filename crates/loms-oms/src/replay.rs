@@ -78,47 +78,66 @@ impl ReplaySignal {
         Ok(out)
     }
 
-    /// Read a CSV with a header naming the bot's fields, at least
-    /// `timestamp,symbol,side,price` (also `tp_pct`, `sl_pct`, `qty`, `exit_strategy`,
-    /// `signal_id`, `strategy`, `exchange`). The signal is handled at its `timestamp`.
+    /// Read a CSV (RFC 4180: quoted fields allowed) with a header naming the bot's
+    /// fields, at least `timestamp,symbol,side,price` (also `tp_pct`, `sl_pct`, `qty`,
+    /// `exit_strategy`, `signal_id`, `strategy`, `exchange`). The signal is handled at its
+    /// `timestamp`.
+    ///
+    /// `loms-ctl export`'s CSV is read too: without a `timestamp` column, a row's signal
+    /// is its `signal_time` and `signal_price` (with `symbol`, `side`, `qty`,
+    /// `exit_strategy`, `strategy`, `signal_id`); rows without a `signal_time` are
+    /// manual orders, not signals, and are skipped.
     ///
     /// # Errors
     /// A message naming the bad line.
     pub fn from_csv(text: &str) -> Result<Vec<Self>, String> {
-        let mut lines = text
-            .lines()
-            .filter(|l| !l.trim().is_empty() && !l.starts_with('#'));
-        let header: Vec<String> = lines
-            .next()
-            .ok_or("empty CSV")?
-            .split(',')
-            .map(|h| h.trim().to_ascii_lowercase())
+        let mut reader = csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let mut header: Vec<String> = reader
+            .headers()
+            .map_err(|e| format!("bad CSV header: {e}"))?
+            .iter()
+            .map(str::to_ascii_lowercase)
             .collect();
+        if header.iter().all(String::is_empty) {
+            return Err("empty CSV".into());
+        }
+        let exported =
+            !header.iter().any(|h| h == "timestamp") && header.iter().any(|h| h == "signal_time");
+        if exported {
+            // An export row's own `price`-like columns are the position's, not the signal's.
+            for h in &mut header {
+                match h.as_str() {
+                    "signal_time" => *h = "timestamp".into(),
+                    "signal_price" => *h = "price".into(),
+                    "symbol" | "side" | "qty" | "exit_strategy" | "strategy" | "signal_id" => {}
+                    _ => h.clear(),
+                }
+            }
+        }
         for need in ["timestamp", "symbol", "side", "price"] {
             if !header.iter().any(|h| h == need) {
                 return Err(format!("CSV header lacks {need}: {}", header.join(",")));
             }
         }
         let mut out = Vec::new();
-        for (n, line) in lines.enumerate() {
-            let fields: Vec<&str> = line.split(',').map(str::trim).collect();
-            if fields.len() != header.len() {
-                return Err(format!(
-                    "line {}: {} fields, header has {}",
-                    n + 2,
-                    fields.len(),
-                    header.len()
-                ));
-            }
+        for record in reader.records() {
+            let record = record.map_err(|e| format!("bad CSV: {e}"))?;
+            let line = record.position().map_or(0, csv::Position::line);
             let payload: serde_json::Map<String, Value> = header
                 .iter()
-                .zip(&fields)
-                .filter(|(_, v)| !v.is_empty())
-                .map(|(k, v)| (k.clone(), Value::String((*v).to_string())))
+                .zip(record.iter())
+                .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+                .map(|(k, v)| (k.clone(), Value::String(v.to_string())))
                 .collect();
+            if exported && !payload.contains_key("timestamp") {
+                continue; // a manual order
+            }
             let payload = Value::Object(payload);
             let ts = loms_domain::signal::parse_time("timestamp", &payload["timestamp"])
-                .map_err(|e| format!("line {}: {e}", n + 2))?;
+                .map_err(|e| format!("line {line}: {e}"))?;
             out.push(Self {
                 received_at: ts,
                 payload,

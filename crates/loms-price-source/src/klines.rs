@@ -193,13 +193,16 @@ pub(crate) fn parse_json(text: &str) -> Result<(Option<String>, Vec<Kline>), Str
 
 fn parse_csv(text: &str) -> Result<Vec<Kline>, String> {
     let mut bars = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let f: Vec<&str> = line.split(',').map(str::trim).collect();
-        if n == 0
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .comment(Some(b'#'))
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("bad CSV: {e}"))?;
+        let f: Vec<&str> = record.iter().collect();
+        if i == 0
             && f.first().is_some_and(|x| {
                 x.chars().any(|c| c.is_ascii_alphabetic())
                     && x.parse::<i64>().is_err()
@@ -208,7 +211,8 @@ fn parse_csv(text: &str) -> Result<Vec<Kline>, String> {
         {
             continue; // header
         }
-        let at = |e: String| format!("line {}: {e}", n + 1);
+        let n = record.position().map_or(0, csv::Position::line);
+        let at = |e: String| format!("line {n}: {e}");
         if f.len() < 5 {
             return Err(at("expected ts,open,high,low,close[,volume]".into()));
         }
@@ -326,6 +330,13 @@ mod tests {
             (s.bars.len(), s.interval),
             (2, chrono::Duration::minutes(1))
         );
+        let quoted = file(
+            &dir,
+            "SOLUSDT_1m_quoted.csv",
+            "# exported\n\"ts\",\"open\",\"high\",\"low\",\"close\"\n\"1718340000000\",\"100\",\"101\",\"99\",\"100.5\"\n",
+        );
+        let q = KlineSeries::from_file(&quoted, Some("SOLUSDT")).unwrap();
+        assert_eq!((q.bars.len(), q.bars[0].close), (1, dec!(100.5)));
         let t = s.bars[0].start + chrono::Duration::seconds(30);
         assert_eq!(s.bar_at(t).unwrap().close, dec!(100.5));
         assert!(

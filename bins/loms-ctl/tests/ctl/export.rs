@@ -5,34 +5,14 @@ use serde_json::json;
 
 const HEADER: &str = "id,symbol,side,qty,entry_price,tp_price,sl_price,status,created_at,closed_at,close_price,pnl,fees,auto_close_reason,exit_strategy,signal_id,strategy,signal_price,signal_time";
 
-/// RFC 4180 records (quoted fields may hold commas, doubled quotes and newlines).
+/// RFC 4180 records, header included, read by the `csv` crate.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut records = Vec::new();
-    let (mut record, mut field) = (Vec::new(), String::new());
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, c) => field.push(c),
-            (false, '"') => quoted = true,
-            (false, ',') => record.push(std::mem::take(&mut field)),
-            (false, '\n') => {
-                record.push(std::mem::take(&mut field));
-                records.push(std::mem::take(&mut record));
-            }
-            (false, c) => field.push(c),
-        }
-    }
-    assert!(
-        field.is_empty() && record.is_empty() && !quoted,
-        "unterminated last line"
-    );
-    records
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
 }
 
 #[test]
@@ -78,6 +58,20 @@ fn export_has_the_header_and_one_escaped_row_per_position_with_the_server_down()
     assert!(
         rows[1][9].is_empty() && rows[1][10].is_empty(),
         "no close yet"
+    );
+
+    // loms-replay reads the export: one signal per signal-opened position, the quoted
+    // fields intact.
+    let signals = loms_oms::replay::ReplaySignal::from_csv(&text).unwrap();
+    assert_eq!(signals.len(), 3, "{signals:?}");
+    assert_eq!(signals[0].payload["strategy"], json!(tricky));
+    assert_eq!(signals[0].payload["symbol"], json!("BTCUSDT"));
+    assert_eq!(signals[1].payload["side"], json!("short"));
+    assert_eq!(signals[1].payload["price"], json!("2000"));
+    assert_eq!(signals[2].payload["signal_id"], json!("id,with\"quote"));
+    assert!(
+        signals[0].payload.get("entry_price").is_none(),
+        "only the signal's own fields"
     );
 
     // To standard output, filtered; the summary goes to stderr.
