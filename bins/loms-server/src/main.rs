@@ -79,16 +79,19 @@ async fn serve(settings: loms_config::Settings) -> anyhow::Result<()> {
             });
         }
     };
+    // The mode in force: the stored one, which OMS_ENABLED=false can only make stricter.
+    let mode = oms.trading_state().mode;
     log::info!(
-        "LOMS listening on http://{} (profile {}, broker {}, prices {}, OMS {})",
+        "LOMS listening on http://{} (profile {}, broker {}, prices {}, trading {}{})",
         listener.local_addr().unwrap_or(bind),
         settings.profile,
         settings.broker_mode.as_str(),
         settings.price_source.as_str(),
-        if settings.oms_enabled {
-            "enabled"
+        mode,
+        if mode.signals_may_open() {
+            ""
         } else {
-            "DISABLED"
+            ": signals open nothing"
         }
     );
     loms_http::run(oms, listener, shutdown_signal())

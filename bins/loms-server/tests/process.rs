@@ -28,8 +28,14 @@ fn server(dir: &Path) -> Command {
 
 /// Start and wait for the "listening" line; returns the child, its address and a
 /// channel with the rest of its log. Callers kill or wait for the child.
+fn start(cmd: Command) -> (Child, SocketAddr, mpsc::Receiver<String>) {
+    let (child, addr, rx, _) = start_showing(cmd);
+    (child, addr, rx)
+}
+
+/// [`start`], also returning the "listening" line.
 #[allow(clippy::zombie_processes)]
-fn start(mut cmd: Command) -> (Child, SocketAddr, mpsc::Receiver<String>) {
+fn start_showing(mut cmd: Command) -> (Child, SocketAddr, mpsc::Receiver<String>, String) {
     let mut child = cmd
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
@@ -48,7 +54,7 @@ fn start(mut cmd: Command) -> (Child, SocketAddr, mpsc::Receiver<String>) {
             .expect("server did not start");
         if let Some(rest) = line.split("LOMS listening on http://").nth(1) {
             let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
-            return (child, addr, rx);
+            return (child, addr, rx, line);
         }
     }
 }
@@ -100,6 +106,31 @@ fn every_answered_signal_survives_kill_9() {
     let (st, body) = post(addr, "/signals/bounce", &signal(0));
     assert_eq!(st, 200);
     assert!(body.contains("\"duplicate\":true"), "{body}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn the_start_line_states_the_trading_mode_in_force_not_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, addr, _log, line) = start_showing(server(dir.path()));
+    assert!(line.contains("trading active"), "{line}");
+    let (st, body) = post(
+        addr,
+        "/admin/oms",
+        r#"{"mode":"entries_off","set_by":"test"}"#,
+    );
+    assert_eq!(st, 200, "{body}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // OMS_ENABLED=true does not lift a stored entries_off.
+    let mut cmd = server(dir.path());
+    cmd.env("OMS_ENABLED", "true");
+    let (mut child, _addr, _log, line) = start_showing(cmd);
+    assert!(
+        line.contains("trading entries_off") && line.contains("signals open nothing"),
+        "{line}"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
 }

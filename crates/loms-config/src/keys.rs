@@ -401,7 +401,7 @@ pub static KEYS: &[KeySpec] = &[
         group: "Prices",
         default: "perp",
         accepted: "perp, spot",
-        doc: "Which tickers to read: USDT perpetuals (Bybit linear, Bitget USDT-FUTURES; the bot trades these) or spot.",
+        doc: "Which tickers to read: USDT perpetuals (Bybit linear, Bitget USDT-FUTURES; the bot trades these) or spot. Spot quotes have no mark price: PRICE_MODE=mark with spot is refused at start.",
         apply: |d, v| {
             let v = v.trim().to_ascii_lowercase();
             if !matches!(v.as_str(), "perp" | "spot") {

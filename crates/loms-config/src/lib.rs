@@ -574,6 +574,12 @@ pub(crate) fn load_with(src: &ConfigSources, keys: &[KeySpec]) -> Result<Setting
             message: "PRICE_SOURCE=exchange needs PRICE_EXCHANGE=bybit or bitget".into(),
         });
     }
+    if draft.s.price_mode == PriceMode::Mark && draft.s.price_market == "spot" {
+        problems.push(Problem::Conflict {
+            keys: vec!["PRICE_MODE", "PRICE_MARKET"],
+            message: "PRICE_MODE=mark needs PRICE_MARKET=perp: spot quotes have no mark price, so no position would ever close; choose PRICE_MODE=last, bid, ask or mid for spot".into(),
+        });
+    }
     if !draft.s.bind.ip().is_loopback() && draft.s.api_token.is_none() {
         problems.push(Problem::Conflict {
             keys: vec!["LOMS_BIND", "LOMS_API_TOKEN"],

@@ -320,6 +320,15 @@ fn unavailable_features_are_refused_with_a_clear_message() {
         e,
         "PRICE_SOURCE=exchange needs PRICE_EXCHANGE=bybit or bitget"
     );
+    let e = with_env(&[("PRICE_MODE", "mark"), ("PRICE_MARKET", "spot")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("PRICE_MODE=mark needs PRICE_MARKET=perp: spot quotes have no mark price"),
+        "{e}"
+    );
+    assert!(with_env(&[("PRICE_MODE", "mark"), ("PRICE_MARKET", "perp")]).is_ok());
+    assert!(with_env(&[("PRICE_MODE", "mid"), ("PRICE_MARKET", "spot")]).is_ok());
     let s = with_env(&[
         ("PRICE_SOURCE", "exchange"),
         ("PRICE_EXCHANGE", "Bitget"),

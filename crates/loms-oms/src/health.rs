@@ -15,6 +15,8 @@ pub(crate) struct Health {
     passes: AtomicU64,
     price_errors: AtomicU64,
     last_pass: Mutex<Option<(Timestamp, Duration)>>,
+    failed_passes: AtomicU64,
+    last_pass_failure: Mutex<Option<(Timestamp, String)>>,
     last_price_ok: Mutex<Option<Timestamp>>,
     last_price_error: Mutex<Option<String>>,
 }
@@ -31,6 +33,8 @@ impl Health {
             passes: AtomicU64::new(0),
             price_errors: AtomicU64::new(0),
             last_pass: Mutex::new(None),
+            failed_passes: AtomicU64::new(0),
+            last_pass_failure: Mutex::new(None),
             last_price_ok: Mutex::new(None),
             last_price_error: Mutex::new(None),
         }
@@ -41,6 +45,10 @@ impl Health {
     pub(crate) fn pass_done(&self, at: Timestamp, took: Duration) {
         self.passes.fetch_add(1, Ordering::Relaxed);
         *lock(&self.last_pass) = Some((at, took));
+    }
+    pub(crate) fn pass_failed(&self, at: Timestamp, error: String) {
+        self.failed_passes.fetch_add(1, Ordering::Relaxed);
+        *lock(&self.last_pass_failure) = Some((at, error));
     }
     pub(crate) fn price_ok(&self, at: Timestamp) {
         *lock(&self.last_price_ok) = Some(at);
@@ -141,6 +149,52 @@ pub struct HealthReport {
     pub checks: Checks,
 }
 
+/// What the auto-close loop's check looks at.
+#[derive(Debug, Clone, Default)]
+struct LoopSeen {
+    running: bool,
+    last_pass: Option<(Timestamp, Duration)>,
+    last_failure: Option<(Timestamp, String)>,
+    failed_passes: u64,
+}
+
+/// The loop's check: failing when it does not run, when its last pass failed (whatever
+/// the grace period), or when it has not passed in `stale_after`.
+fn loop_check(seen: LoopSeen, now: Timestamp, stale_after: Duration, in_grace: bool) -> Check {
+    let pass_age = seen.last_pass.map(|(t, _)| age_s(now, t));
+    let failing = seen
+        .last_failure
+        .filter(|(t, _)| seen.last_pass.is_none_or(|(ok, _)| *t >= ok));
+    let mut check = if !seen.running {
+        Check::new(false, "not running")
+    } else if let Some((_, e)) = &failing {
+        let since = match pass_age {
+            Some(a) => format!("last successful pass {a:.1} s ago"),
+            None => "no successful pass yet".into(),
+        };
+        Check::new(
+            false,
+            format!(
+                "passes failing ({} failed since start; {since}): {e}",
+                seen.failed_passes
+            ),
+        )
+    } else {
+        match pass_age {
+            Some(a) if a <= stale_after.as_secs_f64() => {
+                Check::new(true, format!("last pass {a:.1} s ago"))
+            }
+            _ if in_grace => Check::new(true, "starting"),
+            Some(a) => Check::new(false, format!("no pass for {a:.1} s")),
+            None => Check::new(false, "no pass yet"),
+        }
+    };
+    check.last_pass_age_s = pass_age;
+    check.last_pass_ms = seen.last_pass.map(|(_, d)| d.as_secs_f64() * 1000.0);
+    check.last_error = failing.map(|(_, e)| e);
+    check
+}
+
 fn age_s(now: Timestamp, t: Timestamp) -> f64 {
     ((now - t).num_milliseconds() as f64 / 1000.0).max(0.0)
 }
@@ -186,22 +240,17 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
     price_feed.last_error = lock(&h.last_price_error).clone();
     price_feed.errors_total = Some(h.price_errors.load(Ordering::Relaxed));
 
-    let last_pass = *lock(&h.last_pass);
-    let pass_age = last_pass.map(|(t, _)| age_s(now, t));
-    let mut auto_close_loop = if !h.loop_running.load(Ordering::SeqCst) {
-        Check::new(false, "not running")
-    } else {
-        match pass_age {
-            Some(a) if a <= stale_after.as_secs_f64() => {
-                Check::new(true, format!("last pass {a:.1} s ago"))
-            }
-            _ if in_grace => Check::new(true, "starting"),
-            Some(a) => Check::new(false, format!("no pass for {a:.1} s")),
-            None => Check::new(false, "no pass yet"),
-        }
-    };
-    auto_close_loop.last_pass_age_s = pass_age;
-    auto_close_loop.last_pass_ms = last_pass.map(|(_, d)| d.as_secs_f64() * 1000.0);
+    let auto_close_loop = loop_check(
+        LoopSeen {
+            running: h.loop_running.load(Ordering::SeqCst),
+            last_pass: *lock(&h.last_pass),
+            last_failure: lock(&h.last_pass_failure).clone(),
+            failed_passes: h.failed_passes.load(Ordering::Relaxed),
+        },
+        now,
+        stale_after,
+        in_grace,
+    );
 
     let ok = database.ok && audit_log.ok && price_feed.ok && auto_close_loop.ok;
     HealthReport {
@@ -227,5 +276,75 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
             price_feed,
             auto_close_loop,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn t(s: i64) -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::seconds(s)
+    }
+
+    fn check(seen: LoopSeen, now: i64, in_grace: bool) -> Check {
+        loop_check(seen, t(now), Duration::from_secs(5), in_grace)
+    }
+
+    #[test]
+    fn failing_passes_are_named_as_such_not_as_missing_ones() {
+        let failing = LoopSeen {
+            running: true,
+            last_failure: Some((t(9), "storage: disk I/O error".into())),
+            failed_passes: 3,
+            ..LoopSeen::default()
+        };
+        for in_grace in [false, true] {
+            let c = check(failing.clone(), 10, in_grace);
+            assert!(!c.ok, "a failing pass fails the check, grace or not");
+            assert_eq!(
+                c.detail,
+                "passes failing (3 failed since start; no successful pass yet): storage: disk I/O error"
+            );
+            assert_eq!(c.last_error.as_deref(), Some("storage: disk I/O error"));
+        }
+        let after_a_success = LoopSeen {
+            last_pass: Some((t(2), Duration::from_millis(4))),
+            ..failing
+        };
+        let c = check(after_a_success.clone(), 10, false);
+        assert!(c.detail.starts_with("passes failing"), "{}", c.detail);
+        assert!(
+            c.detail.contains("last successful pass 8.0 s ago"),
+            "{}",
+            c.detail
+        );
+    }
+
+    #[test]
+    fn a_pass_after_the_failure_clears_it() {
+        let seen = LoopSeen {
+            running: true,
+            last_pass: Some((t(9), Duration::from_millis(4))),
+            last_failure: Some((t(8), "boom".into())),
+            failed_passes: 1,
+        };
+        let c = check(seen, 10, false);
+        assert!(c.ok, "{}", c.detail);
+        assert_eq!(c.detail, "last pass 1.0 s ago");
+        assert_eq!(c.last_error, None);
+    }
+
+    #[test]
+    fn no_pass_at_all_and_a_stopped_loop() {
+        let idle = LoopSeen {
+            running: true,
+            ..LoopSeen::default()
+        };
+        assert_eq!(check(idle.clone(), 10, false).detail, "no pass yet");
+        assert!(check(idle, 10, true).ok, "starting");
+        let c = check(LoopSeen::default(), 10, false);
+        assert_eq!((c.ok, c.detail.as_str()), (false, "not running"));
     }
 }

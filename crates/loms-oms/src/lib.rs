@@ -681,8 +681,19 @@ impl Oms {
         self.pass(false).await
     }
 
-    /// An auto-close pass whose report keeps the closed positions or only counts them.
+    /// An auto-close pass whose report keeps the closed positions or only counts them;
+    /// a failure is kept for /health (the loop's check says the passes are failing).
     async fn pass(&self, keep_closed: bool) -> Result<PassReport, OmsError> {
+        let r = self.run_pass(keep_closed).await;
+        if let Err(e) = &r {
+            self.0
+                .health
+                .pass_failed(self.0.deps.clock.now(), e.to_string());
+        }
+        r
+    }
+
+    async fn run_pass(&self, keep_closed: bool) -> Result<PassReport, OmsError> {
         let started = std::time::Instant::now();
         let market = self.current_market().await?;
         let report = self
