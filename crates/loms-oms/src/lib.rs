@@ -25,6 +25,7 @@
 pub mod answer;
 pub mod audit;
 mod book;
+mod catch_up;
 mod error;
 pub mod health;
 pub mod metrics;
@@ -713,13 +714,18 @@ impl Oms {
 
     /// One quote request for every symbol with an open position.
     async fn current_market(&self) -> Result<Market, OmsError> {
+        let symbols = self.open_symbols().await?;
+        Ok(self.market(symbols).await?.0)
+    }
+
+    /// The distinct symbols with an open position, from the writer's Book.
+    async fn open_symbols(&self) -> Result<Vec<String>, OmsError> {
         let (reply, rx) = oneshot::channel();
         self.0
             .tx
             .send(Cmd::Symbols { reply })
             .map_err(|_| OmsError::Stopped)?;
-        let symbols = rx.await.map_err(|_| OmsError::Stopped)?;
-        Ok(self.market(symbols).await?.0)
+        rx.await.map_err(|_| OmsError::Stopped)
     }
 
     /// One quote request for `symbols`, each picked by PRICE_MODE. Symbols without a
@@ -745,6 +751,7 @@ impl Oms {
                         price,
                         quote: q,
                         bar: None,
+                        bar_start: None,
                     })
                     .map_err(|e| e.to_string())
             }) {
@@ -763,100 +770,6 @@ impl Oms {
             self.0.health.price_ok(self.0.deps.clock.now());
         }
         Ok((market, errors))
-    }
-
-    /// After a restart with exchange prices: fetch the one-minute bars since prices were
-    /// last watched and run them through the exit policies, so a position whose TP or
-    /// SL was hit while LOMS was down closes at the level touched, with the right reason
-    /// and time. Does nothing with simulator prices, without open positions, or when
-    /// the gap is under two minutes. A symbol whose bars cannot be fetched is logged and
-    /// left to the live loop.
-    ///
-    /// # Errors
-    /// [`OmsError::Storage`] or [`OmsError::Stopped`].
-    pub async fn catch_up_downtime(&self) -> Result<PassReport, OmsError> {
-        let mut total = PassReport::default();
-        let Some(klines) = self.0.deps.klines.clone() else {
-            return Ok(total);
-        };
-        let last = self
-            .read(|s| s.state(writer::LAST_CHECK_KEY))
-            .await?
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc));
-        let now = self.0.deps.clock.now();
-        let (reply, rx) = oneshot::channel();
-        self.0
-            .tx
-            .send(Cmd::Symbols { reply })
-            .map_err(|_| OmsError::Stopped)?;
-        let symbols = rx.await.map_err(|_| OmsError::Stopped)?;
-        let Some(from) = last.filter(|t| now - *t >= chrono::Duration::minutes(2)) else {
-            return Ok(total);
-        };
-        if symbols.is_empty() {
-            return Ok(total);
-        }
-        log::warn!(
-            "downtime_gap from={from} to={now} symbols={}",
-            symbols.len()
-        );
-        // Bars by start time, across symbols.
-        let mut by_time: std::collections::BTreeMap<loms_domain::Timestamp, Market> =
-            Default::default();
-        for symbol in symbols {
-            let src = klines.clone();
-            let sym = symbol.clone();
-            let bars = tokio::task::spawn_blocking(move || src.klines_1m(&sym, from, now))
-                .await
-                .map_err(|e| OmsError::Storage(format!("kline task failed: {e}")))?;
-            match bars {
-                Ok(bars) => {
-                    for b in bars {
-                        let end = b.start + chrono::Duration::minutes(1);
-                        by_time.entry(b.start).or_default().insert(
-                            symbol.clone(),
-                            Tick {
-                                price: b.close,
-                                quote: loms_domain::PriceQuote::flat(symbol.clone(), b.close, end),
-                                bar: Some(loms_exit_engine::Bar {
-                                    open: b.open,
-                                    high: b.high,
-                                    low: b.low,
-                                }),
-                            },
-                        );
-                    }
-                }
-                Err(e) => log::error!("downtime_gap_klines_failed symbol={symbol} error=\"{e}\""),
-            }
-        }
-        for (start, market) in by_time {
-            let at = Some(start + chrono::Duration::minutes(1));
-            let r = self
-                .ask(|reply| Write::Pass {
-                    market,
-                    at,
-                    reply,
-                    progress: None,
-                    keep_closed: true,
-                })
-                .await?;
-            for c in &r.closed {
-                log::warn!(
-                    "downtime_gap_close id={} symbol={} reason={} price={} at={}",
-                    c.id,
-                    c.symbol,
-                    c.auto_close_reason.map_or("-", |r| r.as_str()),
-                    c.close_price.unwrap_or_default(),
-                    c.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default()
-                );
-            }
-            total.checked += r.checked;
-            total.closed_count += r.closed_count;
-            total.closed.extend(r.closed);
-        }
-        Ok(total)
     }
 
     /// Run auto-close passes every AUTO_CLOSE_INTERVAL_SEC until `shutdown` resolves.

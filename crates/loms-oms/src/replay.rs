@@ -250,6 +250,7 @@ pub fn replay(
                             high: b.high,
                             low: b.low,
                         }),
+                        bar_start: Some(t),
                     },
                 );
             }

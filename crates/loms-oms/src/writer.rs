@@ -111,6 +111,9 @@ pub(crate) struct Tick {
     pub(crate) quote: PriceQuote,
     /// The kline this price closes (replay, downtime gap).
     pub(crate) bar: Option<Bar>,
+    /// When that kline began: it is judged only for the positions open by then (no
+    /// price from before an entry may close it).
+    pub(crate) bar_start: Option<Timestamp>,
 }
 
 /// Ticks by symbol.
@@ -164,7 +167,8 @@ pub struct PassReport {
     pub open: usize,
     /// Positions the policy looked at.
     pub checked: usize,
-    /// Positions younger than MIN_POSITION_AGE_SEC, left alone.
+    /// Positions younger than MIN_POSITION_AGE_SEC, or opened after the bar judged
+    /// began, left alone.
     pub too_young: usize,
     /// Positions whose symbol had no usable price, left alone.
     pub no_price: usize,
@@ -1103,6 +1107,10 @@ fn on_pass(
             report.no_price += 1;
             continue;
         };
+        if tick.bar_start.is_some_and(|start| p.created_at > start) {
+            report.too_young += 1;
+            continue;
+        }
         report.checked += 1;
         match decide(ctx, p, scratch, tick, now) {
             Ok(Some(d)) => work.push((d, tick)),
@@ -1453,6 +1461,7 @@ mod tests {
                 price,
                 quote,
                 bar: None,
+                bar_start: None,
             };
             market.insert(symbol.into(), tick);
         }

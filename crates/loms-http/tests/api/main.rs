@@ -1,7 +1,9 @@
 //! End-to-end tests: the real server, in-process on 127.0.0.1:0, over HTTP.
 
 mod admin;
+mod downtime;
 mod exits;
+mod fake_bitget;
 mod harness;
 mod invalid;
 mod lifecycle;

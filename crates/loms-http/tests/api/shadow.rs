@@ -1,101 +1,10 @@
 //! Shadow mode: paper positions on exchange prices, against a fake Bitget on 127.0.0.1
 //! serving the real USDT-FUTURES ticker format.
 
+use crate::fake_bitget::FakeBitget;
 use crate::harness::{TestServer, bot_signal};
-use chrono::{DateTime, Utc};
 use loms_config::PriceSourceKind;
 use serde_json::json;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
-/// What the fake answers: a price at a time, or an HTTP 500.
-#[derive(Clone)]
-struct Book {
-    price: String,
-    ts: DateTime<Utc>,
-    fail: bool,
-    /// Rows of `/api/v2/mix/market/candles`: [start ms, open, high, low, close].
-    candles: Vec<[String; 5]>,
-}
-
-/// A fake Bitget answering `GET /api/v2/mix/market/tickers` from shared state.
-struct FakeBitget {
-    url: String,
-    book: Arc<Mutex<Book>>,
-    hits: Arc<Mutex<Vec<String>>>,
-}
-
-impl FakeBitget {
-    fn start(price: &str, ts: DateTime<Utc>) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let book = Arc::new(Mutex::new(Book {
-            price: price.into(),
-            ts,
-            fail: false,
-            candles: Vec::new(),
-        }));
-        let hits = Arc::new(Mutex::new(Vec::new()));
-        let (b, h) = (book.clone(), hits.clone());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut request_line = String::new();
-                if reader.read_line(&mut request_line).is_err() {
-                    continue;
-                }
-                // Drain the headers.
-                let mut line = String::new();
-                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                    line.clear();
-                }
-                let target = request_line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("")
-                    .to_string();
-                h.lock().unwrap().push(target.clone());
-                let book = b.lock().unwrap().clone();
-                let (status, body) = if target.starts_with("/api/v2/mix/market/candles") {
-                    let rows: Vec<_> = book
-                        .candles
-                        .iter()
-                        .map(|r| json!([r[0], r[1], r[2], r[3], r[4], "1", "1"]))
-                        .collect();
-                    let body =
-                        json!({"code": "00000", "msg": "success", "requestTime": 0, "data": rows});
-                    ("200 OK", body.to_string())
-                } else if book.fail {
-                    ("500 Internal Server Error", "upstream down".to_string())
-                } else {
-                    let ms = book.ts.timestamp_millis().to_string();
-                    let p = &book.price;
-                    let item = json!({"symbol": "BTCUSDT", "lastPr": p, "askPr": p, "bidPr": p,
-                        "bidSz": "1", "askSz": "1", "high24h": p, "low24h": p, "ts": ms, "change24h": "0",
-                        "baseVolume": "1", "quoteVolume": "1", "usdtVolume": "1", "openUtc": p,
-                        "changeUtc24h": "0", "indexPrice": p, "fundingRate": "0.0001", "holdingAmount": "1",
-                        "deliveryStartTime": "", "deliveryTime": "", "deliveryStatus": "", "open24h": p, "markPrice": p});
-                    ("200 OK", json!({"code": "00000", "msg": "success", "requestTime": book.ts.timestamp_millis(), "data": [item]}).to_string())
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        Self { url, book, hits }
-    }
-
-    fn set(&self, price: &str, ts: DateTime<Utc>) {
-        let mut b = self.book.lock().unwrap();
-        b.price = price.into();
-        b.ts = ts;
-        b.fail = false;
-    }
-}
 
 #[tokio::test]
 async fn shadow_position_closes_by_trailing_stop_on_the_fake_exchange_prices() {

@@ -1,0 +1,107 @@
+//! The downtime gap's edges: the minute prices were last watched in is judged whole,
+//! the unfinished current minute is not, and a bar never judges a position opened
+//! after it began.
+
+use crate::fake_bitget::FakeBitget;
+use crate::harness::{TestServer, nth_signal, t0};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use serde_json::{Value, json};
+
+fn at(m: u32, s: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 12, 1, 10, m, s).unwrap()
+}
+
+/// Longs at 100 (SL 98.5, TP 104.5): one opened at 10:05:30, one at 10:07:10. Prices
+/// are watched until 10:07:20 (the last check), then LOMS is down until `back` while
+/// the exchange's minute bars are `rows`. Returns the restarted server and the ids.
+async fn down_until(
+    back: DateTime<Utc>,
+    rows: &[(DateTime<Utc>, &str, &str, &str, &str)],
+) -> (FakeBitget, TestServer, [i64; 2]) {
+    let fake = FakeBitget::start("100", t0());
+    let srv = fake
+        .server(|s| s.risk.max_open_positions_per_symbol = None)
+        .await;
+    let mut ids = [0; 2];
+    for (i, opened) in [at(5, 30), at(7, 10)].into_iter().enumerate() {
+        srv.clock.set(opened);
+        fake.set("100", opened);
+        let signal = nth_signal(i as u32, json!({"qty": 1, "price": 100}));
+        let (st, a) = srv.post("/signals/bounce", &signal).await;
+        assert_eq!((st, a["risk_ok"].as_bool()), (200, Some(true)), "{a}");
+        ids[i] = a["position_id"].as_i64().unwrap();
+    }
+    for watched in [at(5, 40), at(7, 20)] {
+        srv.clock.set(watched);
+        fake.set("100.2", watched);
+        assert_eq!(srv.oms.auto_close_pass().await.unwrap().closed_count, 0);
+    }
+    fake.candles(rows);
+    srv.clock.set(back);
+    fake.set("100", back);
+    let srv = srv.restart().await;
+    (fake, srv, ids)
+}
+
+async fn position(srv: &TestServer, id: i64) -> Value {
+    srv.get(&format!("/positions/{id}")).await.1
+}
+
+#[tokio::test]
+async fn a_stop_touched_in_the_minute_of_the_last_check_closes_after_restart() {
+    // The 10:07 bar holds the last check (10:07:20) and dips through the stop.
+    let (_fake, srv, [early, late]) = down_until(
+        at(12, 30),
+        &[
+            (at(7, 0), "100.2", "100.3", "98.4", "99.9"),
+            (at(8, 0), "99.9", "100", "99.5", "99.8"),
+        ],
+    )
+    .await;
+    let mut p = Value::Null;
+    for _ in 0..250 {
+        p = position(&srv, early).await;
+        if p["status"] == "closed" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        (p["auto_close_reason"].as_str(), p["close_price"].as_f64()),
+        (Some("sl"), Some(98.5)),
+        "{p}"
+    );
+    assert_eq!(p["closed_at"], "2025-12-01T10:08:00Z");
+    // The one opened at 10:07:10 is not judged on a bar whose low may predate it.
+    let r = srv.oms.catch_up_downtime().await.unwrap();
+    assert_eq!(r.closed_count, 0, "{r:?}");
+    assert_eq!(position(&srv, late).await["status"], "open");
+}
+
+#[tokio::test]
+async fn the_unfinished_minute_is_left_to_the_live_loop() {
+    // Back at 10:12:30: the 10:12 bar is not finished; its low is through the stop.
+    let (fake, srv, [early, late]) = down_until(
+        at(12, 30),
+        &[
+            (at(8, 0), "100.2", "100.3", "99.9", "100"),
+            (at(12, 0), "100", "100.1", "97", "97.5"),
+        ],
+    )
+    .await;
+    let r = srv.oms.catch_up_downtime().await.unwrap();
+    assert_eq!(r.closed_count, 0, "{r:?}");
+    for id in [early, late] {
+        let p = position(&srv, id).await;
+        assert_eq!(p["status"], "open", "{p}");
+    }
+    // The bars asked for start at the minute of the last check and end before now's.
+    let (from, to) = (at(7, 0), at(12, 0) - Duration::milliseconds(1));
+    let asked = format!(
+        "startTime={}&endTime={}",
+        from.timestamp_millis(),
+        to.timestamp_millis()
+    );
+    let hits = fake.hits.lock().unwrap().clone();
+    assert!(hits.iter().any(|h| h.contains(&asked)), "{hits:?}");
+}

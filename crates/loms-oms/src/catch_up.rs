@@ -1,0 +1,151 @@
+//! The downtime gap: after a restart on exchange prices, the one-minute bars since
+//! prices were last watched go through the exit policies before the live loop starts,
+//! so a position whose stop or take-profit was hit while LOMS was down closes at the
+//! level touched, with its reason and the bar's end as its time.
+//!
+//! Which bars: every **finished** bar from the one containing `last_check_at` on.
+//! The bar prices were last watched in is judged whole (the rest of that minute was
+//! not watched; an SL touched in the first minute of downtime is not missed); the
+//! current, unfinished minute is not judged (its high and low are not final, and its
+//! end is still to come: a close time is never after now) and is left to the live
+//! loop. A bar is judged only for the positions open when it began (as in replay: no
+//! price from before an entry closes it).
+
+use crate::writer::{self, Market, Tick, Write};
+use crate::{Oms, OmsError, PassReport};
+use chrono::DurationRound;
+use loms_domain::{PriceQuote, Timestamp};
+use loms_exit_engine::Bar;
+
+/// One minute, the length of the bars judged.
+fn minute() -> chrono::Duration {
+    chrono::Duration::minutes(1)
+}
+
+/// The start times `[from, to)` of the bars to judge when prices were last watched at
+/// `last_check` and it is now `now`: from the start of the minute `last_check` fell in
+/// to the start of the current, unfinished minute. `None` when no bar has finished
+/// since (or the clock went back).
+pub(crate) fn window(last_check: Timestamp, now: Timestamp) -> Option<(Timestamp, Timestamp)> {
+    let from = last_check.duration_trunc(minute()).ok()?;
+    let to = now.duration_trunc(minute()).ok()?;
+    (from < to).then_some((from, to))
+}
+
+impl Oms {
+    /// After a restart with exchange prices: fetch the finished one-minute bars since
+    /// prices were last watched (see the module doc for which) and run them through the
+    /// exit policies, so a position whose TP or SL was hit while LOMS was down closes
+    /// at the level touched, with the right reason and time. Does nothing with
+    /// simulator prices, without open positions, or when no bar has finished since the
+    /// last check. A symbol whose bars cannot be fetched is logged and left to the live
+    /// loop.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`] or [`OmsError::Stopped`].
+    pub async fn catch_up_downtime(&self) -> Result<PassReport, OmsError> {
+        let mut total = PassReport::default();
+        let Some(klines) = self.0.deps.klines.clone() else {
+            return Ok(total);
+        };
+        let last = self
+            .read(|s| s.state(writer::LAST_CHECK_KEY))
+            .await?
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        let now = self.0.deps.clock.now();
+        let Some((from, to)) = last.and_then(|t| window(t, now)) else {
+            return Ok(total);
+        };
+        let symbols = self.open_symbols().await?;
+        if symbols.is_empty() {
+            return Ok(total);
+        }
+        log::warn!("downtime_gap from={from} to={to} symbols={}", symbols.len());
+        // Bars by start time, across symbols.
+        let mut by_time: std::collections::BTreeMap<Timestamp, Market> = Default::default();
+        for symbol in symbols {
+            let src = klines.clone();
+            let sym = symbol.clone();
+            let bars = tokio::task::spawn_blocking(move || src.klines_1m(&sym, from, to))
+                .await
+                .map_err(|e| OmsError::Storage(format!("kline task failed: {e}")))?;
+            match bars {
+                Ok(bars) => {
+                    // Whatever a source answers, only finished bars of the window.
+                    for b in bars.into_iter().filter(|b| b.start >= from && b.start < to) {
+                        let end = b.start + minute();
+                        by_time.entry(b.start).or_default().insert(
+                            symbol.clone(),
+                            Tick {
+                                price: b.close,
+                                quote: PriceQuote::flat(symbol.clone(), b.close, end),
+                                bar: Some(Bar {
+                                    open: b.open,
+                                    high: b.high,
+                                    low: b.low,
+                                }),
+                                bar_start: Some(b.start),
+                            },
+                        );
+                    }
+                }
+                Err(e) => log::error!("downtime_gap_klines_failed symbol={symbol} error=\"{e}\""),
+            }
+        }
+        for (start, market) in by_time {
+            let at = Some(start + minute());
+            let r = self
+                .ask(|reply| Write::Pass {
+                    market,
+                    at,
+                    reply,
+                    progress: None,
+                    keep_closed: true,
+                })
+                .await?;
+            for c in &r.closed {
+                log::warn!(
+                    "downtime_gap_close id={} symbol={} reason={} price={} at={}",
+                    c.id,
+                    c.symbol,
+                    c.auto_close_reason.map_or("-", |r| r.as_str()),
+                    c.close_price.unwrap_or_default(),
+                    c.closed_at.map(|t| t.to_rfc3339()).unwrap_or_default()
+                );
+            }
+            total.checked += r.checked;
+            total.closed_count += r.closed_count;
+            total.closed.extend(r.closed);
+        }
+        Ok(total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(h: u32, m: u32, s: u32) -> Timestamp {
+        chrono::Utc.with_ymd_and_hms(2025, 12, 1, h, m, s).unwrap()
+    }
+
+    #[test]
+    fn the_window_holds_the_minute_of_the_last_check_and_every_finished_minute_after() {
+        // Last watched at 10:05:40, back at 10:15:30: the bars of 10:05 (whole) to
+        // 10:14; not the unfinished 10:15.
+        assert_eq!(
+            window(at(10, 5, 40), at(10, 15, 30)),
+            Some((at(10, 5, 0), at(10, 15, 0)))
+        );
+        // A check on the minute: that minute's bar is the first.
+        assert_eq!(
+            window(at(10, 5, 0), at(10, 6, 0)),
+            Some((at(10, 5, 0), at(10, 6, 0)))
+        );
+        // No bar finished since the check (or the clock went back): nothing.
+        assert_eq!(window(at(10, 5, 40), at(10, 5, 59)), None);
+        assert_eq!(window(at(10, 5, 40), at(10, 1, 0)), None);
+    }
+}
