@@ -1,0 +1,28 @@
+//! LOMS's Bitget v2 USDT-M futures execution client (the semi-live test's venue).
+//!
+//! - [`sign`]: the private REST signature, equal to the spec's vectors, and the
+//!   credentials (never shown by `Debug`).
+//! - [`contract`]: contract rules and the rounding of sizes (down) and stops (toward the
+//!   entry); an order that breaks a rule is refused before anything is sent.
+//! - [`client`]: the blocking REST client (place, detail by clientOid, cancel, fills,
+//!   positions, account, key info, leverage, margin mode, stop amend, server time).
+//! - [`codes`] and [`error`]: every failure classified by what the caller may assume,
+//!   above all whether an order's outcome is unknown (look it up by clientOid, never
+//!   send it under another id).
+//!
+//! Only `BROKER_MODE=live` may construct a [`client::BitgetClient`]: it is the one type
+//! in LOMS that can sign a request.
+
+pub mod client;
+pub mod codes;
+pub mod contract;
+pub mod error;
+pub mod order;
+pub mod sign;
+
+pub use client::{BitgetClient, BitgetConfig};
+pub use codes::ErrorClass;
+pub use contract::{ContractSpec, SizeRefusal};
+pub use error::BitgetError;
+pub use order::{ClientOid, Leg, OrderSide, PlaceOrder};
+pub use sign::Credentials;
