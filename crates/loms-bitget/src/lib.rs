@@ -6,6 +6,8 @@
 //!   entry); an order that breaks a rule is refused before anything is sent.
 //! - [`client`]: the blocking REST client (place, detail by clientOid, cancel, fills,
 //!   positions, account, key info, leverage, margin mode, stop amend, server time).
+//! - [`submit`]: placing an order when answers can be lost: look it up by clientOid,
+//!   re-send only under the same id, back off on 429.
 //! - [`codes`] and [`error`]: every failure classified by what the caller may assume,
 //!   above all whether an order's outcome is unknown (look it up by clientOid, never
 //!   send it under another id).
@@ -19,6 +21,7 @@ pub mod contract;
 pub mod error;
 pub mod order;
 pub mod sign;
+pub mod submit;
 
 pub use client::{BitgetClient, BitgetConfig};
 pub use codes::ErrorClass;
@@ -26,3 +29,4 @@ pub use contract::{ContractSpec, SizeRefusal};
 pub use error::BitgetError;
 pub use order::{ClientOid, Leg, OrderSide, PlaceOrder};
 pub use sign::Credentials;
+pub use submit::{Backoff, Submitted, submit};

@@ -2,6 +2,7 @@
 //! Bitget does and answers with the real envelopes and error codes.
 
 mod fake;
+mod submit;
 
 use fake::{FakeBitget, Fault, KEY, NOW_MS, PASSPHRASE, SECRET};
 use loms_bitget::client::BitgetConfig;
