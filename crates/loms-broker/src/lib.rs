@@ -93,7 +93,7 @@ impl PaperSim {
         Ok(Fill {
             price: price.normalize(),
             qty: req.qty,
-            fee: fee.round_dp(10).normalize(),
+            fee: fee.round_dp(loms_domain::FEE_DP).normalize(),
             ts: req.ts,
             external_order_id: None,
         })

@@ -498,9 +498,20 @@ pub static KEYS: &[KeySpec] = &[
         group: "Exits",
         default: "1",
         accepted: "a percentage > 0 and < 100",
-        doc: "trailing_v1: after this favourable move the stop goes to break-even (the entry).",
+        doc: "trailing_v1: after this favourable move the stop goes to break-even: the entry plus the taker fees of entry and exit (FEE_TAKER_BPS) plus TRAIL_BE_OFFSET_BPS, so a break_even close nets at least that offset; the stop moves once the best price is beyond that level.",
         apply: |d, v| {
             d.s.trailing.break_even_pct = percent(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "TRAIL_BE_OFFSET_BPS",
+        group: "Exits",
+        default: "0",
+        accepted: "basis points >= 0 and <= 1000",
+        doc: "trailing_v1: what a break_even close nets after fees, basis points of the entry notional (raise it to cover slippage and the spread, which the break-even level does not).",
+        apply: |d, v| {
+            d.s.trailing.break_even_offset_bps = bps(v)?;
             Ok(())
         },
     },

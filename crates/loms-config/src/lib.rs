@@ -276,7 +276,8 @@ pub struct Settings {
     pub fee_taker_bps: Decimal,
     /// `SLIPPAGE_BPS`, default 0.
     pub slippage_bps: Decimal,
-    /// `TRAIL_*`: parameters of the trailing_v1 exit policy.
+    /// `TRAIL_*`: parameters of the trailing_v1 exit policy (its `taker_fee_bps` is
+    /// not a setting of its own: [`Settings::exit_params`] sets it from `fee_taker_bps`).
     pub trailing: loms_exit_engine::TrailingParams,
     /// `PRICE_MARKET`: `perp` or `spot`.
     pub price_market: String,
@@ -307,6 +308,15 @@ impl Settings {
     /// files read, derived values and the warnings.
     pub fn render_table(&self) -> String {
         render::table(self)
+    }
+
+    /// The parameters of the trailing_v1 policy in force: the `TRAIL_*` settings, with
+    /// the taker fee (`FEE_TAKER_BPS`) its break-even level covers.
+    pub fn exit_params(&self) -> loms_exit_engine::TrailingParams {
+        loms_exit_engine::TrailingParams {
+            taker_fee_bps: self.fee_taker_bps,
+            ..self.trailing.clone()
+        }
     }
 
     /// Ready-made settings for tests: defaults only, with the database and audit paths

@@ -459,6 +459,28 @@ fn percentages_and_amounts() {
 }
 
 #[test]
+fn the_break_even_offset_is_checked_and_the_exit_policy_gets_the_taker_fee() {
+    let s = with_env(&[]).unwrap();
+    assert_eq!(
+        s.exit_params().break_even_offset_bps,
+        dec!(0),
+        "documented default"
+    );
+    let s = with_env(&[("TRAIL_BE_OFFSET_BPS", "2.5"), ("FEE_TAKER_BPS", "5")]).unwrap();
+    let p = s.exit_params();
+    assert_eq!(
+        (p.break_even_offset_bps, p.taker_fee_bps),
+        (dec!(2.5), dec!(5))
+    );
+    for bad in ["-1", "1000.01", "x", ""] {
+        let e = with_env(&[("TRAIL_BE_OFFSET_BPS", bad)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("TRAIL_BE_OFFSET_BPS: "), "{bad}: {e}");
+    }
+}
+
+#[test]
 fn booleans_accept_common_spellings() {
     for (v, want) in [
         ("true", true),

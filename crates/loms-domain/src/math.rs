@@ -8,6 +8,9 @@ const HUNDRED: Decimal = Decimal::ONE_HUNDRED;
 /// Decimal places kept for quantities computed from a notional.
 pub const QTY_DP: u32 = 8;
 
+/// Decimal places of a fee (the paper broker rounds each fee to these, half to even).
+pub const FEE_DP: u32 = 10;
+
 /// Take-profit and stop-loss prices from percentages of the entry.
 ///
 /// Long: TP above, SL below. Short: TP below, SL above.

@@ -2,6 +2,9 @@
 //! it (or, for later policies, move its stops). No I/O: the OMS fetches prices, asks the
 //! policy named by the position's `exit_strategy`, and applies the actions.
 
+mod break_even;
+
+pub use break_even::break_even_level;
 use loms_domain::{CloseReason, Decimal, ExitMeta, Position, Side, Timestamp};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -229,8 +232,16 @@ impl ExitPolicy for TpSlStatic {
 /// Parameters of `trailing_v1` (settings TRAIL_*).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrailingParams {
-    /// After this favourable move (percent), the stop goes to break-even (the entry).
+    /// After this favourable move (percent), the stop goes to break-even: the level
+    /// at which a close nets `break_even_offset_bps` after the entry and exit fees
+    /// ([`break_even_level`]).
     pub break_even_pct: Decimal,
+    /// What a close at the break-even stop nets, basis points of the entry notional,
+    /// after fees (TRAIL_BE_OFFSET_BPS).
+    pub break_even_offset_bps: Decimal,
+    /// Taker fee paid on entry and on exit, basis points of the notional: the broker's
+    /// (FEE_TAKER_BPS), for the break-even level.
+    pub taker_fee_bps: Decimal,
     /// After this favourable move (percent), the stop trails the best price.
     pub trail_start_pct: Decimal,
     /// Distance of the trailing stop behind the best price, percent of the best price.
@@ -247,6 +258,8 @@ impl Default for TrailingParams {
     fn default() -> Self {
         Self {
             break_even_pct: Decimal::ONE,
+            break_even_offset_bps: Decimal::ZERO,
+            taker_fee_bps: Decimal::ZERO,
             trail_start_pct: Decimal::TWO,
             trail_distance_pct: Decimal::ONE,
             timeout_min: None,
@@ -259,7 +272,9 @@ impl Default for TrailingParams {
 /// Break-even, then trailing stop, with optional timeout and partial take-profit.
 ///
 /// Using the best favourable move seen (`max_favorable_move`, kept by the OMS):
-/// - after `break_even_pct` the stop moves to the entry (a later hit closes as `break_even`);
+/// - after `break_even_pct` the stop moves to break-even — the entry plus the round-trip
+///   taker fees plus `break_even_offset_bps` ([`break_even_level`]), once the best price
+///   is beyond that level — and a later hit closes as `break_even`;
 /// - after `trail_start_pct` it trails `trail_distance_pct` behind the best price
 ///   (a later hit closes as `trailing_sl`); the stop only ever tightens;
 /// - the initial take-profit, if any, still closes as `tp`;
@@ -327,11 +342,16 @@ impl ExitPolicy for TrailingV1 {
             .max(favorable_move_pct(side, entry, ctx.favorable(side)));
         let mut actions = Vec::new();
         let mut candidate = None;
-        if best >= p.break_even_pct {
-            candidate = Some((entry, "break_even"));
+        let best_price = price_at_move(side, entry, best);
+        if best >= p.break_even_pct
+            && let Some(level) =
+                break_even_level(side, entry, pos.qty, p.taker_fee_bps, p.break_even_offset_bps)
+            // A stop at or beyond the best price would close at once, below break-even.
+            && tighter(side, best_price, level)
+        {
+            candidate = Some((level, "break_even"));
         }
         if best >= p.trail_start_pct {
-            let best_price = price_at_move(side, entry, best);
             let trail = price_at_move(side.opposite(), best_price, p.trail_distance_pct);
             if candidate.is_none_or(|(c, _)| tighter(side, trail, c)) {
                 candidate = Some((trail, "trailing"));
@@ -546,6 +566,71 @@ mod tests {
         );
         // TP still applies.
         assert_eq!(closes(&run(&pol, &p, dec!(110), 5)), Some(CloseReason::Tp));
+    }
+
+    /// Net PnL of a round trip of `qty` entered at `entry` and closed at `exit`, with
+    /// the paper broker's fee (`fee_bps` of each notional, rounded to 10 places).
+    fn net(side: Side, entry: Decimal, exit: Decimal, qty: Decimal, fee_bps: Decimal) -> Decimal {
+        let fee = |price: Decimal| (price * qty * fee_bps / dec!(10000)).round_dp(10);
+        loms_domain::pnl(side, entry, exit, qty).unwrap() - fee(entry) - fee(exit)
+    }
+
+    #[test]
+    fn a_break_even_close_nets_the_offset_after_fees_long_and_short() {
+        for (side, up) in [(Side::Long, dec!(101.5)), (Side::Short, dec!(98.5))] {
+            for offset in [dec!(0), dec!(10)] {
+                let pol = trailing(TrailingParams {
+                    taker_fee_bps: dec!(6),
+                    break_even_offset_bps: offset,
+                    ..Default::default()
+                });
+                let mut p = pos(side, dec!(200), dec!(1));
+                if side == Side::Short {
+                    (p.tp_price, p.sl_price) = (Some(dec!(1)), Some(dec!(200)));
+                }
+                p.qty = dec!(0.37);
+                let a = run(&pol, &p, up, 1);
+                let level = stop_of(&a).expect("stop moved");
+                assert_eq!(
+                    Some(level),
+                    break_even_level(side, dec!(100), p.qty, dec!(6), offset)
+                );
+                assert!(
+                    tighter(side, level, dec!(100)),
+                    "{side:?}: beyond the entry"
+                );
+                apply(&mut p, up, &a);
+                // The next bar comes back through the stop: closed at the level.
+                let back = bar_ctx(up, up.max(dec!(100)), up.min(dec!(100)), dec!(100));
+                let a = pol.on_price(&p, &back).unwrap();
+                assert_eq!(close_of(&a), Some((CloseReason::BreakEven, Some(level))));
+                let got = net(side, dec!(100), level, p.qty, dec!(6));
+                let want = offset / dec!(10000) * dec!(100) * p.qty;
+                assert!(got >= Decimal::ZERO, "{side:?} {offset}: net {got}");
+                assert!(
+                    (got - want).abs() <= dec!(0.0000000002),
+                    "{side:?} {offset}: net {got}, want {want}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_break_even_stop_waits_for_a_move_that_covers_the_fees() {
+        // Triggered at +0.1 %, but 6 bps each way need +0.12 %: no stop above the price.
+        let pol = trailing(TrailingParams {
+            break_even_pct: dec!(0.1),
+            taker_fee_bps: dec!(6),
+            ..Default::default()
+        });
+        let p = pos(Side::Long, dec!(110), dec!(98.5));
+        let a = run(&pol, &p, dec!(100.11), 1);
+        assert!(stop_of(&a).is_none() && closes(&a).is_none(), "{a:?}");
+        let a = run(&pol, &p, dec!(100.13), 1);
+        assert_eq!(
+            stop_of(&a),
+            break_even_level(Side::Long, dec!(100), dec!(1), dec!(6), dec!(0))
+        );
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Deps {
                 taker_fee_bps: s.fee_taker_bps,
                 slippage_bps: s.slippage_bps,
             }),
-            policies: PolicyRegistry::new(s.trailing.clone()),
+            policies: PolicyRegistry::new(s.exit_params()),
         }
     }
 }

@@ -189,7 +189,7 @@ pub fn replay(
         })
         .unwrap_or_default();
     let clock = Arc::new(ManualClock::new(start));
-    let policies = PolicyRegistry::new(settings.trailing.clone());
+    let policies = PolicyRegistry::new(settings.exit_params());
     let store = Store::open_in_memory()?;
     let book = Book::load(&store, start, true)?;
     let ctx = offline_ctx(settings, clock.clone(), &book);
@@ -353,7 +353,7 @@ pub(crate) fn offline_ctx(settings: &Settings, clock: Arc<ManualClock>, book: &B
         // The writer asks no price of its source here (bars come as ticks): an empty one,
         // rather than a copy of millions of bars.
         prices: Arc::new(ReplayPriceSource::new([], clock.clone())),
-        policies: PolicyRegistry::new(settings.trailing.clone()),
+        policies: PolicyRegistry::new(settings.exit_params()),
         limits: settings.risk.clone(),
         sizing: settings.sizing,
         default_exit: settings.exit_strategy.clone(),

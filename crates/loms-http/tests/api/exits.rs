@@ -147,3 +147,56 @@ async fn the_best_move_is_stored_in_steps_unless_the_policy_acts() {
         Some(100.0)
     );
 }
+
+/// Open a position of `side` with 6 bps fees and `offset_bps` kept at break-even, move
+/// the price 1.5 % its way, then back to the stop: the break_even close's net PnL.
+async fn break_even_close(side: &str, offset_bps: i64) -> (f64, f64) {
+    let srv = TestServer::start_with(move |s| {
+        s.fee_taker_bps = Decimal::from(6);
+        s.trailing.break_even_offset_bps = Decimal::from(offset_bps);
+    })
+    .await;
+    let sig = bot_signal(json!({"qty": 1, "price": 100, "side": side,
+        "exit_strategy": "trailing_v1"}));
+    let (st, a) = srv.post("/signals/bounce", &sig).await;
+    assert_eq!(st, 200, "{a}");
+    let (id, entry) = (
+        a["position_id"].as_i64().unwrap(),
+        a["entry_price"].as_f64().unwrap(),
+    );
+    let away = if side == "long" { 1.015 } else { 0.985 };
+    assert!(
+        srv.market("BTCUSDT", &format!("{}", entry * away))
+            .await
+            .closed
+            .is_empty()
+    );
+    let (_, p) = srv.get(&format!("/positions/{id}")).await;
+    assert_eq!(p["exit_meta"]["stop_kind"], "break_even", "{p}");
+    let stop = p["dynamic_sl_price"].to_string();
+    let beyond = |s: f64| if side == "long" { s > entry } else { s < entry };
+    assert!(
+        beyond(stop.parse().unwrap()),
+        "{side}: stop {stop} past the entry {entry}"
+    );
+    assert_eq!(srv.market("BTCUSDT", &stop).await.closed.len(), 1);
+    let (_, p) = srv.get(&format!("/positions/{id}")).await;
+    assert_eq!(p["auto_close_reason"], "break_even", "{p}");
+    (
+        p["pnl"].as_f64().unwrap(),
+        entry * offset_bps as f64 / 10_000.0,
+    )
+}
+
+#[tokio::test]
+async fn a_break_even_close_nets_the_offset_after_fees_long_and_short() {
+    for side in ["long", "short"] {
+        let (pnl, _) = break_even_close(side, 0).await;
+        assert!((0.0..1e-9).contains(&pnl), "{side}: net {pnl}");
+        let (pnl, offset) = break_even_close(side, 10).await;
+        assert!(
+            pnl >= offset && pnl - offset < 1e-9,
+            "{side}: net {pnl}, offset {offset}"
+        );
+    }
+}
