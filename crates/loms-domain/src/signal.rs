@@ -1,12 +1,29 @@
 //! The bot's signal, parsed once into proven-valid types ("parse, don't validate").
 
+use crate::clock::to_micros;
 use crate::{Decimal, DomainError, Side, Timestamp};
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, TimeDelta, TimeZone, Utc};
 use serde_json::{Map, Value};
 use std::str::FromStr;
 
 /// Largest price or quantity accepted from input; keeps every product far from overflow.
 const MAX_AMOUNT: Decimal = Decimal::from_parts(0xD4A5_1000, 0xE8, 0, false, 0); // 1e12
+
+/// Earliest signal `timestamp` accepted: 2009-01-01T00:00:00Z (Unix seconds).
+pub const EARLIEST_SIGNAL_UNIX_SEC: i64 = 1_230_768_000;
+
+/// How far ahead of the server clock a signal `timestamp` may be and still be accepted
+/// (and stored, then refused by MAX_SIGNAL_AGE_SEC's 5 s skew when that limit is set).
+pub const MAX_SIGNAL_LEAD_SEC: i64 = 300;
+
+/// Longest `symbol`, in characters.
+pub const MAX_SYMBOL_CHARS: usize = 40;
+/// Longest `exchange`, in characters.
+pub const MAX_EXCHANGE_CHARS: usize = 32;
+/// Longest `strategy` and `exit_strategy`, in characters.
+pub const MAX_STRATEGY_CHARS: usize = 64;
+/// Longest `signal_id` (and `Idempotency-Key` header), in characters.
+pub const MAX_SIGNAL_ID_CHARS: usize = 128;
 
 /// Values used when the signal omits optional fields.
 #[derive(Debug, Clone, PartialEq)]
@@ -65,23 +82,28 @@ pub struct Signal {
 }
 
 impl Signal {
-    /// Parse and validate the bot's JSON object. Unknown fields are ignored.
+    /// Parse and validate the bot's JSON object. Unknown fields are ignored. `now` is
+    /// the server clock: `timestamp` may be at most [`MAX_SIGNAL_LEAD_SEC`] after it.
     ///
     /// # Errors
     /// [`DomainError::Invalid`] naming the first bad or missing field.
-    pub fn from_json(v: &Value, defaults: &SignalDefaults) -> Result<Signal, DomainError> {
+    pub fn from_json(
+        v: &Value,
+        defaults: &SignalDefaults,
+        now: Timestamp,
+    ) -> Result<Signal, DomainError> {
         let obj = v
             .as_object()
             .ok_or_else(|| DomainError::invalid("signal must be a JSON object"))?;
         let symbol = parse_symbol(required_str(obj, "symbol")?)?;
         let side = Side::from_str(required_str(obj, "side")?)?;
         let price = positive_amount("price", required(obj, "price")?)?;
-        let timestamp = parse_time("timestamp", required(obj, "timestamp")?)?;
-        let exchange = optional_str(obj, "exchange", 32)?
+        let timestamp = signal_time("timestamp", required(obj, "timestamp")?, now)?;
+        let exchange = optional_str(obj, "exchange", MAX_EXCHANGE_CHARS)?
             .map(|s| s.to_ascii_lowercase())
             .unwrap_or_else(|| defaults.exchange.clone());
-        let strategy =
-            optional_str(obj, "strategy", 64)?.unwrap_or_else(|| defaults.strategy.clone());
+        let strategy = optional_str(obj, "strategy", MAX_STRATEGY_CHARS)?
+            .unwrap_or_else(|| defaults.strategy.clone());
         let timeframe_min = match present(obj, "timeframe_min") {
             None => defaults.timeframe_min,
             Some(v) => parse_timeframe(v)?,
@@ -95,14 +117,17 @@ impl Signal {
             Some(v) => percent("sl_pct", v)?,
         };
         let signal_id = match present(obj, "signal_id") {
-            None => None,
-            Some(Value::Number(n)) => Some(n.to_string()),
-            Some(_) => optional_str(obj, "signal_id", 128)?,
+            Some(Value::Number(n)) => Some(identifier(
+                "signal_id",
+                &n.to_string(),
+                MAX_SIGNAL_ID_CHARS,
+            )?),
+            _ => optional_str(obj, "signal_id", MAX_SIGNAL_ID_CHARS)?,
         };
         let qty = present(obj, "qty")
             .map(|v| positive_amount("qty", v))
             .transpose()?;
-        let exit_strategy = optional_str(obj, "exit_strategy", 64)?;
+        let exit_strategy = optional_str(obj, "exit_strategy", MAX_STRATEGY_CHARS)?;
         Ok(Signal {
             symbol,
             side,
@@ -156,17 +181,29 @@ fn optional_str(
 ) -> Result<Option<String>, DomainError> {
     match present(obj, key) {
         None => Ok(None),
-        Some(Value::String(s)) => {
-            let s = s.trim();
-            if s.is_empty() || s.len() > max {
-                return Err(DomainError::invalid(format!(
-                    "{key} must be 1 to {max} characters when given"
-                )));
-            }
-            Ok(Some(s.to_string()))
-        }
+        Some(Value::String(s)) => identifier(key, s, max).map(Some),
         Some(_) => Err(DomainError::invalid(format!("{key} must be a string"))),
     }
+}
+
+/// A name or key: trimmed, 1 to `max` characters (not bytes), no control characters
+/// (they would end up in log lines).
+///
+/// # Errors
+/// [`DomainError::Invalid`] naming `key` and the limit.
+pub fn identifier(key: &str, s: &str, max: usize) -> Result<String, DomainError> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > max {
+        return Err(DomainError::invalid(format!(
+            "{key} must be 1 to {max} characters when given"
+        )));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(DomainError::invalid(format!(
+            "{key} may not contain control characters"
+        )));
+    }
+    Ok(s.to_string())
 }
 
 /// A decimal from a JSON number or numeric string; finite, any sign.
@@ -193,7 +230,7 @@ pub fn parse_decimal(key: &str, v: &Value) -> Result<Decimal, DomainError> {
 /// [`DomainError::Invalid`] saying what is allowed.
 pub fn parse_symbol(s: &str) -> Result<String, DomainError> {
     let symbol = s.trim().to_ascii_uppercase();
-    if symbol.is_empty() || symbol.len() > 40 {
+    if symbol.is_empty() || symbol.chars().count() > MAX_SYMBOL_CHARS {
         return Err(DomainError::invalid(
             "symbol must be 1 to 40 characters, e.g. \"BTCUSDT\"",
         ));
@@ -244,7 +281,8 @@ fn parse_timeframe(v: &Value) -> Result<u32, DomainError> {
 }
 
 /// A time from RFC 3339 (`2025-12-01T10:05:00Z`), a naive ISO time taken as UTC,
-/// or Unix seconds / milliseconds.
+/// or Unix seconds / milliseconds; cut to whole microseconds (what storage keeps), in
+/// the years 0000 to 9999 (what storage and every reader of RFC 3339 round-trip).
 ///
 /// # Errors
 /// [`DomainError::Invalid`] for anything else.
@@ -254,18 +292,19 @@ pub fn parse_time(key: &str, v: &Value) -> Result<Timestamp, DomainError> {
             "{key} must be an RFC 3339 time like \"2025-12-01T10:05:00Z\" or Unix seconds/milliseconds, got {v}"
         ))
     };
-    match v {
+    let t = match v {
         Value::String(s) => {
             let s = s.trim();
-            if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-                return Ok(t.with_timezone(&Utc));
-            }
-            for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-                if let Ok(t) = NaiveDateTime::parse_from_str(s, fmt) {
-                    return Ok(Utc.from_utc_datetime(&t));
-                }
-            }
-            Err(bad())
+            DateTime::parse_from_rfc3339(s)
+                .map(|t| t.with_timezone(&Utc))
+                .ok()
+                .or_else(|| {
+                    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
+                        .into_iter()
+                        .find_map(|fmt| NaiveDateTime::parse_from_str(s, fmt).ok())
+                        .map(|t| Utc.from_utc_datetime(&t))
+                })
+                .ok_or_else(bad)?
         }
         Value::Number(n) => {
             let x = n.as_i64().ok_or_else(bad)?;
@@ -274,10 +313,34 @@ pub fn parse_time(key: &str, v: &Value) -> Result<Timestamp, DomainError> {
             } else {
                 x.checked_mul(1000).ok_or_else(bad)?
             };
-            DateTime::from_timestamp_millis(ms).ok_or_else(bad)
+            DateTime::from_timestamp_millis(ms).ok_or_else(bad)?
         }
-        _ => Err(bad()),
+        _ => return Err(bad()),
+    };
+    if !(0..=9999).contains(&t.year()) {
+        return Err(DomainError::invalid(format!(
+            "{key} must be in the years 0000 to 9999, got {v}"
+        )));
     }
+    Ok(to_micros(t))
+}
+
+/// A signal's time: [`parse_time`], then not before 2009-01-01T00:00:00Z
+/// ([`EARLIEST_SIGNAL_UNIX_SEC`]) and at most [`MAX_SIGNAL_LEAD_SEC`] after `now`.
+///
+/// # Errors
+/// [`DomainError::Invalid`] naming `key` and the accepted range.
+pub fn signal_time(key: &str, v: &Value, now: Timestamp) -> Result<Timestamp, DomainError> {
+    let t = parse_time(key, v)?;
+    let earliest = DateTime::from_timestamp(EARLIEST_SIGNAL_UNIX_SEC, 0).unwrap_or_default();
+    let latest = now + TimeDelta::seconds(MAX_SIGNAL_LEAD_SEC);
+    if t < earliest || t > latest {
+        return Err(DomainError::invalid(format!(
+            "{key} must be from 2009-01-01T00:00:00Z to {MAX_SIGNAL_LEAD_SEC} s after the server's time ({}), got {v}",
+            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )));
+    }
+    Ok(t)
 }
 
 #[cfg(test)]
@@ -293,8 +356,83 @@ mod tests {
                "tp_pct": 4.5, "sl_pct": 1.5})
     }
 
+    /// The server's time in these tests: 30 s after the bot payload's timestamp.
+    fn now() -> Timestamp {
+        Utc.with_ymd_and_hms(2025, 12, 1, 10, 5, 30).unwrap()
+    }
+
     fn parse(v: Value) -> Result<Signal, DomainError> {
-        Signal::from_json(&v, &SignalDefaults::default())
+        Signal::from_json(&v, &SignalDefaults::default(), now())
+    }
+
+    #[test]
+    fn timestamps_outside_the_documented_range_are_refused() {
+        // The cases: year 10000 and 255479 as Unix ms, year -1, and the edges.
+        for (ts, want) in [
+            (json!(253_402_300_800_000_i64), "years 0000 to 9999"),
+            (json!(8_000_000_000_000_000_i64), "years 0000 to 9999"),
+            (json!(-62_198_755_200_000_i64), "years 0000 to 9999"),
+            (json!("+10000-01-01T00:00:00"), "years 0000 to 9999"),
+            (json!("-0001-01-01T00:00:00"), "years 0000 to 9999"),
+            (json!(i64::MAX), "RFC 3339"),
+            (json!("2008-12-31T23:59:59.999999Z"), "from 2009-01-01"),
+            (json!(1_230_767_999), "from 2009-01-01"),
+            (json!(0), "from 2009-01-01"),
+            (json!("2025-12-01T10:10:30.000001Z"), "300 s after"),
+            (json!("9999-12-31T23:59:59Z"), "300 s after"),
+        ] {
+            let mut p = bot_payload();
+            p["timestamp"] = ts.clone();
+            let e = parse(p).unwrap_err().to_string();
+            assert!(e.contains(want), "{ts}: {e}");
+        }
+        for ts in [
+            json!("2009-01-01T00:00:00Z"),
+            json!(EARLIEST_SIGNAL_UNIX_SEC),
+            json!(EARLIEST_SIGNAL_UNIX_SEC * 1000),
+            json!("2025-12-01T10:10:30Z"),
+        ] {
+            let mut p = bot_payload();
+            p["timestamp"] = ts.clone();
+            assert!(parse(p).is_ok(), "{ts}");
+        }
+    }
+
+    #[test]
+    fn times_are_cut_to_microseconds_like_storage() {
+        let mut p = bot_payload();
+        p["timestamp"] = json!("2025-12-01T10:05:00.226094347Z");
+        let t = parse(p).unwrap().timestamp;
+        assert_eq!(
+            t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            "2025-12-01T10:05:00.226094Z"
+        );
+        let t = parse_time("until", &json!("2016-12-31T23:59:60.5Z")).unwrap();
+        assert_eq!(t.to_rfc3339(), "2016-12-31T23:59:59.500+00:00");
+    }
+
+    #[test]
+    fn text_limits_count_characters_and_refuse_control_characters() {
+        for (key, max) in [
+            ("exchange", MAX_EXCHANGE_CHARS),
+            ("strategy", MAX_STRATEGY_CHARS),
+            ("exit_strategy", MAX_STRATEGY_CHARS),
+            ("signal_id", MAX_SIGNAL_ID_CHARS),
+        ] {
+            let mut p = bot_payload();
+            p[key] = json!("é".repeat(max));
+            assert!(parse(p.clone()).is_ok(), "{key}: {max} two-byte characters");
+            p[key] = json!("é".repeat(max + 1));
+            let e = parse(p.clone()).unwrap_err().to_string();
+            assert!(e.contains(&format!("1 to {max} characters")), "{key}: {e}");
+            p[key] = json!("a\nb");
+            let e = parse(p).unwrap_err().to_string();
+            assert!(e.contains("control characters"), "{key}: {e}");
+        }
+        let mut p = bot_payload();
+        p["signal_id"] = serde_json::from_str(&"9".repeat(129)).unwrap();
+        let e = parse(p).unwrap_err().to_string();
+        assert!(e.contains("signal_id must be 1 to 128"), "{e}");
     }
 
     #[test]

@@ -52,7 +52,7 @@ use book::Book;
 use health::Health;
 use loms_broker::{BrokerAdapter, PaperSim};
 use loms_config::PriceSourceKind;
-use loms_domain::{Clock, CloseReason, Decimal, Order, Position, Signal, SystemClock};
+use loms_domain::{Clock, CloseReason, Decimal, Order, Position, Signal, SystemClock, Timestamp};
 use loms_exit_engine::PolicyRegistry;
 use loms_price_source::{
     Exchange, ExchangeClient, ExchangeConfig, KlineSource, Market as PriceMarket, PriceSource,
@@ -150,14 +150,16 @@ fn simulator(s: &Settings, clock: Arc<dyn Clock>) -> Simulator {
     )
 }
 
-/// Parse a signal and check what the domain cannot: the exit strategy exists, and a
-/// client key does not pose as a derived one.
+/// Parse a signal (its time checked against `now`, the server clock) and check what
+/// the domain cannot: the exit strategy exists, and a client key does not pose as a
+/// derived one.
 pub(crate) fn validate_signal(
     raw: &Value,
     settings: &Settings,
     policies: &PolicyRegistry,
+    now: Timestamp,
 ) -> Result<Signal, OmsError> {
-    let s = Signal::from_json(raw, &settings.signal_defaults)?;
+    let s = Signal::from_json(raw, &settings.signal_defaults, now)?;
     if let Some(name) = &s.exit_strategy
         && policies.get(name).is_none()
     {
@@ -601,7 +603,12 @@ impl Oms {
     }
 
     fn validate(&self, raw: &Value) -> Result<Signal, OmsError> {
-        validate_signal(raw, &self.0.settings, &self.0.deps.policies)
+        validate_signal(
+            raw,
+            &self.0.settings,
+            &self.0.deps.policies,
+            self.0.deps.clock.now(),
+        )
     }
 
     /// `POST /orders/`: open a position from an operator's order (position limits apply).

@@ -298,7 +298,7 @@ fn submit(
     policies: &PolicyRegistry,
     sig: &ReplaySignal,
 ) -> String {
-    let signal = match validate_signal(&sig.payload, settings, policies) {
+    let signal = match validate_signal(&sig.payload, settings, policies, sig.received_at) {
         Ok(s) => s,
         Err(_) => return "rejected".into(),
     };

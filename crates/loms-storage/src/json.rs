@@ -1,7 +1,8 @@
 //! Positions straight from SQLite rows to JSON text, without building `Position`
 //! values: the list endpoint serves 10,000 rows in a few milliseconds this way. The
 //! output is the same JSON as serialising [`loms_domain::Position`] with serde
-//! (tested): same keys in the same order, decimals as numbers, times as RFC 3339.
+//! (tested): same keys in the same order, decimals as numbers written with the
+//! decimal's own digits (never through `f64`), times as RFC 3339.
 
 use crate::Result;
 use rusqlite::Row;
@@ -68,7 +69,9 @@ pub(crate) fn write_position(row: &Row<'_>, out: &mut Vec<u8>) -> Result<()> {
             (ValueRef::Integer(n), _) => {
                 let _ = write!(out, "{n}");
             }
-            (ValueRef::Text(t), Kind::Decimal) => decimal(t, out),
+            // A stored decimal is `Decimal::to_string` (plain digits, never an
+            // exponent): already the JSON number serde writes for it.
+            (ValueRef::Text(t), Kind::Decimal) => out.extend_from_slice(t),
             (ValueRef::Text(t), Kind::Time) => time(t, out),
             (ValueRef::Text(t), Kind::Json) => out.extend_from_slice(t),
             // Most text needs no escaping (symbols, sides, reasons): copy it as is.
@@ -93,15 +96,6 @@ pub(crate) fn write_position(row: &Row<'_>, out: &mut Vec<u8>) -> Result<()> {
     }
     out.push(b'}');
     Ok(())
-}
-
-/// A stored decimal (`Decimal::to_string`: plain digits, never an exponent) as a JSON
-/// number, with a fractional part like serde's f64 output (`99` → `99.0`).
-fn decimal(t: &[u8], out: &mut Vec<u8>) {
-    out.extend_from_slice(t);
-    if !t.contains(&b'.') {
-        out.extend_from_slice(b".0");
-    }
 }
 
 /// A stored time (`2025-12-01T10:05:30.451266Z`) as chrono prints it (AutoSi: no

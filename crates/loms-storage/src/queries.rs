@@ -617,9 +617,10 @@ mod tests {
         open_one(&mut s, "ETHUSDT", None);
         let pa = s.position(a).unwrap().unwrap();
         let tx = s.transaction();
+        // Digits f64 cannot hold, and a whole number: written as stored, byte for byte.
         let mut c = closed(
             &pa,
-            dec!(99),
+            dec!(97250.123456789012345),
             dec!(-0.00125),
             t0() + Duration::milliseconds(450),
             CloseReason::Sl,
@@ -634,17 +635,20 @@ mod tests {
                 ..Default::default()
             },
         ] {
-            let fast: serde_json::Value =
-                serde_json::from_slice(&s.positions_json(&f).unwrap()).unwrap();
-            let slow = serde_json::to_value(s.positions(&f).unwrap()).unwrap();
+            let fast = String::from_utf8(s.positions_json(&f).unwrap()).unwrap();
+            let slow = serde_json::to_string(&s.positions(&f).unwrap()).unwrap();
             assert_eq!(fast, slow);
         }
-        let one: serde_json::Value =
-            serde_json::from_slice(&s.position_json(a).unwrap().unwrap()).unwrap();
+        let text = String::from_utf8(s.position_json(a).unwrap().unwrap()).unwrap();
         assert_eq!(
-            one,
-            serde_json::to_value(s.position(a).unwrap().unwrap()).unwrap()
+            text,
+            serde_json::to_string(&s.position(a).unwrap().unwrap()).unwrap()
         );
+        assert!(
+            text.contains(r#""close_price":97250.123456789012345,"#),
+            "{text}"
+        );
+        let one: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(one["closed_at"], "2025-12-01T10:05:00.450Z");
         assert!(s.position_json(999).unwrap().is_none());
     }

@@ -126,7 +126,7 @@ async fn panic_closes_twenty_positions_and_leaves_none_open() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|p| p["auto_close_reason"] == "panic" && p["close_price"] == json!(99.0))
+            .all(|p| p["auto_close_reason"] == "panic" && p["close_price"] == json!(99))
     );
     let (_, open) = srv.get("/positions/?status=open").await;
     assert_eq!(open.as_array().unwrap().len(), 0);

@@ -21,7 +21,7 @@ async fn trailing_stop_follows_the_price_and_is_stored_between_passes() {
         ),
         (Some(100.0), Some("break_even"))
     );
-    assert_eq!(p["max_favorable_move"], json!(1.0));
+    assert_eq!(p["max_favorable_move"], json!(1));
 
     assert!(srv.market("BTCUSDT", "103").await.closed.is_empty());
     let (_, p) = srv.get(&format!("/positions/{id}")).await;
@@ -32,7 +32,7 @@ async fn trailing_stop_follows_the_price_and_is_stored_between_passes() {
         ),
         (Some(101.97), Some("trailing"))
     );
-    assert_eq!(p["max_favorable_move"], json!(3.0));
+    assert_eq!(p["max_favorable_move"], json!(3));
 
     // A restart keeps the moved stop.
     let srv = srv.restart().await;

@@ -74,8 +74,8 @@ async fn every_invalid_signal_gets_a_4xx_and_creates_nothing() {
             bot_signal(json!({}))
                 .to_string()
                 .replace("97250.5", "1e309"),
-            400,
-            "malformed_json",
+            422,
+            "invalid_signal",
         ),
         (
             "price \"1e309\"",

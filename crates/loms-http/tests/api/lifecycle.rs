@@ -41,7 +41,7 @@ async fn long_opens_then_closes_at_take_profit() {
     assert_eq!(st, 200);
     assert_eq!(p["status"], "closed");
     assert_eq!(p["auto_close_reason"], "tp");
-    assert_eq!(p["close_price"], json!(101700.0));
+    assert_eq!(p["close_price"], json!(101700));
     // qty = 10 USDT / 97250.5 rounded down to 8 places = 0.00010282; pnl = 4449.5 × qty.
     assert_eq!(p["qty"], json!(0.00010282));
     assert_eq!(p["pnl"], json!(0.45749759));
@@ -344,7 +344,7 @@ async fn stats_on_a_known_set_of_trades() {
         ),
         (Some(5), Some(1), Some(4))
     );
-    assert_eq!(s["total_pnl"], json!(5.0));
+    assert_eq!(s["total_pnl"], json!(5));
     assert_eq!(
         (s["winning_trades"].as_i64(), s["losing_trades"].as_i64()),
         (Some(2), Some(2))
@@ -355,7 +355,7 @@ async fn stats_on_a_known_set_of_trades() {
     );
     assert_eq!(s["winrate"], json!(50.0));
     assert_eq!(s["avg_pnl_per_trade"], json!(1.25));
-    assert_eq!(s["avg_pnl_win"], json!(4.0));
+    assert_eq!(s["avg_pnl_win"], json!(4));
     assert_eq!(s["avg_pnl_loss"], json!(-1.5));
     assert_eq!(s["max_drawdown"], json!(1.5));
     assert_eq!(s["profit_factor"], json!(2.66666667));
@@ -363,7 +363,7 @@ async fn stats_on_a_known_set_of_trades() {
     assert_eq!(s["by_close_reason"], json!({"manual": 1, "sl": 2, "tp": 1}));
     assert_eq!(
         s["by_symbol"]["CCCUSDT"],
-        json!({"trades": 1, "wins": 1, "pnl": 3.0})
+        json!({"trades": 1, "wins": 1, "pnl": 3})
     );
     assert_eq!(s["trades_per_day"], json!(4.0));
     let (_, only) = srv.get("/stats?symbol=BBBUSDT").await;

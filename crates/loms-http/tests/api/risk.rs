@@ -137,10 +137,10 @@ async fn stale_and_future_signals_are_refused_when_configured() {
     let (_, future) = srv
         .post(
             "/signals/bounce",
-            &bot_signal(json!({"timestamp": "2025-12-01T11:00:00Z"})),
+            &bot_signal(json!({"timestamp": "2025-12-01T10:08:00Z"})),
         )
         .await;
-    assert_eq!(future["risk_scope"], "stale");
+    assert_eq!(future["risk_scope"], "stale", "{future}");
     assert_eq!(srv.count("positions"), 1);
 }
 
