@@ -19,6 +19,8 @@ pub(crate) struct Health {
     last_pass_failure: Mutex<Option<(Timestamp, String)>>,
     last_price_ok: Mutex<Option<Timestamp>>,
     last_price_error: Mutex<Option<String>>,
+    /// What the last step of a flatten left open, until flat.
+    flatten_left: Mutex<Option<String>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -37,6 +39,7 @@ impl Health {
             last_pass_failure: Mutex::new(None),
             last_price_ok: Mutex::new(None),
             last_price_error: Mutex::new(None),
+            flatten_left: Mutex::new(None),
         }
     }
     pub(crate) fn loop_started(&self) {
@@ -52,6 +55,10 @@ impl Health {
     }
     pub(crate) fn price_ok(&self, at: Timestamp) {
         *lock(&self.last_price_ok) = Some(at);
+    }
+    /// What the last step of a flatten left open (`None`: flat, or no longer flattening).
+    pub(crate) fn flatten_left(&self, detail: Option<String>) {
+        *lock(&self.flatten_left) = detail;
     }
     pub(crate) fn price_error(&self, e: String) {
         self.price_errors.fetch_add(1, Ordering::Relaxed);
@@ -240,7 +247,7 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
     price_feed.last_error = lock(&h.last_price_error).clone();
     price_feed.errors_total = Some(h.price_errors.load(Ordering::Relaxed));
 
-    let auto_close_loop = loop_check(
+    let mut auto_close_loop = loop_check(
         LoopSeen {
             running: h.loop_running.load(Ordering::SeqCst),
             last_pass: *lock(&h.last_pass),
@@ -251,6 +258,14 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
         stale_after,
         in_grace,
     );
+
+    // A flatten that cannot get flat fails the loop's check until it does.
+    if oms.flattening()
+        && let Some(left) = lock(&h.flatten_left).clone()
+    {
+        auto_close_loop.ok = false;
+        auto_close_loop.detail = format!("flatten incomplete: {left}");
+    }
 
     let ok = database.ok && audit_log.ok && price_feed.ok && auto_close_loop.ok;
     HealthReport {

@@ -27,6 +27,7 @@ pub mod audit;
 mod book;
 mod catch_up;
 mod error;
+mod flatten;
 pub mod health;
 pub mod metrics;
 pub mod order;
@@ -485,8 +486,11 @@ impl Oms {
             })
             .await?;
         let report = if mode == TradingMode::Flatten {
-            Some(self.close_all(CloseReason::Panic).await?)
+            Some(self.drive_flat().await?)
         } else {
+            // Whatever a flatten left open is no longer to be closed.
+            self.0.health.flatten_left(None);
+            self.0.metrics.flatten_left(0);
             None
         };
         Ok((state, report))
@@ -504,6 +508,7 @@ impl Oms {
                 market,
                 reason,
                 reply,
+                only_in_flatten: false,
             })
             .await?;
         log::warn!(
@@ -703,16 +708,19 @@ impl Oms {
 
     async fn run_pass(&self, keep_closed: bool) -> Result<PassReport, OmsError> {
         let started = std::time::Instant::now();
-        let market = self.current_market().await?;
-        let report = self
-            .ask(|reply| Write::Pass {
+        let report = if self.flattening() {
+            self.flatten_pass(keep_closed).await?
+        } else {
+            let market = self.current_market().await?;
+            self.ask(|reply| Write::Pass {
                 market,
                 at: None,
                 reply,
                 progress: None,
                 keep_closed,
             })
-            .await?;
+            .await?
+        };
         let took = started.elapsed();
         self.0.health.pass_done(self.0.deps.clock.now(), took);
         self.0.metrics.pass(took);
@@ -788,6 +796,13 @@ impl Oms {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         tokio::pin!(shutdown);
         self.0.health.loop_started();
+        // Under flatten (set before a restart, or a crash between storing the mode and
+        // closing), what is still open is closed at once.
+        if self.flattening()
+            && let Err(e) = self.pass(false).await
+        {
+            log::error!("auto_close_pass_failed error=\"{e}\"");
+        }
         loop {
             tokio::select! {
                 () = &mut shutdown => break,

@@ -40,6 +40,7 @@ pub struct Metrics {
     closes: Labelled,
     pub(crate) open_positions: AtomicU64,
     price_errors: AtomicU64,
+    flatten_left: AtomicU64,
     pass_count: AtomicU64,
     pass_micros_sum: AtomicU64,
     pass_micros_last: AtomicU64,
@@ -60,6 +61,10 @@ impl Metrics {
     }
     pub(crate) fn price_error(&self) {
         self.price_errors.fetch_add(1, Ordering::Relaxed);
+    }
+    /// Positions the last step of a flatten left open.
+    pub(crate) fn flatten_left(&self, n: u64) {
+        self.flatten_left.store(n, Ordering::Relaxed);
     }
     pub(crate) fn pass(&self, took: std::time::Duration) {
         let us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
@@ -114,6 +119,11 @@ impl Metrics {
             out,
             "# HELP loms_price_errors_total Quotes that could not be had or used.\n# TYPE loms_price_errors_total counter\nloms_price_errors_total {}",
             get(&self.price_errors)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP loms_flatten_left_positions Positions the last step of a flatten could not close (0 when flat or not flattening).\n# TYPE loms_flatten_left_positions gauge\nloms_flatten_left_positions {}",
+            get(&self.flatten_left)
         );
         let _ = writeln!(
             out,

@@ -95,6 +95,9 @@ pub(crate) enum Write {
         market: Market,
         reason: CloseReason,
         reply: Reply<CloseAllReport>,
+        /// A step of a flatten: close only while the trading mode is `flatten` (a mode
+        /// changed meanwhile closes nothing and answers [`OmsError::WrongMode`]).
+        only_in_flatten: bool,
     },
     SetTrading {
         mode: TradingMode,
@@ -661,8 +664,16 @@ fn handle(
             market,
             reason,
             reply,
+            only_in_flatten,
         } => {
-            let r = Ok(on_close_all(ctx, book, tx, &market, reason, now, events));
+            let r = if only_in_flatten && book.trading.mode != TradingMode::Flatten {
+                Err(OmsError::WrongMode(format!(
+                    "trading mode is {}, no longer flatten: nothing closed",
+                    book.trading.mode
+                )))
+            } else {
+                Ok(on_close_all(ctx, book, tx, &market, reason, now, events))
+            };
             (Some(finish(reply, r)), None)
         }
         Write::SetTrading {
@@ -1498,6 +1509,29 @@ mod tests {
         let report = pass(&mut w).unwrap();
         assert_eq!(report.closed_count, 2, "the next pass closes both");
         assert_eq!(w.store.count_open(None).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_flatten_step_after_the_mode_changed_closes_nothing() {
+        let mut w = writer();
+        order(&mut w).unwrap();
+        let price = Decimal::ONE_HUNDRED;
+        let tick = Tick {
+            price,
+            quote: PriceQuote::flat("BTCUSDT", price, w.ctx.clock.now()),
+            bar: None,
+            bar_start: None,
+        };
+        let (reply, mut rx) = oneshot::channel();
+        w.process(vec![Cmd::Write(Write::CloseAll {
+            market: Market::from([("BTCUSDT".to_string(), tick)]),
+            reason: CloseReason::Panic,
+            reply,
+            only_in_flatten: true,
+        })]);
+        let r = rx.try_recv().unwrap();
+        assert!(matches!(r, Err(OmsError::WrongMode(_))), "{r:?}");
+        assert_eq!(w.store.count_open(None).unwrap(), 1);
     }
 
     #[test]

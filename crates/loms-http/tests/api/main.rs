@@ -5,6 +5,7 @@ mod downtime;
 mod exact;
 mod exits;
 mod fake_bitget;
+mod flatten;
 mod harness;
 mod invalid;
 mod lifecycle;
