@@ -5,6 +5,7 @@
 //! [`run`] takes its listener and its shutdown signal from the caller, so tests bind
 //! `127.0.0.1:0` and stop the server when they are done.
 
+mod early_errors;
 mod query;
 mod respond;
 mod routes;
@@ -23,6 +24,12 @@ use tokio::net::TcpListener;
 
 /// Largest request body accepted (413 above).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Most header fields a request may carry (431 above).
+pub const MAX_HEADERS: usize = 100;
+
+/// Largest request head (request line and headers) read (431 above); hyper's default.
+pub const MAX_HEAD_BYTES: usize = 400 * 1024;
 
 /// How long in-flight requests get to finish after the shutdown signal.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,7 +67,9 @@ pub async fn serve(
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(Duration::from_secs(30))
-                    .serve_connection(TokioIo::new(stream), svc);
+                    .max_headers(MAX_HEADERS)
+                    .max_buf_size(MAX_HEAD_BYTES)
+                    .serve_connection(early_errors::JsonErrors::new(TokioIo::new(stream)), svc);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {

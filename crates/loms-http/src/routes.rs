@@ -8,7 +8,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Body;
 use hyper::{Method, Request, StatusCode};
-use loms_domain::signal::{parse_time, positive_amount};
+use loms_domain::signal::{MAX_SIGNAL_ID_CHARS, identifier, parse_time, positive_amount};
 use loms_domain::{CloseReason, PositionStatus};
 use loms_oms::{JsonList, Oms, OmsError, TradingMode};
 use loms_storage::{PositionFilter, TradeFilter};
@@ -207,22 +207,31 @@ where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
-    let key = req
-        .headers()
-        .get("idempotency-key")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-        .map(str::to_string);
-    if key.as_ref().is_some_and(|k| k.len() > 128) {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_signal",
-            "Idempotency-Key must be at most 128 characters",
-        ));
-    }
+    let key = idempotency_header(&req)?;
     let body = body_bytes(req).await?;
     ok(&oms.handle_signal(&body, key.as_deref()).await?)
+}
+
+/// The `Idempotency-Key` header, trimmed; absent or blank: `None`. It must be visible
+/// ASCII (HTTP header text), 1 to 128 characters, and not pose as a derived key.
+fn idempotency_header<B>(req: &Request<B>) -> Result<Option<String>, ApiError> {
+    let invalid = |d: &str| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_signal", d);
+    let Some(v) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let k = v
+        .to_str()
+        .map_err(|_| invalid("Idempotency-Key must be visible ASCII characters"))?
+        .trim();
+    if k.is_empty() {
+        return Ok(None);
+    }
+    let k = identifier("Idempotency-Key", k, MAX_SIGNAL_ID_CHARS)
+        .map_err(|e| invalid(&e.to_string()))?;
+    if k.starts_with("derived:") {
+        return Err(invalid("Idempotency-Key may not start with \"derived:\""));
+    }
+    Ok(Some(k))
 }
 
 /// Write endpoints need `Authorization: Bearer <LOMS_API_TOKEN>` when a token is set.
@@ -237,8 +246,7 @@ fn authorize<B>(req: &Request<B>, oms: &Oms) -> Result<(), ApiError> {
         .headers()
         .get(hyper::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(bearer_token);
     match given {
         Some(g) if constant_time_eq(g.as_bytes(), token.as_bytes()) => Ok(()),
         _ => {
@@ -254,6 +262,12 @@ fn authorize<B>(req: &Request<B>, oms: &Oms) -> Result<(), ApiError> {
             ))
         }
     }
+}
+
+/// The token of `Bearer <token>`; the scheme is case-insensitive (RFC 9110 §11.1).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once([' ', '\t'])?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// Compare without leaking, through timing, how much of the token was right.
@@ -279,7 +293,9 @@ fn trading_request(v: &Value) -> Result<(TradingMode, String), ApiError> {
     };
     let set_by = match v.get("set_by") {
         None | Some(Value::Null) => "api".to_string(),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.len() <= 64 => s.trim().to_string(),
+        Some(Value::String(s)) => {
+            identifier("set_by", s, 64).map_err(|e| invalid(e.to_string()))?
+        }
         Some(_) => {
             return Err(invalid(
                 "set_by must be a string of 1 to 64 characters".into(),

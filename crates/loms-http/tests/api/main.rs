@@ -2,6 +2,7 @@
 
 mod admin;
 mod downtime;
+mod edges;
 mod exact;
 mod exits;
 mod fake_bitget;
