@@ -593,7 +593,7 @@ pub static KEYS: &[KeySpec] = &[
         group: "Paper fills",
         default: "0",
         accepted: "basis points >= 0 and <= 1000",
-        doc: "Slippage of paper fills, against the trader, on top of filling buys at the ask and sells at the bid.",
+        doc: "Slippage of paper fills (entries and exits), against the trader, on top of filling buys at the ask and sells at the bid (at the signal's price for simulator and replay entries).",
         apply: |d, v| {
             d.s.slippage_bps = bps(v)?;
             Ok(())

@@ -26,6 +26,7 @@ pub mod answer;
 pub mod audit;
 mod book;
 mod catch_up;
+mod entry;
 mod error;
 mod flatten;
 pub mod health;
@@ -564,7 +565,9 @@ impl Oms {
     ///
     /// # Errors
     /// [`OmsError::Malformed`] (not JSON), [`OmsError::Invalid`] (bad field, unknown
-    /// exit strategy): nothing is stored. [`OmsError::Storage`]: nothing was stored.
+    /// exit strategy): nothing is stored. [`OmsError::PriceUnavailable`]: on exchange
+    /// prices, no usable quote to fill the entry at (it fills at the ask or bid):
+    /// nothing is stored. [`OmsError::Storage`]: nothing was stored.
     pub async fn handle_signal(
         &self,
         body: &[u8],
@@ -598,10 +601,12 @@ impl Oms {
             signal.side,
             signal.price
         );
+        let entry = self.entry_quote(&signal).await;
         self.ask(|reply| Write::Signal {
             signal: Box::new(signal),
             key,
             payload_text: raw.to_string(),
+            entry,
             reply,
         })
         .await

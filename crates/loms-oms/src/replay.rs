@@ -15,6 +15,7 @@
 use crate::answer::SignalAnswer;
 use crate::audit::AuditLog;
 use crate::book::Book;
+use crate::entry::EntryQuote;
 use crate::metrics::Metrics;
 use crate::stats::{Stats, TradeLog};
 use crate::writer::{Cmd, Ctx, Market, Tick, Write, Writer};
@@ -308,6 +309,8 @@ fn submit(
         signal: Box::new(signal),
         key,
         payload_text: sig.payload.to_string(),
+        // Bars, not quotes: a replayed entry fills at the signal's price (docs/replay.md).
+        entry: EntryQuote::SignalPrice,
         reply,
     })]);
     match rx.try_recv() {

@@ -16,6 +16,7 @@ use crate::OmsError;
 use crate::answer::SignalAnswer;
 use crate::audit::AuditLog;
 use crate::book::{Book, OpenPosition};
+use crate::entry::EntryQuote;
 use crate::metrics::Metrics;
 use crate::order::ManualOrder;
 use crate::publish::{
@@ -67,6 +68,8 @@ pub(crate) enum Write {
         key: String,
         /// The body as received, as compact JSON text (stored, and in the audit line).
         payload_text: String,
+        /// What an entry fills at, fetched before the command was queued.
+        entry: EntryQuote,
         reply: Reply<SignalAnswer>,
     },
     Order {
@@ -551,9 +554,19 @@ fn handle(
             signal,
             key,
             payload_text,
+            entry,
             reply,
         } => {
-            let r = on_signal(ctx, book, tx, &signal, &key, &payload_text, now, events);
+            let r = on_signal(
+                ctx,
+                book,
+                tx,
+                (&signal, &entry),
+                &key,
+                &payload_text,
+                now,
+                events,
+            );
             let outcome = match &r {
                 Ok(a) => json!({"status": a.outcome(), "position_id": a.position_id,
                     "risk_scope": a.risk_scope, "risk_reason": a.risk_reason, "reason": a.reason}),
@@ -708,7 +721,7 @@ fn on_signal(
     ctx: &Ctx,
     book: &mut Book,
     tx: &Tx<'_>,
-    s: &Signal,
+    (s, entry): (&Signal, &EntryQuote),
     key: &str,
     payload: &str,
     now: Timestamp,
@@ -757,6 +770,8 @@ fn on_signal(
                 a.risk_reason = Some(b.reason);
             }
             Ok(()) => {
+                // Nothing is written before this: no quote, nothing stored (503).
+                let tick = entry.tick(&s.symbol)?;
                 let mut p = Position::open(s.symbol.clone(), s.side, qty, s.price, now);
                 p.exchange = s.exchange.clone();
                 p.exit_strategy = s
@@ -768,7 +783,8 @@ fn on_signal(
                 p.timeframe_min = Some(s.timeframe_min);
                 p.signal_price = Some(s.price);
                 p.signal_time = Some(s.timestamp);
-                let p = open_position(ctx, tx, p, Levels::Pct(s.tp_pct, s.sl_pct), "market", now)?;
+                let levels = Levels::Pct(s.tp_pct, s.sl_pct);
+                let p = open_position(ctx, tx, (p, tick), levels, "market", now)?;
                 a.risk_ok = true;
                 a.order_id = p.order_id;
                 a.position_id = Some(p.id);
@@ -828,10 +844,11 @@ fn on_order(
     check(&limits, &snap, &intent).map_err(OmsError::RiskBlocked)?;
     let mut p = Position::open(o.symbol.clone(), o.side, o.qty, o.entry_price, now);
     p.exit_strategy = ctx.default_exit.clone();
+    // An operator's order states its price: no quote.
     let p = open_position(
         ctx,
         tx,
-        p,
+        (p, None),
         Levels::Abs(o.tp_price, o.sl_price),
         &o.order_type,
         now,
@@ -846,11 +863,13 @@ enum Levels {
     Abs(Option<Decimal>, Option<Decimal>),
 }
 
-/// Fill through the broker and store the order, the position and the entry fill.
+/// Fill through the broker — at the tick's quote when there is one (the paper broker
+/// buys at its ask and sells at its bid), else at the position's price — and store the
+/// order, the position and the entry fill.
 fn open_position(
     ctx: &Ctx,
     tx: &Tx<'_>,
-    mut p: Position,
+    (mut p, tick): (Position, Option<&Tick>),
     levels: Levels,
     order_type: &str,
     now: Timestamp,
@@ -859,8 +878,8 @@ fn open_position(
         symbol: &p.symbol,
         side: p.side,
         qty: p.qty,
-        price: p.entry_price,
-        quote: None,
+        price: tick.map_or(p.entry_price, |t| t.price),
+        quote: tick.map(|t| &t.quote),
         ts: now,
     })?;
     p.entry_price = fill.price;
@@ -1385,6 +1404,7 @@ mod tests {
             signal: Box::new(signal),
             key: key.into(),
             payload_text: "{}".into(),
+            entry: EntryQuote::SignalPrice,
             reply,
         };
         (Cmd::Write(w), rx)

@@ -259,6 +259,10 @@ impl PriceSource for ReplayPriceSource {
         "replay"
     }
 
+    fn quotes_entries(&self) -> bool {
+        false
+    }
+
     fn quotes(&self, symbols: &[String]) -> QuoteBatch {
         let now = self.clock.now();
         symbols

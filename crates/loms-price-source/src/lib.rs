@@ -56,6 +56,15 @@ pub trait PriceSource: Send + Sync + Debug {
     /// it; the simulator starts the walk of a symbol it has not seen yet there.
     fn observe(&self, _symbol: &str, _price: Decimal) {}
 
+    /// Whether an entry fills at this source's quote of the moment (a long at the ask,
+    /// a short at the bid), fetched when the signal arrives. `true` for exchange
+    /// tickers. `false` for the simulator, whose walk of a symbol starts at the first
+    /// signal's price (it has no market of its own before), and for replayed bars
+    /// (no quote at the signal's second): there an entry fills at the signal's price.
+    fn quotes_entries(&self) -> bool {
+        true
+    }
+
     /// The simulator, when this source is one (for `/market/price`).
     fn as_simulator(&self) -> Option<&Simulator> {
         None

@@ -161,6 +161,10 @@ impl PriceSource for Simulator {
             });
     }
 
+    fn quotes_entries(&self) -> bool {
+        false
+    }
+
     fn as_simulator(&self) -> Option<&Simulator> {
         Some(self)
     }

@@ -102,6 +102,12 @@ impl FakeBitget {
         b.spread = None;
     }
 
+    /// Last `last`, bid `bid`, ask `ask` at `ts`, answering again.
+    pub(crate) fn quote(&self, last: &str, bid: &str, ask: &str, ts: DateTime<Utc>) {
+        self.set(last, ts);
+        self.book.lock().unwrap().spread = Some((bid.into(), ask.into()));
+    }
+
     /// A test server on this fake's prices (shadow mode), with `tweak` on top.
     pub(crate) async fn server(
         &self,

@@ -3,6 +3,7 @@
 mod admin;
 mod downtime;
 mod edges;
+mod entries;
 mod exact;
 mod exits;
 mod fake_bitget;
