@@ -18,7 +18,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 /// The columns, in order.
-pub(crate) const HEADER: [&str; 19] = [
+pub(crate) const HEADER: [&str; 20] = [
     "id",
     "symbol",
     "side",
@@ -38,6 +38,7 @@ pub(crate) const HEADER: [&str; 19] = [
     "strategy",
     "signal_price",
     "signal_time",
+    "opened_qty",
 ];
 
 /// Run `export`: CSV to `file`, else to `out`; the summary goes to `err` when the CSV
@@ -151,6 +152,7 @@ fn row(p: &Position) -> Vec<String> {
         p.strategy.clone().unwrap_or_default(),
         opt(p.signal_price),
         opt(p.signal_time.map(time)),
+        p.opened_qty.to_string(),
     ]
 }
 
@@ -177,7 +179,7 @@ mod tests {
         assert_eq!(lines[0], HEADER.join(","));
         assert_eq!(
             lines[1],
-            "7,BTCUSDT,long,1.5,100,,,open,2026-11-25T10:00:00.000000Z,,,,0,,tp_sl_static,,\"a,\"\"b\"\"\",,"
+            "7,BTCUSDT,long,1.5,100,,,open,2026-11-25T10:00:00.000000Z,,,,0,,tp_sl_static,,\"a,\"\"b\"\"\",,,1.5"
         );
     }
 }

@@ -16,7 +16,7 @@ pub mod signal;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::DomainError;
 pub use math::{FEE_DP, Sizing, pnl, size_qty, tp_sl_prices};
-pub use position::{CloseReason, ExitMeta, Order, Position, PositionStatus};
+pub use position::{CloseReason, ClosedPiece, ExitMeta, Order, Position, PositionStatus};
 pub use price::{PriceMode, PriceQuote};
 pub use rust_decimal::Decimal;
 pub use side::Side;

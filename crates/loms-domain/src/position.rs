@@ -117,8 +117,11 @@ pub struct Position {
     pub symbol: String,
     /// Long or short.
     pub side: Side,
-    /// Current quantity (base units).
+    /// Quantity still open (base units); on a closed position, what its last close took
+    /// (every piece is in `closes`).
     pub qty: Decimal,
+    /// Quantity opened by the entry fill.
+    pub opened_qty: Decimal,
     /// Fill price of the entry.
     pub entry_price: Decimal,
     /// Initial take-profit level.
@@ -171,6 +174,23 @@ pub struct Position {
     pub signal_price: Option<Decimal>,
     /// Timestamp the signal carried.
     pub signal_time: Option<Timestamp>,
+    /// Every piece closed so far, oldest first: the partial closes, then the close.
+    pub closes: Vec<ClosedPiece>,
+}
+
+/// One piece of a position closed: a partial close, or the final close of the rest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClosedPiece {
+    /// Quantity closed.
+    pub qty: Decimal,
+    /// Fill price.
+    pub price: Decimal,
+    /// Taker fee of this fill.
+    pub fee: Decimal,
+    /// Why it was closed.
+    pub reason: CloseReason,
+    /// Fill time.
+    pub closed_at: Timestamp,
 }
 
 impl Position {
@@ -189,6 +209,7 @@ impl Position {
             symbol: symbol.into(),
             side,
             qty,
+            opened_qty: qty,
             entry_price,
             tp_price: None,
             sl_price: None,
@@ -215,6 +236,7 @@ impl Position {
             realized_pnl: Decimal::ZERO,
             signal_price: None,
             signal_time: None,
+            closes: Vec::new(),
         }
     }
 

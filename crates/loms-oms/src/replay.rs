@@ -85,9 +85,9 @@ impl ReplaySignal {
     /// `timestamp`.
     ///
     /// `loms-ctl export`'s CSV is read too: without a `timestamp` column, a row's signal
-    /// is its `signal_time` and `signal_price` (with `symbol`, `side`, `qty`,
-    /// `exit_strategy`, `strategy`, `signal_id`); rows without a `signal_time` are
-    /// manual orders, not signals, and are skipped.
+    /// is its `signal_time` and `signal_price` (with `symbol`, `side`, `opened_qty` as
+    /// the `qty` — else `qty` —, `exit_strategy`, `strategy`, `signal_id`); rows without
+    /// a `signal_time` are manual orders, not signals, and are skipped.
     ///
     /// # Errors
     /// A message naming the bad line.
@@ -108,11 +108,16 @@ impl ReplaySignal {
         let exported =
             !header.iter().any(|h| h == "timestamp") && header.iter().any(|h| h == "signal_time");
         if exported {
-            // An export row's own `price`-like columns are the position's, not the signal's.
+            // An export row's own `price`-like columns are the position's, not the signal's,
+            // and its `qty` what is left open (or what the last close took): the signal's
+            // size is `opened_qty`.
+            let opened = header.iter().any(|h| h == "opened_qty");
             for h in &mut header {
                 match h.as_str() {
                     "signal_time" => *h = "timestamp".into(),
                     "signal_price" => *h = "price".into(),
+                    "opened_qty" => *h = "qty".into(),
+                    "qty" if opened => h.clear(),
                     "symbol" | "side" | "qty" | "exit_strategy" | "strategy" | "signal_id" => {}
                     _ => h.clear(),
                 }
@@ -367,5 +372,28 @@ pub(crate) fn offline_ctx(settings: &Settings, clock: Arc<ManualClock>, book: &B
         trades: Arc::new(TradeLog::default()),
         audit: Arc::new(AuditLog::discard()),
         failure: Arc::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exported_position_replays_with_the_size_it_opened() {
+        // Partly closed: 0.5 left of the 2 the signal opened.
+        let csv = "id,symbol,side,qty,entry_price,status,signal_price,signal_time,opened_qty\n\
+                   7,BTCUSDT,long,0.5,100.1,open,100,2025-12-01T10:00:00Z,2\n";
+        let s = ReplaySignal::from_csv(csv).unwrap();
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].payload["qty"], "2");
+        assert_eq!(s[0].payload["price"], "100");
+        // An export from before opened_qty: its qty.
+        let old = "id,symbol,side,qty,signal_price,signal_time\n\
+                   7,BTCUSDT,long,0.5,100,2025-12-01T10:00:00Z\n";
+        assert_eq!(
+            ReplaySignal::from_csv(old).unwrap()[0].payload["qty"],
+            "0.5"
+        );
     }
 }

@@ -25,8 +25,8 @@ use crate::publish::{
 use crate::trading::{STATE_KEY, TradingMode, TradingState};
 use loms_broker::{BrokerAdapter, OrderRequest};
 use loms_domain::{
-    Clock, CloseReason, Decimal, Position, PriceQuote, Signal, Sizing, Timestamp, pnl, size_qty,
-    tp_sl_prices,
+    Clock, CloseReason, ClosedPiece, Decimal, Position, PriceQuote, Signal, Sizing, Timestamp, pnl,
+    size_qty, tp_sl_prices,
 };
 use loms_exit_engine::{Bar, ExitAction, ExitContext, PolicyRegistry, favorable_move_pct};
 use loms_price_source::PriceSource;
@@ -884,6 +884,7 @@ fn open_position(
     })?;
     p.entry_price = fill.price;
     p.qty = fill.qty;
+    p.opened_qty = fill.qty;
     p.created_at = fill.ts;
     p.fees = fill.fee;
     p.external_order_id = fill.external_order_id.clone();
@@ -979,8 +980,8 @@ fn close_one(
     c.fees = fees.normalize();
     c.closed_at = Some(fill.ts);
     c.auto_close_reason = Some(reason);
-    // One statement stores the close and whatever the policy changed this pass.
-    if !tx.close_position(&c)? {
+    // One statement stores the close, its piece and whatever the policy changed this pass.
+    if !tx.close_position(&c, &closed_piece(&fill, reason))? {
         return Err(OmsError::Storage(format!(
             "position {} was not open in the database",
             c.id
@@ -1022,8 +1023,19 @@ fn partial_close(
     pos.realized_pnl += pnl(pos.side, pos.entry_price, fill.price, fill.qty)?;
     pos.fees += fill.fee;
     pos.qty -= fill.qty;
-    tx.update_open_position(pos)?;
+    tx.update_open_position(pos, Some(&closed_piece(&fill, reason)))?;
     record_fill(tx, pos, "partial", &fill, Some(reason))
+}
+
+/// The piece of a position an exit fill closed, as its row lists it.
+fn closed_piece(fill: &loms_broker::Fill, reason: CloseReason) -> ClosedPiece {
+    ClosedPiece {
+        qty: fill.qty,
+        price: fill.price,
+        fee: fill.fee,
+        reason,
+        closed_at: fill.ts,
+    }
 }
 
 /// What the policy of one position decided, applied to a copy of it.
@@ -1219,7 +1231,7 @@ fn apply(
             close_one(ctx, tx, updated, (tick, at), reason, now).map(Applied::Closed)
         }
         None => {
-            tx.update_open_position(&updated)?;
+            tx.update_open_position(&updated, None)?;
             Ok(Applied::Open(updated))
         }
     }

@@ -10,7 +10,9 @@
 //! * Decimals are stored as exact TEXT and times as fixed-width RFC 3339 UTC TEXT, which
 //!   sorts like time.
 
+mod closes;
 mod codec;
+mod columns;
 mod error;
 mod json;
 mod migrations;

@@ -115,6 +115,26 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE signals;
     ALTER TABLE signals_v7 RENAME TO signals;
     DROP INDEX positions_symbol;",
+    // v8: a partial close no longer hides the size opened and the pieces closed. Each
+    // row keeps its opened quantity and, in `closes`, every piece closed (see
+    // `closes.rs`). An older row gets the quantity of its entry fill (else of its
+    // entry order, else its own qty), and the partial and exit fills recorded since v3,
+    // oldest first; a row closed before v3 (no fills) keeps an empty list. The index
+    // on fills serves this backfill only: nothing reads fills by position at run time.
+    "ALTER TABLE positions ADD COLUMN opened_qty TEXT;
+    ALTER TABLE positions ADD COLUMN closes TEXT NOT NULL DEFAULT '[]';
+    CREATE INDEX fills_position_v8 ON fills(position_id, id);
+    UPDATE positions SET opened_qty = COALESCE(
+        (SELECT f.qty FROM fills f WHERE f.position_id = positions.id AND f.kind = 'entry'
+         ORDER BY f.id LIMIT 1),
+        (SELECT o.qty FROM orders o WHERE o.id = positions.order_id),
+        positions.qty);
+    UPDATE positions SET closes = (
+        SELECT json_group_array(json_object('qty', f.qty, 'price', f.price, 'fee', f.fee,
+            'reason', f.reason, 'closed_at', f.ts) ORDER BY f.id)
+        FROM fills f WHERE f.position_id = positions.id AND f.kind IN ('partial', 'exit'))
+    WHERE id IN (SELECT position_id FROM fills WHERE kind IN ('partial', 'exit'));
+    DROP INDEX fills_position_v8;",
 ];
 
 /// Latest schema version this build knows.
@@ -146,13 +166,77 @@ pub(crate) fn apply(conn: &mut Connection) -> Result<()> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn v7_keeps_every_signal_and_leaves_no_index_on_keys_or_symbols() {
-        let mut conn = Connection::open_in_memory().unwrap();
-        for sql in &MIGRATIONS[..6] {
+    /// A database at `version`, built by the migrations before it.
+    fn at_version(version: usize) -> Connection {
+        let conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..version] {
             conn.execute_batch(sql).unwrap();
         }
-        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.pragma_update(None, "user_version", version as i64)
+            .unwrap();
+        conn
+    }
+
+    #[test]
+    fn v8_backfills_the_opened_qty_and_the_closed_pieces_of_older_rows() {
+        let mut conn = at_version(7);
+        conn.execute_batch(
+            "INSERT INTO orders (id, symbol, side, qty, order_type, status, price, created_at)
+               VALUES (1, 'BTCUSDT', 'buy', '2', 'market', 'filled', '100', 't'),
+                      (2, 'BTCUSDT', 'buy', '1.5', 'market', 'filled', '100', 't');
+             INSERT INTO positions (id, order_id, symbol, side, qty, entry_price, status,
+                 created_at, exchange, market_type, exit_strategy)
+               VALUES (1, 1, 'BTCUSDT', 'long', '0.5', '100', 'closed', 't', 'e', 'm', 's'),
+                      (2, 2, 'BTCUSDT', 'long', '1.5', '100', 'closed', 't', 'e', 'm', 's'),
+                      (3, NULL, 'BTCUSDT', 'long', '3', '100', 'open', 't', 'e', 'm', 's');
+             INSERT INTO fills (id, position_id, kind, side, qty, price, fee, ts, reason)
+               VALUES (10, 1, 'entry', 'buy', '2', '100', '0.12', '2025-12-01T10:00:00.000000Z', NULL),
+                      (11, 3, 'entry', 'buy', '3', '100', '0', '2025-12-01T10:00:00.000000Z', NULL),
+                      (12, 1, 'partial', 'sell', '1.5', '101.5', '0.09135', '2025-12-01T10:01:00.000000Z', 'tp'),
+                      (13, 1, 'exit', 'sell', '0.5', '100', '0.03', '2025-12-01T10:02:00.000000Z', 'break_even');",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let rows: Vec<(i64, String, String)> = conn
+            .prepare("SELECT id, opened_qty, closes FROM positions ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let pieces = crate::closes::parse(rows[0].2.as_bytes()).unwrap();
+        assert_eq!(rows[0].1, "2", "the entry fill's quantity");
+        assert_eq!(
+            pieces
+                .iter()
+                .map(|p| format!("{}@{} {} {}", p.qty, p.price, p.fee, p.reason))
+                .collect::<Vec<_>>(),
+            ["1.5@101.5 0.09135 tp", "0.5@100 0.03 break_even"],
+            "every piece, oldest first"
+        );
+        assert_eq!(
+            pieces[1].closed_at.to_rfc3339(),
+            "2025-12-01T10:02:00+00:00"
+        );
+        assert_eq!(
+            (&rows[1].1[..], &rows[1].2[..]),
+            ("1.5", "[]"),
+            "no fills (before v3): the order's quantity, no pieces"
+        );
+        assert_eq!((&rows[2].1[..], &rows[2].2[..]), ("3", "[]"), "open");
+        let indexes: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'fills'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(indexes, 0, "the backfill's index is gone");
+    }
+
+    #[test]
+    fn v7_keeps_every_signal_and_leaves_no_index_on_keys_or_symbols() {
+        let mut conn = at_version(6);
         conn.execute(
             "INSERT INTO signals (id, idem_key, received_at, symbol, outcome, payload, response)
              VALUES (41, 'k', 't', 'BTCUSDT', 'opened', '{}', '{\"ok\":1}')",

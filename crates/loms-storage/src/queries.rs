@@ -1,17 +1,14 @@
 //! The read side: positions, orders, and the rows /stats is computed from.
 
 use crate::codec::{parse_dec, parse_ts, ts};
+use crate::columns::{Col, POSITION_COLUMNS};
 use crate::{Result, StorageError, Store};
-use loms_domain::{CloseReason, Decimal, Order, Position, PositionStatus, Side, Timestamp};
+use loms_domain::{
+    CloseReason, ClosedPiece, Decimal, Order, Position, PositionStatus, Side, Timestamp,
+};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row, params_from_iter};
 use std::collections::HashMap;
-
-const POSITION_COLUMNS: &str = "id, order_id, symbol, side, qty, entry_price, tp_price, sl_price, status,
-    created_at, closed_at, close_price, pnl, auto_close_reason, exchange, market_type, account_label,
-    external_order_id, external_position_ref, exit_strategy, dynamic_tp_price, dynamic_sl_price,
-    max_favorable_move, exit_meta, signal_id, strategy, timeframe_min, fees, signal_price, signal_time,
-    realized_pnl";
 
 /// Filters of `GET /positions/`.
 #[derive(Debug, Clone, Default)]
@@ -66,7 +63,7 @@ fn corrupt(e: StorageError) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
 }
 
-fn dec_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Decimal> {
+pub(crate) fn dec_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Decimal> {
     parse_dec(&text(row, i)?).map_err(corrupt)
 }
 
@@ -98,44 +95,53 @@ where
 }
 
 fn position_from_row(row: &Row<'_>) -> rusqlite::Result<Position> {
-    let meta: String = row.get(23)?;
+    let at = |c: Col| c.at();
+    let meta: String = row.get(at(Col::exit_meta))?;
     Ok(Position {
-        id: row.get(0)?,
-        order_id: row.get(1)?,
-        symbol: row.get(2)?,
-        side: parse_at::<Side>(row, 3)?,
-        qty: dec_at(row, 4)?,
-        entry_price: dec_at(row, 5)?,
-        tp_price: opt_dec_at(row, 6)?,
-        sl_price: opt_dec_at(row, 7)?,
-        status: parse_at::<PositionStatus>(row, 8)?,
-        created_at: ts_at(row, 9)?,
-        closed_at: opt_ts_at(row, 10)?,
-        close_price: opt_dec_at(row, 11)?,
-        pnl: opt_dec_at(row, 12)?,
-        auto_close_reason: opt_text(row, 13)?
+        id: row.get(at(Col::id))?,
+        order_id: row.get(at(Col::order_id))?,
+        symbol: row.get(at(Col::symbol))?,
+        side: parse_at::<Side>(row, at(Col::side))?,
+        qty: dec_at(row, at(Col::qty))?,
+        opened_qty: dec_at(row, at(Col::opened_qty))?,
+        entry_price: dec_at(row, at(Col::entry_price))?,
+        tp_price: opt_dec_at(row, at(Col::tp_price))?,
+        sl_price: opt_dec_at(row, at(Col::sl_price))?,
+        status: parse_at::<PositionStatus>(row, at(Col::status))?,
+        created_at: ts_at(row, at(Col::created_at))?,
+        closed_at: opt_ts_at(row, at(Col::closed_at))?,
+        close_price: opt_dec_at(row, at(Col::close_price))?,
+        pnl: opt_dec_at(row, at(Col::pnl))?,
+        auto_close_reason: opt_text(row, at(Col::auto_close_reason))?
             .map(|s| s.parse::<CloseReason>())
             .transpose()
             .map_err(|e| corrupt(StorageError::Corrupt(e.to_string())))?,
-        exchange: row.get(14)?,
-        market_type: row.get(15)?,
-        account_label: row.get(16)?,
-        external_order_id: row.get(17)?,
-        external_position_ref: row.get(18)?,
-        exit_strategy: row.get(19)?,
-        dynamic_tp_price: opt_dec_at(row, 20)?,
-        dynamic_sl_price: opt_dec_at(row, 21)?,
-        max_favorable_move: opt_dec_at(row, 22)?,
+        exchange: row.get(at(Col::exchange))?,
+        market_type: row.get(at(Col::market_type))?,
+        account_label: row.get(at(Col::account_label))?,
+        external_order_id: row.get(at(Col::external_order_id))?,
+        external_position_ref: row.get(at(Col::external_position_ref))?,
+        exit_strategy: row.get(at(Col::exit_strategy))?,
+        dynamic_tp_price: opt_dec_at(row, at(Col::dynamic_tp_price))?,
+        dynamic_sl_price: opt_dec_at(row, at(Col::dynamic_sl_price))?,
+        max_favorable_move: opt_dec_at(row, at(Col::max_favorable_move))?,
         exit_meta: serde_json::from_str(&meta)
             .map_err(|e| corrupt(StorageError::Corrupt(format!("exit_meta: {e}"))))?,
-        signal_id: row.get(24)?,
-        strategy: row.get(25)?,
-        timeframe_min: row.get(26)?,
-        fees: dec_at(row, 27)?,
-        signal_price: opt_dec_at(row, 28)?,
-        signal_time: opt_ts_at(row, 29)?,
-        realized_pnl: dec_at(row, 30)?,
+        signal_id: row.get(at(Col::signal_id))?,
+        strategy: row.get(at(Col::strategy))?,
+        timeframe_min: row.get(at(Col::timeframe_min))?,
+        fees: dec_at(row, at(Col::fees))?,
+        realized_pnl: dec_at(row, at(Col::realized_pnl))?,
+        signal_price: opt_dec_at(row, at(Col::signal_price))?,
+        signal_time: opt_ts_at(row, at(Col::signal_time))?,
+        closes: closes_at(row, at(Col::closes))?,
     })
+}
+
+/// The closed pieces stored in column `i` ([`crate::closes`]).
+pub(crate) fn closes_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Vec<ClosedPiece>> {
+    let text = row.get_ref(i)?.as_bytes()?;
+    crate::closes::parse(text).map_err(corrupt)
 }
 
 fn position_query(f: &PositionFilter) -> (String, Vec<SqlValue>) {
@@ -439,6 +445,7 @@ mod tests {
     use crate::{NewOrder, SignalRecord};
     use chrono::{Duration, TimeZone, Utc};
     use rust_decimal::dec;
+    use serde_json::json;
 
     fn t0() -> Timestamp {
         Utc.with_ymd_and_hms(2025, 12, 1, 10, 5, 0).unwrap()
@@ -484,6 +491,17 @@ mod tests {
         c
     }
 
+    /// The piece the close of `c` (see [`closed`]) took: all that was left.
+    fn last_piece(c: &Position) -> ClosedPiece {
+        ClosedPiece {
+            qty: c.qty,
+            price: c.close_price.unwrap(),
+            fee: c.fees,
+            reason: c.auto_close_reason.unwrap(),
+            closed_at: c.closed_at.unwrap(),
+        }
+    }
+
     #[test]
     fn position_round_trips_exactly() {
         let mut s = Store::open_in_memory().unwrap();
@@ -515,19 +533,29 @@ mod tests {
         );
         // The writer closes from what it keeps in memory: no signal or order references.
         (patch.signal_id, patch.order_id, patch.exchange) = (None, None, String::new());
-        assert!(tx.close_position(&patch).unwrap());
+        (patch.opened_qty, patch.closes) = (Decimal::ZERO, Vec::new());
+        let piece = last_piece(&patch);
+        assert!(tx.close_position(&patch, &piece).unwrap());
         tx.read_references(&mut patch).unwrap();
         assert_eq!(
             (
                 patch.signal_id.as_deref(),
                 patch.order_id,
-                patch.exchange.as_str()
+                patch.exchange.as_str(),
+                patch.opened_qty,
+                &patch.closes[..],
             ),
-            (Some("a"), pa.order_id, "bitget"),
+            (
+                Some("a"),
+                pa.order_id,
+                "bitget",
+                dec!(0.001),
+                &[piece.clone()][..]
+            ),
             "completed from the row"
         );
         assert!(
-            !tx.close_position(&patch).unwrap(),
+            !tx.close_position(&patch, &piece).unwrap(),
             "closing twice is a no-op"
         );
         tx.commit().unwrap();
@@ -584,8 +612,18 @@ mod tests {
         p.fees = dec!(0.05);
         p.exit_meta
             .insert("stop_kind".into(), serde_json::json!("break_even"));
+        let piece = ClosedPiece {
+            qty: dec!(0.0005),
+            price: dec!(98466),
+            fee: dec!(0.03),
+            reason: CloseReason::Tp,
+            closed_at: t0(),
+        };
         let tx = s.transaction();
-        tx.update_open_position(&p).unwrap();
+        tx.update_open_position(&p, Some(&piece)).unwrap();
+        p.closes.push(piece);
+        p.max_favorable_move = Some(dec!(1.5));
+        tx.update_open_position(&p, None).unwrap();
         tx.insert_fill(&crate::FillRecord {
             position_id: id,
             kind: "partial",
@@ -626,7 +664,16 @@ mod tests {
             CloseReason::Sl,
         );
         c.fees = dec!(0.0001);
-        tx.close_position(&c).unwrap();
+        c.qty = dec!(0.0004);
+        let partial = ClosedPiece {
+            qty: dec!(0.0006),
+            price: dec!(101.25),
+            fee: dec!(0.00006),
+            reason: CloseReason::Tp,
+            closed_at: t0() + Duration::microseconds(1),
+        };
+        tx.update_open_position(&c, Some(&partial)).unwrap();
+        tx.close_position(&c, &last_piece(&c)).unwrap();
         tx.commit().unwrap();
         for f in [
             PositionFilter::default(),
@@ -650,6 +697,17 @@ mod tests {
         );
         let one: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(one["closed_at"], "2025-12-01T10:05:00.450Z");
+        assert_eq!(one["opened_qty"], json!(0.001));
+        assert_eq!(one["qty"], json!(0.0004));
+        assert!(
+            text.ends_with(concat!(
+                r#""closes":[{"qty":0.0006,"price":101.25,"fee":0.00006,"reason":"tp","#,
+                r#""closed_at":"2025-12-01T10:05:00.000001Z"},{"qty":0.0004,"#,
+                r#""price":97250.123456789012345,"fee":0.0001,"reason":"sl","#,
+                r#""closed_at":"2025-12-01T10:05:00.450Z"}]}"#
+            )),
+            "{text}"
+        );
         assert!(s.position_json(999).unwrap().is_none());
     }
 
@@ -756,7 +814,7 @@ mod tests {
         let id = open_one(&mut s, "BTCUSDT", None);
         drop(s);
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 7);
+        assert_eq!(s.schema_version().unwrap(), 8);
         let r = Store::open_reader(&path).unwrap();
         assert_eq!(r.position(id).unwrap().unwrap().symbol, "BTCUSDT");
         let mode: String = s

@@ -1,10 +1,12 @@
 //! The write side: one [`Tx`] groups the work of many requests into one durable commit.
 
+use crate::closes;
 use crate::codec::{dec, opt_dec, opt_ts, ts};
-use crate::queries::{opt_dec_at, opt_ts_at};
+use crate::columns::{self, Col, INSERT_POSITION};
+use crate::queries::{closes_at, dec_at, opt_dec_at, opt_ts_at};
 use crate::{Result, StorageError};
-use loms_domain::{CloseReason, Decimal, Position, Timestamp};
-use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+use loms_domain::{CloseReason, ClosedPiece, Decimal, Position, Timestamp};
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params, params_from_iter};
 use std::cell::RefCell;
 
 /// A received signal and what became of it (row of `signals`).
@@ -270,64 +272,39 @@ impl<'c> Tx<'c> {
     /// [`StorageError`] on a database failure.
     pub fn insert_position(&self, p: &Position) -> Result<i64> {
         let meta = exit_meta_json(p)?;
-        self.held(
-            Held::InsertPosition,
-                "INSERT INTO positions (order_id, symbol, side, qty, entry_price, tp_price, sl_price, status,
-                   created_at, closed_at, close_price, pnl, auto_close_reason, exchange, market_type,
-                   account_label, external_order_id, external_position_ref, exit_strategy,
-                   dynamic_tp_price, dynamic_sl_price, max_favorable_move, exit_meta, signal_id, strategy,
-                   timeframe_min, fees, signal_price, signal_time, realized_pnl)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-                   ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)",
-            |st| st.execute(params![
-                p.order_id,
-                p.symbol,
-                p.side.as_str(),
-                dec(p.qty),
-                dec(p.entry_price),
-                opt_dec(p.tp_price),
-                opt_dec(p.sl_price),
-                p.status.as_str(),
-                ts(p.created_at),
-                opt_ts(p.closed_at),
-                opt_dec(p.close_price),
-                opt_dec(p.pnl),
-                p.auto_close_reason.map(|r| r.as_str()),
-                p.exchange,
-                p.market_type,
-                p.account_label,
-                p.external_order_id,
-                p.external_position_ref,
-                p.exit_strategy,
-                opt_dec(p.dynamic_tp_price),
-                opt_dec(p.dynamic_sl_price),
-                opt_dec(p.max_favorable_move),
-                meta,
-                p.signal_id,
-                p.strategy,
-                p.timeframe_min,
-                dec(p.fees),
-                opt_dec(p.signal_price),
-                opt_ts(p.signal_time),
-                dec(p.realized_pnl),
-            ]),
-        )?;
+        // A new position has closed nothing yet, save one copied whole (tests, tools).
+        let closes = if p.closes.is_empty() {
+            std::borrow::Cow::Borrowed("[]")
+        } else {
+            let pieces: Vec<String> = p.closes.iter().map(closes::to_json).collect();
+            std::borrow::Cow::Owned(format!("[{}]", pieces.join(",")))
+        };
+        self.held(Held::InsertPosition, INSERT_POSITION, |st| {
+            st.execute(params_from_iter(
+                Col::ALL
+                    .iter()
+                    .map(|c| columns::param(p, &meta, &closes, *c)),
+            ))
+        })?;
         Ok(self.raw.last_insert_rowid())
     }
 
     /// Store the final state of a position that just closed (`status`, `close_price`,
     /// `pnl`, `fees`, `closed_at`, `auto_close_reason`, and what its policy last
-    /// changed), in one statement. Returns false when it was not open.
+    /// changed) and append `piece`, the close, to its closed pieces, in one statement.
+    /// Returns false when it was not open.
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
-    pub fn close_position(&self, p: &Position) -> Result<bool> {
+    pub fn close_position(&self, p: &Position, piece: &ClosedPiece) -> Result<bool> {
         let meta = exit_meta_json(p)?;
+        let piece = closes::to_json(piece);
         let n = self.held(
             Held::ClosePosition,
                 "UPDATE positions SET status = 'closed', close_price = ?2, pnl = ?3, fees = ?4,
                    closed_at = ?5, auto_close_reason = ?6, qty = ?7, dynamic_tp_price = ?8,
-                   dynamic_sl_price = ?9, max_favorable_move = ?10, exit_meta = ?11, realized_pnl = ?12
+                   dynamic_sl_price = ?9, max_favorable_move = ?10, exit_meta = ?11, realized_pnl = ?12,
+                   closes = json_insert(closes, '$[#]', json(?13))
                  WHERE id = ?1 AND status = 'open'",
             |st| st.execute(params![
                 p.id,
@@ -342,13 +319,15 @@ impl<'c> Tx<'c> {
                 opt_dec(p.max_favorable_move),
                 meta,
                 dec(p.realized_pnl),
+                piece,
             ]),
         )?;
         Ok(n == 1)
     }
 
     /// Complete `p` with what only its row holds: its order, exchange and signal
-    /// references (the writer does not keep them in memory). Only an answer that shows
+    /// references, its opened quantity and its closed pieces (the writer does not keep
+    /// them in memory). Only an answer that shows
     /// the whole position needs them.
     ///
     /// # Errors
@@ -360,7 +339,8 @@ impl<'c> Tx<'c> {
         self.held(
             Held::ReadReferences,
             "SELECT order_id, exchange, market_type, account_label, external_order_id,
-               external_position_ref, signal_id, strategy, timeframe_min, signal_price, signal_time
+               external_position_ref, signal_id, strategy, timeframe_min, signal_price, signal_time,
+               opened_qty, closes
              FROM positions WHERE id = ?1",
             |st| {
                 st.query_row([p.id], |r| {
@@ -375,6 +355,8 @@ impl<'c> Tx<'c> {
                     p.timeframe_min = r.get(8)?;
                     p.signal_price = opt_dec_at(r, 9)?;
                     p.signal_time = opt_ts_at(r, 10)?;
+                    p.opened_qty = dec_at(r, 11)?;
+                    p.closes = closes_at(r, 12)?;
                     Ok(())
                 })
             },
@@ -396,16 +378,19 @@ impl<'c> Tx<'c> {
     }
 
     /// Store what a policy changed on an open position (levels, best move, meta) and
-    /// what a partial close changed (qty, realised PnL, fees).
+    /// what a partial close changed (qty, realised PnL, fees, and `partial`, the piece
+    /// it closed, appended to the closed pieces).
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
-    pub fn update_open_position(&self, p: &Position) -> Result<()> {
+    pub fn update_open_position(&self, p: &Position, partial: Option<&ClosedPiece>) -> Result<()> {
         let meta = exit_meta_json(p)?;
+        let piece = partial.map(closes::to_json);
         self.held(
             Held::UpdateOpen,
             "UPDATE positions SET qty = ?2, dynamic_tp_price = ?3, dynamic_sl_price = ?4,
-                   max_favorable_move = ?5, exit_meta = ?6, realized_pnl = ?7, fees = ?8
+                   max_favorable_move = ?5, exit_meta = ?6, realized_pnl = ?7, fees = ?8,
+                   closes = CASE WHEN ?9 IS NULL THEN closes ELSE json_insert(closes, '$[#]', json(?9)) END
                  WHERE id = ?1 AND status = 'open'",
             |st| {
                 st.execute(params![
@@ -417,6 +402,7 @@ impl<'c> Tx<'c> {
                     meta,
                     dec(p.realized_pnl),
                     dec(p.fees),
+                    piece,
                 ])
             },
         )?;

@@ -3,7 +3,7 @@
 use crate::harness::{Server, ctl_in};
 use serde_json::json;
 
-const HEADER: &str = "id,symbol,side,qty,entry_price,tp_price,sl_price,status,created_at,closed_at,close_price,pnl,fees,auto_close_reason,exit_strategy,signal_id,strategy,signal_price,signal_time";
+const HEADER: &str = "id,symbol,side,qty,entry_price,tp_price,sl_price,status,created_at,closed_at,close_price,pnl,fees,auto_close_reason,exit_strategy,signal_id,strategy,signal_price,signal_time,opened_qty";
 
 /// RFC 4180 records, header included, read by the `csv` crate.
 fn parse_csv(text: &str) -> Vec<Vec<String>> {
@@ -36,7 +36,7 @@ fn export_has_the_header_and_one_escaped_row_per_position_with_the_server_down()
     assert!(text.contains(",\"id,with\"\"quote\","), "{text}");
     let rows = parse_csv(&text);
     assert_eq!(rows.len(), 4, "{text}");
-    assert!(rows.iter().all(|r| r.len() == 19), "{rows:?}");
+    assert!(rows.iter().all(|r| r.len() == 20), "{rows:?}");
     let ids: Vec<String> = rows[1..].iter().map(|r| r[0].clone()).collect();
     assert_eq!(ids, [a, b, c].map(|i| i.to_string()));
     assert_eq!(rows[1][16], tricky);

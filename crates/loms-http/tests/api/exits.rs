@@ -45,9 +45,11 @@ async fn trailing_stop_follows_the_price_and_is_stored_between_passes() {
     );
 }
 
-#[tokio::test]
-async fn partial_take_profit_then_break_even_closes_the_rest() {
-    let srv = TestServer::start(|s| {
+/// A server whose trailing_v1 closes half at +1.5 %, with `fee_bps` taker fees, and a
+/// long of 2 opened at 100 on it.
+async fn half_closed_at_one_and_a_half_percent(fee_bps: i64) -> (TestServer, i64) {
+    let srv = TestServer::start_with(move |s| {
+        s.fee_taker_bps = Decimal::from(fee_bps);
         s.exit_strategy = "trailing_v1".into();
         s.trailing.partial_at_pct = Some(Decimal::new(15, 1));
         s.trailing.partial_fraction = Decimal::new(5, 1);
@@ -59,7 +61,13 @@ async fn partial_take_profit_then_break_even_closes_the_rest() {
             &bot_signal(json!({"qty": 2, "price": 100})),
         )
         .await;
-    let id = a["position_id"].as_i64().unwrap();
+    assert_eq!((&a["entry_price"], &a["qty"]), (&json!(100), &json!(2)));
+    (srv, a["position_id"].as_i64().unwrap())
+}
+
+#[tokio::test]
+async fn partial_take_profit_then_break_even_closes_the_rest() {
+    let (srv, id) = half_closed_at_one_and_a_half_percent(0).await;
     assert!(srv.market("BTCUSDT", "101.5").await.closed.is_empty());
     let (_, p) = srv.get(&format!("/positions/{id}")).await;
     assert_eq!(
@@ -199,4 +207,51 @@ async fn a_break_even_close_nets_the_offset_after_fees_long_and_short() {
             "{side}: net {pnl}, offset {offset}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_partly_closed_position_shows_its_opened_size_and_every_piece() {
+    let (srv, id) = half_closed_at_one_and_a_half_percent(6).await;
+    let (_, p) = srv.get(&format!("/positions/{id}")).await;
+    assert_eq!(
+        (&p["opened_qty"], &p["closes"]),
+        (&json!(2), &json!([])),
+        "open, nothing closed yet"
+    );
+
+    srv.clock.advance(chrono::Duration::seconds(60));
+    assert!(srv.market("BTCUSDT", "101.5").await.closed.is_empty());
+    let (_, p) = srv.get(&format!("/positions/{id}")).await;
+    let partial = json!({"qty": 1, "price": 101.5, "fee": 0.0609, "reason": "tp",
+        "closed_at": "2025-12-01T10:06:30Z"});
+    assert_eq!(
+        (&p["qty"], &p["opened_qty"], &p["closes"]),
+        (&json!(1), &json!(2), &json!([partial]))
+    );
+
+    srv.clock.advance(chrono::Duration::seconds(60));
+    srv.market("BTCUSDT", "102").await;
+    let (st, closed) = srv
+        .post(&format!("/positions/{id}/close"), &json!({}))
+        .await;
+    assert_eq!(st, 200, "{closed}");
+    let last = json!({"qty": 1, "price": 102, "fee": 0.0612, "reason": "manual",
+        "closed_at": "2025-12-01T10:07:30Z"});
+    assert_eq!(
+        (&closed["opened_qty"], &closed["qty"], &closed["closes"]),
+        (&json!(2), &json!(1), &json!([partial, last]))
+    );
+    // PnL and fees as before the pieces were kept: 1.5 + 2 gross, fees 0.12 (entry)
+    // + 0.0609 + 0.0612.
+    assert_eq!(
+        (&closed["realized_pnl"], &closed["fees"], &closed["pnl"]),
+        (&json!(1.5), &json!(0.2421), &json!(3.2579))
+    );
+    // The answer, the row, the list and a restart agree.
+    let (_, got) = srv.get(&format!("/positions/{id}")).await;
+    assert_eq!(got, closed);
+    let (_, list) = srv.get("/positions/?status=closed").await;
+    assert_eq!(list[0], closed);
+    let srv = srv.restart().await;
+    assert_eq!(srv.get(&format!("/positions/{id}")).await.1, closed);
 }
