@@ -308,7 +308,7 @@ pub fn parse_time(key: &str, v: &Value) -> Result<Timestamp, DomainError> {
         }
         Value::Number(n) => {
             let x = n.as_i64().ok_or_else(bad)?;
-            let ms = if x.abs() > 100_000_000_000 {
+            let ms = if x.unsigned_abs() > 100_000_000_000 {
                 x
             } else {
                 x.checked_mul(1000).ok_or_else(bad)?
@@ -375,6 +375,7 @@ mod tests {
             (json!("+10000-01-01T00:00:00"), "years 0000 to 9999"),
             (json!("-0001-01-01T00:00:00"), "years 0000 to 9999"),
             (json!(i64::MAX), "RFC 3339"),
+            (json!(i64::MIN), "RFC 3339"),
             (json!("2008-12-31T23:59:59.999999Z"), "from 2009-01-01"),
             (json!(1_230_767_999), "from 2009-01-01"),
             (json!(0), "from 2009-01-01"),

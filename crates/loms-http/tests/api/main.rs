@@ -8,6 +8,7 @@ mod exact;
 mod exits;
 mod fake_bitget;
 mod flatten;
+mod fuzz;
 mod harness;
 mod invalid;
 mod lifecycle;
