@@ -10,12 +10,53 @@
 //! end is still to come: a close time is never after now) and is left to the live
 //! loop. A bar is judged only for the positions open when it began (as in replay: no
 //! price from before an entry closes it).
+//!
+//! A symbol whose bars cannot be fetched is not forgotten: its window is kept
+//! ([`Gap`]), tried again before every auto-close pass until its bars come (or it has
+//! no open position left), and /health's loop check fails meanwhile, naming it.
 
 use crate::writer::{self, Market, Tick, Write};
 use crate::{Oms, OmsError, PassReport};
 use chrono::DurationRound;
 use loms_domain::{PriceQuote, Timestamp};
 use loms_exit_engine::Bar;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// The part of the downtime window whose bars could not be fetched yet.
+#[derive(Debug, Clone, PartialEq)]
+struct Left {
+    from: Timestamp,
+    to: Timestamp,
+    /// Symbol → the last error fetching its bars.
+    symbols: BTreeMap<String, String>,
+}
+
+/// The symbols whose downtime is still unchecked, kept for the next passes.
+#[derive(Debug, Default)]
+pub(crate) struct Gap(Mutex<Option<Left>>);
+
+impl Gap {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Left>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// What is still unchecked, for /health (`None`: nothing).
+    pub(crate) fn describe(&self) -> Option<String> {
+        let left = self.lock().clone()?;
+        let symbols: Vec<String> = left
+            .symbols
+            .iter()
+            .map(|(s, e)| format!("{s} ({e})"))
+            .collect();
+        Some(format!(
+            "downtime {} to {} not checked for {}: retried before every pass",
+            left.from.format("%Y-%m-%dT%H:%M:%SZ"),
+            left.to.format("%Y-%m-%dT%H:%M:%SZ"),
+            symbols.join(", ")
+        ))
+    }
+}
 
 /// One minute, the length of the bars judged.
 fn minute() -> chrono::Duration {
@@ -38,13 +79,13 @@ impl Oms {
     /// exit policies, so a position whose TP or SL was hit while LOMS was down closes
     /// at the level touched, with the right reason and time. Does nothing with
     /// simulator prices, without open positions, or when no bar has finished since the
-    /// last check. A symbol whose bars cannot be fetched is logged and left to the live
-    /// loop.
+    /// last check. A symbol whose bars cannot be fetched is logged and tried again
+    /// before every pass (see the module doc).
     ///
     /// # Errors
     /// [`OmsError::Storage`] or [`OmsError::Stopped`].
     pub async fn catch_up_downtime(&self) -> Result<PassReport, OmsError> {
-        let mut total = PassReport::default();
+        let total = PassReport::default();
         let Some(klines) = self.0.deps.klines.clone() else {
             return Ok(total);
         };
@@ -62,8 +103,52 @@ impl Oms {
             return Ok(total);
         }
         log::warn!("downtime_gap from={from} to={to} symbols={}", symbols.len());
+        self.judge_gap(&klines, from, to, symbols).await
+    }
+
+    /// Before a pass: try again the symbols whose downtime bars could not be fetched,
+    /// as long as they have open positions.
+    ///
+    /// # Errors
+    /// [`OmsError::Storage`] or [`OmsError::Stopped`] (the gap is kept).
+    pub(crate) async fn retry_gap(&self) -> Result<PassReport, OmsError> {
+        let Some(left) = self.0.gap.lock().clone() else {
+            return Ok(PassReport::default());
+        };
+        let Some(klines) = self.0.deps.klines.clone() else {
+            return Ok(PassReport::default());
+        };
+        let open = self.open_symbols().await?;
+        let symbols: Vec<String> = open
+            .into_iter()
+            .filter(|s| left.symbols.contains_key(s))
+            .collect();
+        if symbols.is_empty() {
+            *self.0.gap.lock() = None;
+            return Ok(PassReport::default());
+        }
+        log::warn!(
+            "downtime_gap_retry from={} to={} symbols={}",
+            left.from,
+            left.to,
+            symbols.len()
+        );
+        self.judge_gap(&klines, left.from, left.to, symbols).await
+    }
+
+    /// Fetch the bars `[from, to)` of `symbols` and judge them in time order; symbols
+    /// whose bars cannot be fetched are kept in the gap (and the rest cleared from it).
+    async fn judge_gap(
+        &self,
+        klines: &std::sync::Arc<dyn loms_price_source::KlineSource>,
+        from: Timestamp,
+        to: Timestamp,
+        symbols: Vec<String>,
+    ) -> Result<PassReport, OmsError> {
+        let mut total = PassReport::default();
+        let mut failed = BTreeMap::new();
         // Bars by start time, across symbols.
-        let mut by_time: std::collections::BTreeMap<Timestamp, Market> = Default::default();
+        let mut by_time: BTreeMap<Timestamp, Market> = Default::default();
         for symbol in symbols {
             let src = klines.clone();
             let sym = symbol.clone();
@@ -90,9 +175,27 @@ impl Oms {
                         );
                     }
                 }
-                Err(e) => log::error!("downtime_gap_klines_failed symbol={symbol} error=\"{e}\""),
+                Err(e) => {
+                    log::error!("downtime_gap_klines_failed symbol={symbol} error=\"{e}\"");
+                    failed.insert(symbol, e.to_string());
+                }
             }
         }
+        // Until every bar is judged, every symbol stays unchecked (a storage error below
+        // leaves the whole window to the next pass).
+        let mut unchecked = failed.clone();
+        for market in by_time.values() {
+            for symbol in market.keys() {
+                unchecked
+                    .entry(symbol.clone())
+                    .or_insert_with(|| "bars fetched, not judged yet".into());
+            }
+        }
+        *self.0.gap.lock() = (!unchecked.is_empty()).then_some(Left {
+            from,
+            to,
+            symbols: unchecked,
+        });
         for (start, market) in by_time {
             let at = Some(start + minute());
             let r = self
@@ -118,6 +221,11 @@ impl Oms {
             total.closed_count += r.closed_count;
             total.closed.extend(r.closed);
         }
+        *self.0.gap.lock() = (!failed.is_empty()).then_some(Left {
+            from,
+            to,
+            symbols: failed,
+        });
         Ok(total)
     }
 }

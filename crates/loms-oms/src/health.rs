@@ -267,6 +267,12 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
         auto_close_loop.detail = format!("flatten incomplete: {left}");
     }
 
+    // Positions whose downtime could not be checked fail it until their bars come.
+    if let Some(gap) = oms.0.gap.describe() {
+        auto_close_loop.ok = false;
+        auto_close_loop.detail = gap;
+    }
+
     let ok = database.ok && audit_log.ok && price_feed.ok && auto_close_loop.ok;
     HealthReport {
         ok,

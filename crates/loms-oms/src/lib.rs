@@ -294,6 +294,8 @@ struct Inner {
     /// Set once a flush of the WAL failed (writes refused until restart).
     failure: Arc<publish::FlushFailure>,
     health: Health,
+    /// Downtime bars still to judge (their fetch failed).
+    gap: catch_up::Gap,
 }
 
 /// Size of the pieces of a JSON list ([`Oms::positions_json_pieces`]).
@@ -436,6 +438,7 @@ impl Oms {
             trades,
             failure,
             health: Health::new(),
+            gap: catch_up::Gap::default(),
         })))
     }
 
@@ -712,8 +715,13 @@ impl Oms {
     }
 
     async fn run_pass(&self, keep_closed: bool) -> Result<PassReport, OmsError> {
+        // Downtime bars that could not be fetched at start go first, while unjudged.
+        let gap = self.retry_gap().await.unwrap_or_else(|e| {
+            log::error!("downtime_gap_retry_failed error=\"{e}\"");
+            PassReport::default()
+        });
         let started = std::time::Instant::now();
-        let report = if self.flattening() {
+        let mut report = if self.flattening() {
             self.flatten_pass(keep_closed).await?
         } else {
             let market = self.current_market().await?;
@@ -726,6 +734,10 @@ impl Oms {
             })
             .await?
         };
+        report.closed_count += gap.closed_count;
+        if keep_closed {
+            report.closed.splice(0..0, gap.closed);
+        }
         let took = started.elapsed();
         self.0.health.pass_done(self.0.deps.clock.now(), took);
         self.0.metrics.pass(took);

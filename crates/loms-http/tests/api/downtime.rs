@@ -18,7 +18,15 @@ async fn down_until(
     back: DateTime<Utc>,
     rows: &[(DateTime<Utc>, &str, &str, &str, &str)],
 ) -> (FakeBitget, TestServer, [i64; 2]) {
-    let fake = FakeBitget::start("100", t0());
+    down_until_with(FakeBitget::start("100", t0()), back, rows).await
+}
+
+/// [`down_until`] on a fake set up by the caller.
+async fn down_until_with(
+    fake: FakeBitget,
+    back: DateTime<Utc>,
+    rows: &[(DateTime<Utc>, &str, &str, &str, &str)],
+) -> (FakeBitget, TestServer, [i64; 2]) {
     let srv = fake
         .server(|s| s.risk.max_open_positions_per_symbol = None)
         .await;
@@ -104,4 +112,56 @@ async fn the_unfinished_minute_is_left_to_the_live_loop() {
     );
     let hits = fake.hits.lock().unwrap().clone();
     assert!(hits.iter().any(|h| h.contains(&asked)), "{hits:?}");
+}
+
+#[tokio::test]
+async fn bars_that_could_not_be_fetched_are_tried_again_until_judged() {
+    let fake = FakeBitget::start("100", t0());
+    fake.book.lock().unwrap().candles_fail = true;
+    let (fake, srv, [early, late]) = down_until_with(
+        fake,
+        at(12, 30),
+        &[(at(8, 0), "99.9", "100", "98.0", "99.8")],
+    )
+    .await;
+    // The restart's catch-up could not fetch the bars: nothing closed, /health says so.
+    let r = srv.oms.catch_up_downtime().await.unwrap();
+    assert_eq!(r.closed_count, 0);
+    let (_, h) = srv.get("/health").await;
+    let detail = h["checks"]["auto_close_loop"]["detail"]
+        .as_str()
+        .unwrap_or("");
+    assert_eq!(h["checks"]["auto_close_loop"]["ok"], false, "{h}");
+    assert!(
+        detail.starts_with(
+            "downtime 2025-12-01T10:07:00Z to 2025-12-01T10:12:00Z not checked for BTCUSDT"
+        ),
+        "{detail}"
+    );
+    // A pass while the candles still fail keeps the gap.
+    srv.oms.auto_close_pass().await.unwrap();
+    assert_eq!(position(&srv, early).await["status"], "open");
+    // The candles answer again: the next pass judges them first, at the bar's time.
+    fake.book.lock().unwrap().candles_fail = false;
+    let r = srv.oms.auto_close_pass().await.unwrap();
+    assert_eq!(
+        r.closed_count, 2,
+        "both were open when the 10:08 bar began: {r:?}"
+    );
+    for id in [early, late] {
+        let p = position(&srv, id).await;
+        assert_eq!(
+            (p["auto_close_reason"].as_str(), p["closed_at"].as_str()),
+            (Some("sl"), Some("2025-12-01T10:09:00Z")),
+            "{p}"
+        );
+    }
+    let (_, h) = srv.get("/health").await;
+    assert!(
+        !h["checks"]["auto_close_loop"]["detail"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("downtime"),
+        "{h}"
+    );
 }

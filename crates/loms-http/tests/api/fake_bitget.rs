@@ -17,6 +17,8 @@ pub(crate) struct Book {
     pub(crate) spread: Option<(String, String)>,
     pub(crate) ts: DateTime<Utc>,
     pub(crate) fail: bool,
+    /// The candle endpoint answers HTTP 500.
+    pub(crate) candles_fail: bool,
     /// Rows of `/api/v2/mix/market/candles`: [start ms, open, high, low, close].
     pub(crate) candles: Vec<[String; 5]>,
 }
@@ -37,6 +39,7 @@ impl FakeBitget {
             ts,
             spread: None,
             fail: false,
+            candles_fail: false,
             candles: Vec::new(),
         }));
         let hits = Arc::new(Mutex::new(Vec::new()));
@@ -61,7 +64,10 @@ impl FakeBitget {
                     .to_string();
                 h.lock().unwrap().push(target.clone());
                 let book = b.lock().unwrap().clone();
-                let (status, body) = if target.starts_with("/api/v2/mix/market/candles") {
+                let candles = target.starts_with("/api/v2/mix/market/candles");
+                let (status, body) = if candles && book.candles_fail {
+                    ("500 Internal Server Error", "upstream down".to_string())
+                } else if candles {
                     let rows: Vec<_> = book
                         .candles
                         .iter()
