@@ -5,6 +5,7 @@
 //! [`run`] takes its listener and its shutdown signal from the caller, so tests bind
 //! `127.0.0.1:0` and stop the server when they are done.
 
+mod catch_panic;
 mod early_errors;
 mod query;
 mod respond;
@@ -62,7 +63,10 @@ pub async fn serve(
                 let oms = oms.clone();
                 let svc = service_fn(move |req| {
                     let oms = oms.clone();
-                    async move { Ok::<_, std::convert::Infallible>(handle(req, &oms).await) }
+                    async move {
+                        let answer = catch_panic::CatchPanic::new(async move { handle(req, &oms).await });
+                        Ok::<_, std::convert::Infallible>(answer.await)
+                    }
                 });
                 let conn = http1::Builder::new()
                     .timer(TokioTimer::new())
