@@ -8,6 +8,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
+/// The text of a body that parsed as JSON, as received but on one line: line breaks
+/// (which valid JSON has only as whitespace between tokens: inside a string they must
+/// be escaped) become spaces, and the whitespace around the value goes. Every other
+/// byte is kept: key order, number spelling (`1.10`, `1e2`), spaces.
+pub fn body_text(body: &[u8]) -> String {
+    String::from_utf8_lossy(body)
+        .trim_matches([' ', '\t', '\n', '\r'])
+        .replace(['\n', '\r'], " ")
+}
+
 /// Append-only JSONL file (`AUDIT_LOG_PATH`).
 #[derive(Debug)]
 pub struct AuditLog {

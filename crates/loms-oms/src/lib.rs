@@ -547,12 +547,14 @@ impl Oms {
             .map_err(|e| OmsError::Storage(format!("read task failed: {e}")))?
     }
 
-    fn audit_rejected(&self, payload: Value, key: Option<&str>, e: &OmsError) {
+    /// Audit a signal refused before it reached the writer; `payload_json` is the body
+    /// as JSON text ([`audit::body_text`], or a JSON string for a body that is not JSON).
+    fn audit_rejected(&self, payload_json: &str, key: Option<&str>, e: &OmsError) {
         let outcome =
             serde_json::json!({"status": "rejected", "error": e.code(), "detail": e.to_string()});
         self.0.audit.append(&[AuditLog::record(
             self.0.deps.clock.now(),
-            &payload.to_string(),
+            payload_json,
             key,
             &outcome,
         )]);
@@ -580,18 +582,19 @@ impl Oms {
             Ok(v) => v,
             Err(e) => {
                 let err = OmsError::Malformed(format!("request body is not valid JSON: {e}"));
-                self.audit_rejected(
-                    Value::String(String::from_utf8_lossy(body).into_owned()),
-                    idempotency_key,
-                    &err,
-                );
+                let text = Value::String(String::from_utf8_lossy(body).into_owned());
+                self.audit_rejected(&text.to_string(), idempotency_key, &err);
                 return Err(err);
             }
         };
+        // The body as received (valid JSON, hence UTF-8), on one line: stored and audited
+        // as sent, never serialised again from the parsed value (which would sort its keys
+        // and rewrite its numbers).
+        let payload_text = audit::body_text(body);
         let signal = match self.validate(&raw) {
             Ok(s) => s,
             Err(e) => {
-                self.audit_rejected(raw, idempotency_key, &e);
+                self.audit_rejected(&payload_text, idempotency_key, &e);
                 return Err(e);
             }
         };
@@ -608,7 +611,7 @@ impl Oms {
         self.ask(|reply| Write::Signal {
             signal: Box::new(signal),
             key,
-            payload_text: raw.to_string(),
+            payload_text,
             entry,
             reply,
         })
@@ -1033,6 +1036,52 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, OmsError::Storage(_)), "{err}");
         oms.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn the_audit_and_the_stored_payload_keep_the_bytes_received() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = loms_config::Settings::for_tests(dir.path());
+        let oms = Oms::start(s.clone(), Deps::from_settings(&s)).unwrap();
+        // Keys out of order, numbers spelled in ways a serialiser would change, a
+        // pretty-printed body over several lines.
+        let accepted = "{\"symbol\": \"BTCUSDT\",\r\n  \"side\":\"long\", \"price\": 97250.50,\n \
+                        \"timestamp\":\"2025-12-01T10:05:00Z\", \"zz\": 1e2, \"aa\": 0.10}\n";
+        let rejected = "{\"side\":\"long\",\"symbol\":\"BTCUSDT\",\"price\":-1.50,\"n\":1E+2}";
+        oms.handle_signal(accepted.as_bytes(), Some("k1"))
+            .await
+            .unwrap();
+        oms.handle_signal(rejected.as_bytes(), Some("k2"))
+            .await
+            .unwrap_err();
+        oms.shutdown().await;
+        let one_line = "{\"symbol\": \"BTCUSDT\",    \"side\":\"long\", \"price\": 97250.50,  \
+                        \"timestamp\":\"2025-12-01T10:05:00Z\", \"zz\": 1e2, \"aa\": 0.10}";
+        let audit = std::fs::read_to_string(&s.audit_log_path).unwrap();
+        let lines: Vec<&str> = audit.lines().collect();
+        assert_eq!(lines.len(), 2, "{audit}");
+        assert!(
+            lines[0].contains(&format!("\"payload\":{one_line},")),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].contains(&format!("\"payload\":{rejected},")),
+            "{}",
+            lines[1]
+        );
+        for l in lines {
+            serde_json::from_str::<Value>(l).unwrap();
+        }
+        let db = rusqlite::Connection::open(&s.database_path).unwrap();
+        let stored: String = db
+            .query_row(
+                "SELECT payload FROM signals WHERE idem_key = 'k1'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(stored, one_line);
     }
 
     #[test]

@@ -82,7 +82,7 @@ impl Closed {
 /// A signal's audit line, completed once the batch's fate is known.
 #[derive(Debug)]
 pub(crate) struct PendingAudit {
-    /// The body as compact JSON text.
+    /// The body as received, on one line ([`crate::audit::body_text`]).
     pub(crate) payload: String,
     pub(crate) key: String,
     pub(crate) outcome: Value,

@@ -66,7 +66,8 @@ pub(crate) enum Write {
     Signal {
         signal: Box<Signal>,
         key: String,
-        /// The body as received, as compact JSON text (stored, and in the audit line).
+        /// The body as received, on one line ([`crate::audit::body_text`]): stored, and
+        /// in the audit line.
         payload_text: String,
         /// What an entry fills at, fetched before the command was queued.
         entry: EntryQuote,
