@@ -300,7 +300,13 @@ fn server_side(name: &str, check: Option<&Value>) -> Check {
         None | Some(Value::Null) => Check::new(name, Mark::Fail, "not reported by the server"),
         Some(c) => {
             let ok = c.get("ok").and_then(Value::as_bool) == Some(true);
-            Check::new(name, Mark::from_ok(ok), http::text(c.get("detail")))
+            let warning = c.get("warning").and_then(Value::as_bool) == Some(true);
+            let mark = if ok && warning {
+                Mark::Warn
+            } else {
+                Mark::from_ok(ok)
+            };
+            Check::new(name, mark, http::text(c.get("detail")))
         }
     }
 }
@@ -617,6 +623,14 @@ mod tests {
         for url in ["http://10.0.0.1:8000", "https://loms.example", "not a url"] {
             assert!(!http::is_loopback(url), "{url}");
         }
+    }
+
+    #[test]
+    fn a_server_check_that_passes_with_a_warning_is_a_warning() {
+        let c = |j: Value| server_side("stored_data", Some(&j)).mark;
+        assert!(c(json!({"ok": true, "warning": true, "detail": "x"})) == Mark::Warn);
+        assert!(c(json!({"ok": true, "detail": "x"})) == Mark::Pass);
+        assert!(c(json!({"ok": false, "warning": true, "detail": "x"})) == Mark::Fail);
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::seen::SeenSignals;
 use crate::trading::{STATE_KEY, TradingState};
 use loms_domain::{Decimal, ExitMeta, Position, PositionStatus, Side, Timestamp};
 use loms_risk::RiskSnapshot;
-use loms_storage::{StorageError, Store};
+use loms_storage::{BadRow, StorageError, Store};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -120,6 +120,12 @@ pub(crate) struct Book {
     opened_today_by_symbol: HashMap<String, u32>,
     /// Idempotency keys of the stored signals.
     pub(crate) seen: SeenSignals,
+    /// Why nothing may open whatever the trading mode says, if something stored could
+    /// not be read: open positions this book does not hold (neither watched nor counted
+    /// by the risk limits).
+    pub(crate) unreadable_open: Vec<BadRow>,
+    /// Why the stored trading state was not used, if it could not be read.
+    pub(crate) unreadable_trading: Option<String>,
 }
 
 impl Book {
@@ -157,9 +163,16 @@ impl Book {
         oms_enabled: bool,
         seen: SeenSignals,
     ) -> Result<Self, StorageError> {
-        let stored = store.state(STATE_KEY)?;
+        let stored = store.state(STATE_KEY).map_err(|e| e.to_string());
+        let (trading, unreadable_trading) = TradingState::at_start(
+            stored.as_ref().map(Option::as_deref).map_err(Clone::clone),
+            oms_enabled,
+            now,
+        );
         let mut book = Book {
-            trading: TradingState::at_start(stored.as_deref(), oms_enabled, now),
+            trading,
+            unreadable_trading,
+            unreadable_open: Vec::new(),
             last_check_saved: None,
             open: BTreeMap::new(),
             names: HashSet::new(),
@@ -170,13 +183,36 @@ impl Book {
             opened_today_by_symbol: HashMap::new(),
             seen,
         };
-        store.each_open_position(|p| book.add_open(p))?;
+        store.each_open_position(|p| match p {
+            Ok(p) => book.add_open(p),
+            Err(bad) => book.unreadable_open.push(bad),
+        })?;
+        // An open position the book cannot hold is neither watched nor counted by the
+        // risk limits: nothing may open until it is repaired (and LOMS restarted).
+        if !book.unreadable_open.is_empty() && book.trading.mode.orders_may_open() {
+            book.trading = TradingState::fail_closed(now);
+        }
         let day = now.date_naive();
         let since = day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
         book.day = Some(day);
         book.opened_today_by_symbol = store.signal_opens_since(since)?;
         book.opened_today = book.opened_today_by_symbol.values().sum();
         Ok(book)
+    }
+
+    /// Why no mode that opens positions may be set now, if an open position could not
+    /// be read.
+    pub(crate) fn opening_blocked(&self) -> Option<String> {
+        let first = self.unreadable_open.first()?;
+        Some(format!(
+            "{} open position(s) cannot be read ({first}{}): nothing may open until they are repaired and LOMS restarted",
+            self.unreadable_open.len(),
+            if self.unreadable_open.len() > 1 {
+                ", ..."
+            } else {
+                ""
+            }
+        ))
     }
 
     fn roll_day(&mut self, now: Timestamp) {

@@ -76,6 +76,9 @@ pub struct Check {
     /// Seconds since the last good quote (price feed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_success_age_s: Option<f64>,
+    /// Passed, with something an operator should look at (`ok` stays true).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warning: bool,
     /// Last price error (price feed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
@@ -91,15 +94,24 @@ pub struct Check {
 }
 
 impl Check {
-    fn new(ok: bool, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(ok: bool, detail: impl Into<String>) -> Self {
         Self {
             ok,
+            warning: false,
             detail: detail.into(),
             last_success_age_s: None,
             last_error: None,
             errors_total: None,
             last_pass_age_s: None,
             last_pass_ms: None,
+        }
+    }
+
+    /// A check that passes with a warning.
+    pub(crate) fn warning(detail: impl Into<String>) -> Self {
+        Self {
+            warning: true,
+            ..Self::new(true, detail)
         }
     }
 }
@@ -115,6 +127,8 @@ pub struct Checks {
     pub price_feed: Check,
     /// The auto-close loop runs.
     pub auto_close_loop: Check,
+    /// Every stored row start-up needed could be read ([`crate::stored`]).
+    pub stored_data: Check,
 }
 
 /// The `/health` answer. Never contains a secret.
@@ -273,7 +287,9 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
         auto_close_loop.detail = gap;
     }
 
-    let ok = database.ok && audit_log.ok && price_feed.ok && auto_close_loop.ok;
+    let stored_data = inner.stored.check(&oms.trading_state());
+
+    let ok = database.ok && audit_log.ok && price_feed.ok && auto_close_loop.ok && stored_data.ok;
     HealthReport {
         ok,
         service: "CryptoNakCore LOMS",
@@ -296,6 +312,7 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
             audit_log,
             price_feed,
             auto_close_loop,
+            stored_data,
         },
     }
 }

@@ -36,6 +36,7 @@ mod publish;
 pub mod replay;
 mod seen;
 pub mod stats;
+mod stored;
 pub mod trading;
 mod writer;
 
@@ -296,6 +297,8 @@ struct Inner {
     health: Health,
     /// Downtime bars still to judge (their fetch failed).
     gap: catch_up::Gap,
+    /// What start-up could not read.
+    stored: stored::StoredData,
 }
 
 /// Size of the pieces of a JSON list ([`Oms::positions_json_pieces`]).
@@ -372,6 +375,20 @@ impl Oms {
             .map_err(|e| OmsError::Storage(format!("opening database {}: {e}", path.display())))?;
         let audit = Arc::new(AuditLog::open(&settings.audit_log_path)?);
         let book = Book::load(&store, deps.clock.now(), settings.oms_enabled)?;
+        let mut stored = stored::StoredData {
+            unreadable_open: book.unreadable_open.clone(),
+            unreadable_trading: book
+                .unreadable_trading
+                .clone()
+                .map(|why| (why, book.trading.clone())),
+            skipped_closed: Vec::new(),
+        };
+        let mut closed = Vec::new();
+        store.each_closed_trade(&TradeFilter::default(), |t| match t {
+            Ok(t) => closed.push(t),
+            Err(bad) => stored.skipped_closed.push(bad),
+        })?;
+        stored.log();
         log::info!(
             "Database {} ready: schema v{}, {} open positions",
             path.display(),
@@ -387,9 +404,7 @@ impl Oms {
         let trading = Arc::new(Mutex::new(book.trading.clone()));
         let failure = Arc::new(publish::FlushFailure::default());
         let metrics = Arc::new(Metrics::default());
-        let trades = Arc::new(stats::TradeLog::new(
-            store.closed_trades(&TradeFilter::default())?,
-        ));
+        let trades = Arc::new(stats::TradeLog::new(closed));
         metrics
             .open_positions
             .store(book.open.len() as u64, std::sync::atomic::Ordering::Relaxed);
@@ -439,6 +454,7 @@ impl Oms {
             failure,
             health: Health::new(),
             gap: catch_up::Gap::default(),
+            stored,
         })))
     }
 

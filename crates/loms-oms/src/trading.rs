@@ -96,10 +96,29 @@ impl TradingState {
     }
 
     /// The state at start: the stored one if any; OMS_ENABLED=false forces `entries_off`
-    /// over a stored `active`.
-    pub(crate) fn at_start(stored: Option<&str>, oms_enabled: bool, now: Timestamp) -> Self {
-        let stored = stored.and_then(|s| serde_json::from_str::<TradingState>(s).ok());
-        match stored {
+    /// over a stored `active`. A stored state that cannot be read (`stored` is an error,
+    /// or its text does not parse) fails closed: [`TradingState::fail_closed`], with
+    /// the reason as the second value.
+    pub(crate) fn at_start(
+        stored: Result<Option<&str>, String>,
+        oms_enabled: bool,
+        now: Timestamp,
+    ) -> (Self, Option<String>) {
+        let stored = match stored {
+            Ok(None) => None,
+            Ok(Some(text)) => match serde_json::from_str::<TradingState>(text) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    let why = format!("stored trading state {text:?} is unreadable ({e})");
+                    return (Self::fail_closed(now), Some(why));
+                }
+            },
+            Err(e) => {
+                let why = format!("stored trading state cannot be read ({e})");
+                return (Self::fail_closed(now), Some(why));
+            }
+        };
+        let state = match stored {
             Some(s) if s.mode != TradingMode::Active || oms_enabled => s,
             _ => TradingState {
                 mode: if oms_enabled {
@@ -110,9 +129,25 @@ impl TradingState {
                 since: now,
                 set_by: "config".into(),
             },
+        };
+        (state, None)
+    }
+
+    /// What LOMS falls back to when it cannot trust what is stored (an unreadable
+    /// trading state, an open position it cannot read): `reduce_only`, the strictest
+    /// mode that does not act by itself — nothing opens, exits go on — set by
+    /// [`SET_BY_STARTUP`].
+    pub(crate) fn fail_closed(now: Timestamp) -> Self {
+        TradingState {
+            mode: TradingMode::ReduceOnly,
+            since: now,
+            set_by: SET_BY_STARTUP.into(),
         }
     }
 }
+
+/// `set_by` of the state LOMS falls back to at start ([`TradingState::fail_closed`]).
+pub const SET_BY_STARTUP: &str = "startup";
 
 #[cfg(test)]
 mod tests {
@@ -127,7 +162,10 @@ mod tests {
             set_by: "cli".into(),
         };
         let json = serde_json::to_string(&off).unwrap();
-        assert_eq!(TradingState::at_start(Some(&json), true, t), off);
+        assert_eq!(
+            TradingState::at_start(Ok(Some(&json)), true, t),
+            (off, None)
+        );
         let on = serde_json::to_string(&TradingState {
             mode: TradingMode::Active,
             since: t,
@@ -135,16 +173,12 @@ mod tests {
         })
         .unwrap();
         assert_eq!(
-            TradingState::at_start(Some(&on), false, t).mode,
+            TradingState::at_start(Ok(Some(&on)), false, t).0.mode,
             TradingMode::EntriesOff
         );
         assert_eq!(
-            TradingState::at_start(None, true, t).mode,
+            TradingState::at_start(Ok(None), true, t).0.mode,
             TradingMode::Active
-        );
-        assert_eq!(
-            TradingState::at_start(Some("garbage"), true, t).set_by,
-            "config"
         );
         assert!("sideways".parse::<TradingMode>().is_err());
         assert!(
@@ -152,5 +186,29 @@ mod tests {
                 && TradingMode::EntriesOff.orders_may_open()
         );
         assert!(!TradingMode::Flatten.orders_may_open());
+    }
+
+    #[test]
+    fn an_unreadable_stored_state_fails_closed_with_its_reason() {
+        let t = chrono::DateTime::UNIX_EPOCH;
+        for stored in [Ok(Some("garbage")), Err("disk I/O error".to_string())] {
+            for oms_enabled in [true, false] {
+                let (state, why) = TradingState::at_start(stored.clone(), oms_enabled, t);
+                assert_eq!(state, TradingState::fail_closed(t));
+                assert!(!state.mode.signals_may_open() && !state.mode.orders_may_open());
+                assert_eq!(state.set_by, SET_BY_STARTUP);
+                let why = why.unwrap();
+                assert!(
+                    why.contains("garbage") || why.contains("disk I/O error"),
+                    "{why}"
+                );
+            }
+        }
+        // A valid state with a mode this build does not know is unreadable too.
+        let odd = r#"{"mode":"sideways","since":"1970-01-01T00:00:00Z","set_by":"cli"}"#;
+        assert_eq!(
+            TradingState::at_start(Ok(Some(odd)), true, t).0.mode,
+            TradingMode::ReduceOnly
+        );
     }
 }

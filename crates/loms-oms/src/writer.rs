@@ -700,17 +700,23 @@ fn handle(
                 since: now,
                 set_by,
             };
-            let r = serde_json::to_string(&state)
-                .map_err(|e| OmsError::Storage(e.to_string()))
-                .and_then(|json| Ok(tx.set_state(STATE_KEY, &json, now)?))
-                .map(|()| {
-                    events.push(Event::Log(format!(
-                        "trading_mode_set mode={} by={}",
-                        state.mode, state.set_by
-                    )));
-                    book.trading = state.clone();
-                    state
-                });
+            let blocked = book.opening_blocked().filter(|_| mode.orders_may_open());
+            let r = match blocked {
+                Some(why) => Err(OmsError::WrongMode(why)),
+                None => Ok(()),
+            }
+            .and_then(|()| {
+                serde_json::to_string(&state).map_err(|e| OmsError::Storage(e.to_string()))
+            })
+            .and_then(|json| Ok(tx.set_state(STATE_KEY, &json, now)?))
+            .map(|()| {
+                events.push(Event::Log(format!(
+                    "trading_mode_set mode={} by={}",
+                    state.mode, state.set_by
+                )));
+                book.trading = state.clone();
+                state
+            });
             let bad = failed(&r);
             (Some(finish(reply, r)), bad)
         }

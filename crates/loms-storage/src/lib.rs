@@ -17,11 +17,13 @@ mod error;
 mod json;
 mod migrations;
 mod queries;
+mod rows;
 mod tx;
 mod wal_trim;
 
 pub use error::StorageError;
 pub use queries::{ClosedTrade, PositionFilter, TradeFilter};
+pub use rows::BadRow;
 pub use tx::{FillRecord, NewOrder, SignalRecord, Tx};
 
 use rusqlite::{Connection, OpenFlags};

@@ -2,6 +2,7 @@
 
 use crate::codec::{parse_dec, parse_ts, ts};
 use crate::columns::{Col, POSITION_COLUMNS};
+use crate::rows::{BadRow, each_row};
 use crate::{Result, StorageError, Store};
 use loms_domain::{
     CloseReason, ClosedPiece, Decimal, Order, Position, PositionStatus, Side, Timestamp,
@@ -171,23 +172,36 @@ impl Store {
     /// [`StorageError`] on a database failure or a corrupt row.
     pub fn open_positions(&self) -> Result<Vec<Position>> {
         let mut all = Vec::new();
-        self.each_open_position(|p| all.push(p))?;
-        Ok(all)
+        let mut bad = None;
+        self.each_open_position(|p| match p {
+            Ok(p) => all.push(p),
+            Err(b) => {
+                bad.get_or_insert(b);
+            }
+        })?;
+        match bad {
+            Some(b) => Err(b.into()),
+            None => Ok(all),
+        }
     }
 
     /// Hand every open position to `f`, oldest first, one at a time (a caller keeping
-    /// a compact copy of each never holds them all at once).
+    /// a compact copy of each never holds them all at once); a row that cannot be
+    /// decoded comes as a [`BadRow`], and the others still come.
     ///
     /// # Errors
-    /// [`StorageError`] on a database failure or a corrupt row.
-    pub fn each_open_position(&self, mut f: impl FnMut(Position)) -> Result<()> {
+    /// [`StorageError`] on a database failure.
+    pub fn each_open_position(&self, f: impl FnMut(Result<Position, BadRow>)) -> Result<()> {
         let sql =
             format!("SELECT {POSITION_COLUMNS} FROM positions WHERE status = 'open' ORDER BY id");
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        for p in stmt.query_map([], position_from_row)? {
-            f(p?);
-        }
-        Ok(())
+        each_row(
+            stmt.query([])?,
+            "positions",
+            Col::id.at(),
+            position_from_row,
+            f,
+        )
     }
 
     /// Row id of the last signal stored, if any.
@@ -351,8 +365,32 @@ impl Store {
     /// # Errors
     /// [`StorageError`] on a database failure or a corrupt row.
     pub fn closed_trades(&self, f: &TradeFilter) -> Result<Vec<ClosedTrade>> {
+        let mut all = Vec::new();
+        let mut bad = None;
+        self.each_closed_trade(f, |t| match t {
+            Ok(t) => all.push(t),
+            Err(b) => {
+                bad.get_or_insert(b);
+            }
+        })?;
+        match bad {
+            Some(b) => Err(b.into()),
+            None => Ok(all),
+        }
+    }
+
+    /// Hand the closed positions matching `filter` to `f`, by close time; a row that
+    /// cannot be decoded comes as a [`BadRow`], and the others still come.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn each_closed_trade(
+        &self,
+        f: &TradeFilter,
+        each: impl FnMut(Result<ClosedTrade, BadRow>),
+    ) -> Result<()> {
         let mut sql = String::from(
-            "SELECT symbol, pnl, fees, auto_close_reason, created_at, closed_at FROM positions
+            "SELECT symbol, pnl, fees, auto_close_reason, created_at, closed_at, id FROM positions
              WHERE status = 'closed'",
         );
         let mut args: Vec<SqlValue> = Vec::new();
@@ -370,7 +408,7 @@ impl Store {
         }
         sql.push_str(" ORDER BY closed_at, id");
         let mut stmt = self.conn.prepare_cached(&sql)?;
-        let rows = stmt.query_map(params_from_iter(args), |row| {
+        let decode = |row: &Row<'_>| {
             Ok(ClosedTrade {
                 symbol: row.get(0)?,
                 pnl: opt_dec_at(row, 1)?.unwrap_or_default(),
@@ -379,8 +417,14 @@ impl Store {
                 opened_at: ts_at(row, 4)?,
                 closed_at: ts_at(row, 5)?,
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        };
+        each_row(
+            stmt.query(params_from_iter(args))?,
+            "positions",
+            6,
+            decode,
+            each,
+        )
     }
 
     /// Open positions, optionally on one symbol.
