@@ -1,7 +1,7 @@
 //! Position and order records, as stored and as served over HTTP.
 
 use crate::{Decimal, DomainError, Side, Timestamp};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
@@ -9,7 +9,7 @@ use std::str::FromStr;
 pub type ExitMeta = serde_json::Map<String, serde_json::Value>;
 
 /// Whether a position is still exposed to the market.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PositionStatus {
     /// Exposed; watched by the auto-close loop.
@@ -42,7 +42,7 @@ impl FromStr for PositionStatus {
 }
 
 /// Why a position was closed (`auto_close_reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CloseReason {
     /// Take-profit reached.
@@ -107,7 +107,7 @@ impl FromStr for CloseReason {
 ///
 /// `entry_price`/`created_at` are the broker fill; `signal_price`/`signal_time` what the
 /// signal asked for, so slippage and signal-to-fill latency can be reported.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Position {
     /// Row id.
     pub id: i64,
@@ -179,7 +179,7 @@ pub struct Position {
 }
 
 /// One piece of a position closed: a partial close, or the final close of the rest.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClosedPiece {
     /// Quantity closed.
     pub qty: Decimal,
@@ -255,7 +255,7 @@ impl Position {
 }
 
 /// An order sent to a broker. In paper mode every order fills at once.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Order {
     /// Row id.
     pub id: i64,
