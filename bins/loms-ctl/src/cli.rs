@@ -126,19 +126,11 @@ pub(crate) enum StatusArg {
 }
 
 fn parse_url(s: &str) -> Result<String, String> {
-    let t = s.trim().trim_end_matches('/');
-    let rest = t
-        .strip_prefix("http://")
-        .or_else(|| t.strip_prefix("https://"));
-    let valid = t
-        .parse::<ureq::http::Uri>()
-        .is_ok_and(|u| u.host().is_some_and(|h| !h.is_empty()));
-    match rest {
-        Some(host) if valid && !host.contains(char::is_whitespace) => Ok(t.to_string()),
-        _ => Err(format!(
-            "expected http://HOST:PORT (e.g. http://127.0.0.1:8000), got {s:?}"
-        )),
-    }
+    let whitespace = s.trim().contains(char::is_whitespace);
+    loms_client::show::parse_url(s)
+        .ok()
+        .filter(|_| !whitespace)
+        .ok_or_else(|| format!("expected http://HOST:PORT (e.g. http://127.0.0.1:8000), got {s:?}"))
 }
 
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {

@@ -1,32 +1,16 @@
-//! Talking to loms-server: JSON over HTTP with a hard timeout per call, the bearer
-//! token on writes, and errors that say what to fix.
+//! Talking to loms-server through loms-client: a hard timeout per call, the bearer
+//! token on writes, never through a proxy, and errors that say what to fix.
 
 use crate::Unreachable;
+use loms_client::{Client, Error, Method, Problem, TransportKind};
 use loms_config::Settings;
 use serde_json::Value;
-use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
-/// Largest answer read (close-all of thousands of positions fits easily).
-const MAX_BODY: u64 = 64 << 20;
-
 /// A client of one server.
+#[derive(Debug)]
 pub(crate) struct Api {
-    agent: ureq::Agent,
-    base: String,
-    token: Option<String>,
-    timeout: Duration,
-}
-
-impl fmt::Debug for Api {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Api")
-            .field("base", &self.base)
-            .field("token", &self.token.as_ref().map(|_| "***"))
-            .field("timeout", &self.timeout)
-            .finish()
-    }
+    client: Client,
 }
 
 /// Why a call failed.
@@ -52,46 +36,39 @@ pub(crate) enum CallError {
 impl Api {
     /// A client of `url`, else of `http://<LOMS_BIND>`, with the settings' token.
     pub(crate) fn new(settings: &Settings, url: Option<&str>, timeout: Duration) -> Self {
-        let base = url.map_or_else(|| base_url(settings.bind), str::to_string);
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(timeout))
-            // Only ever the operator's own server: never through an HTTP(S)_PROXY.
-            .proxy(None)
-            .user_agent(concat!("loms-ctl/", env!("CARGO_PKG_VERSION")))
-            .build();
+        let client = match url {
+            Some(u) => Client::new(u),
+            None => Client::for_bind(settings.bind),
+        };
         Self {
-            agent: config.into(),
-            base,
-            token: settings.api_token.clone(),
-            timeout,
+            client: client
+                .with_token(settings.api_token.clone())
+                .with_timeout(timeout)
+                // Only ever the operator's own server: never through an HTTP(S)_PROXY.
+                .without_proxy()
+                .with_user_agent(concat!("loms-ctl/", env!("CARGO_PKG_VERSION"))),
         }
     }
 
     /// The server's base URL, e.g. `http://127.0.0.1:8000`.
     pub(crate) fn base(&self) -> &str {
-        &self.base
+        self.client.base()
     }
 
     /// The time allowed for one call.
     pub(crate) fn timeout(&self) -> Duration {
-        self.timeout
+        self.client.timeout()
     }
 
     /// Whether a token is configured (never its value).
     pub(crate) fn has_token(&self) -> bool {
-        self.token.is_some()
+        self.client.has_token()
     }
 
     /// `GET path` within `timeout`.
     pub(crate) fn get(&self, path: &str, timeout: Duration) -> Result<Value, CallError> {
-        let req = self
-            .agent
-            .get(format!("{}{path}", self.base))
-            .config()
-            .timeout_global(Some(timeout))
-            .build();
-        finish(req.call(), timeout)
+        let client = self.client.clone().with_timeout(timeout);
+        Ok(client.call(Method::Get, path, &[], None)?)
     }
 
     /// `POST path` with a JSON body (and the bearer token) within `timeout`.
@@ -101,16 +78,8 @@ impl Api {
         body: &Value,
         timeout: Duration,
     ) -> Result<Value, CallError> {
-        let mut req = self
-            .agent
-            .post(format!("{}{path}", self.base))
-            .config()
-            .timeout_global(Some(timeout))
-            .build();
-        if let Some(t) = &self.token {
-            req = req.header("Authorization", format!("Bearer {t}"));
-        }
-        finish(req.send_json(body), timeout)
+        let client = self.client.clone().with_timeout(timeout);
+        Ok(client.call(Method::Post, path, &[], Some(body))?)
     }
 
     /// `call` failed: an error that says what happened and what to fix; an
@@ -118,11 +87,11 @@ impl Api {
     pub(crate) fn explain(&self, what: &str, e: CallError) -> anyhow::Error {
         match e {
             CallError::Unreachable(cause) => anyhow::Error::new(Unreachable {
-                url: self.base.clone(),
+                url: self.base().to_owned(),
                 cause: format!("{what}: {cause}"),
             }),
             CallError::Timeout(d) => anyhow::Error::new(Unreachable {
-                url: self.base.clone(),
+                url: self.base().to_owned(),
                 cause: format!("{what}: no answer within {} s", d.as_secs_f64()),
             }),
             e @ CallError::Status { .. } => {
@@ -170,98 +139,42 @@ impl Api {
     }
 }
 
-/// `http://<bind>`, with a wildcard address (0.0.0.0, ::) replaced by loopback.
-pub(crate) fn base_url(bind: SocketAddr) -> String {
-    let ip = match bind.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
-        ip => ip,
-    };
-    format!("http://{}", SocketAddr::new(ip, bind.port()))
-}
-
-fn finish(
-    r: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
-    timeout: Duration,
-) -> Result<Value, CallError> {
-    let mut resp = r.map_err(|e| classify(e, timeout))?;
-    let status = resp.status().as_u16();
-    let text = resp
-        .body_mut()
-        .with_config()
-        .limit(MAX_BODY)
-        .read_to_string()
-        .map_err(|e| classify(e, timeout))?;
-    let json = serde_json::from_str::<Value>(&text);
-    if (200..300).contains(&status) {
-        return json.map_err(|e| {
-            CallError::Other(format!(
+impl From<Error> for CallError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Unreachable { transport, .. }
+            | Error::BadAnswer {
+                problem: Problem::Unreadable(transport),
+                ..
+            } => match transport.kind {
+                TransportKind::Timeout(d) => Self::Timeout(d),
+                TransportKind::ConnectionRefused | TransportKind::Connection => {
+                    Self::Unreachable(transport.message)
+                }
+                TransportKind::HostNotFound => Self::Unreachable("host not found".into()),
+                TransportKind::Protocol => Self::Other(transport.message),
+            },
+            Error::Refused(api) => Self::Status {
+                status: api.status,
+                code: api.error,
+                detail: api.detail,
+            },
+            Error::BadAnswer {
+                status,
+                problem: Problem::NotJson(e) | Problem::Unexpected(e),
+                body,
+                ..
+            } => Self::Other(format!(
                 "HTTP {status} but the answer is not JSON ({e}): {}",
-                excerpt(&text)
-            ))
-        });
-    }
-    let (code, detail) = match &json {
-        Ok(v) => (
-            v.get("error")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            v.get("detail")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-        ),
-        Err(_) => (String::new(), excerpt(&text)),
-    };
-    Err(CallError::Status {
-        status,
-        code,
-        detail,
-    })
-}
-
-fn classify(e: ureq::Error, timeout: Duration) -> CallError {
-    use std::io::ErrorKind as K;
-    match e {
-        ureq::Error::Timeout(_) => CallError::Timeout(timeout),
-        ureq::Error::Io(io) if io.kind() == K::TimedOut || io.kind() == K::WouldBlock => {
-            CallError::Timeout(timeout)
+                loms_client::show::excerpt(&body)
+            )),
         }
-        // Any other socket error (refused, reset, no route, name lookup...).
-        ureq::Error::Io(io) => CallError::Unreachable(io.to_string()),
-        ureq::Error::HostNotFound => CallError::Unreachable("host not found".into()),
-        ureq::Error::ConnectionFailed => CallError::Unreachable("connection failed".into()),
-        other => CallError::Other(other.to_string()),
     }
-}
-
-/// The start of a body, on one line, for an error message.
-fn excerpt(text: &str) -> String {
-    let one_line: String = text
-        .chars()
-        .take(200)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    one_line.trim().to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wildcard_binds_are_reached_through_loopback() {
-        assert_eq!(
-            base_url("0.0.0.0:8000".parse().unwrap()),
-            "http://127.0.0.1:8000"
-        );
-        assert_eq!(base_url("[::]:9000".parse().unwrap()), "http://[::1]:9000");
-        assert_eq!(
-            base_url("10.0.0.5:8000".parse().unwrap()),
-            "http://10.0.0.5:8000"
-        );
-    }
 
     #[test]
     fn the_token_is_not_in_the_debug_output() {
@@ -270,11 +183,5 @@ mod tests {
         let api = Api::new(&s, None, Duration::from_secs(1));
         let d = format!("{api:?}");
         assert!(!d.contains("secret-token") && d.contains("***"), "{d}");
-    }
-
-    #[test]
-    fn excerpts_are_short_and_on_one_line() {
-        assert_eq!(excerpt("a\nb"), "a b");
-        assert_eq!(excerpt(&"x".repeat(500)).len(), 200);
     }
 }

@@ -10,12 +10,11 @@
 //! answer is not a health report, [`EXIT_USAGE`] for bad arguments (see `main.rs`).
 
 use clap::Parser;
+use loms_client::{Client, Method, show};
 use serde_json::{Value, json};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-
-mod http;
 
 /// Exit code: every check passes.
 pub const EXIT_OK: u8 = 0;
@@ -61,14 +60,14 @@ const TRADING_MODES: [&str; 4] = ["active", "entries_off", "reduce_only", "flatt
 )]
 pub struct Args {
     /// LOMS base URL.
-    #[arg(long, env = "LOMS_URL", default_value = "http://127.0.0.1:8000", value_parser = http::parse_url)]
+    #[arg(long, env = "LOMS_URL", default_value = "http://127.0.0.1:8000", value_parser = show::parse_url)]
     pub url: String,
     /// Print the checklist as JSON (each check's name, ok, detail; raw /health under
     /// "health"), same exit codes.
     #[arg(long)]
     pub json: bool,
     /// Give up after this many seconds (fractions allowed).
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = http::parse_timeout)]
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = show::parse_timeout)]
     pub timeout: Duration,
     /// The server's ENVIRONMENT must be this (case-insensitive), e.g. prod.
     #[arg(long, value_name = "NAME")]
@@ -143,7 +142,7 @@ struct Check {
 impl Check {
     fn new(name: &str, mark: Mark, detail: impl Into<String>) -> Self {
         Self {
-            name: http::clean(name),
+            name: show::clean(name),
             mark,
             detail: detail.into(),
             extras: String::new(),
@@ -159,11 +158,12 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         let _ = writeln!(err, "{msg}");
         EXIT_UNREACHABLE
     };
-    let answer = match http::get(&args.url, "/health", &[], args.timeout) {
+    let client = Client::new(&args.url).with_timeout(args.timeout);
+    let answer = match client.fetch(Method::Get, "/health", &[], None) {
         Ok(answer) => answer,
-        Err(failure) => return fail(err, failure.message(TOOL, &args.url)),
+        Err(e) => return fail(err, show::failure(TOOL, &args.url, &e)),
     };
-    let health = match http::parse_json(&endpoint, &answer) {
+    let health = match show::parse_json(&endpoint, &answer) {
         Ok(health) => health,
         Err(msg) => return fail(err, format!("{TOOL}: {msg}")),
     };
@@ -173,7 +173,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             let msg = format!(
                 "{TOOL}: the answer of {endpoint} (HTTP {}) is not a LOMS health report ({why}): {}",
                 answer.status,
-                http::snippet(&answer.body)
+                show::snippet(&answer.body)
             );
             return fail(err, msg);
         }
@@ -181,7 +181,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let checks = checklist(args, &health, answer.status);
     let failing = checks.iter().any(|c| c.mark == Mark::Fail);
     if args.json {
-        let _ = out.write_all(http::pretty(&as_json(&checks, &health)).as_bytes());
+        let _ = out.write_all(show::pretty(&as_json(&checks, &health)).as_bytes());
     } else {
         let _ = out.write_all(report(&args.url, &health, &label, &checks).as_bytes());
     }
@@ -193,7 +193,7 @@ fn verdict(health: &Value) -> Result<(String, u8), String> {
     let obj = health.as_object().ok_or("not a JSON object")?;
     let status = match obj.get("status") {
         None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(http::clean(s)),
+        Some(Value::String(s)) => Some(show::clean(s)),
         Some(_) => return Err("`status` is not a string".to_owned()),
     };
     let ok = match obj.get("ok") {
@@ -287,7 +287,7 @@ fn status_check(health: &Value) -> Check {
     );
     let detail = match (status, ok) {
         (Some("ok"), Some(false)) => "ok, but ok=false".to_owned(),
-        (Some(s), _) if !s.trim().is_empty() => http::clean(s),
+        (Some(s), _) if !s.trim().is_empty() => show::clean(s),
         (_, Some(b)) => format!("ok={b}"),
         _ => "-".to_owned(),
     };
@@ -306,7 +306,7 @@ fn server_side(name: &str, check: Option<&Value>) -> Check {
             } else {
                 Mark::from_ok(ok)
             };
-            Check::new(name, mark, http::text(c.get("detail")))
+            Check::new(name, mark, show::text(c.get("detail")))
         }
     }
 }
@@ -318,10 +318,10 @@ fn price_feed_check(check: Option<&Value>, open: Option<u64>, max_age: f64) -> C
         return Check::new("price_feed", Mark::Fail, "not reported by the server");
     };
     let server_ok = c.get("ok").and_then(Value::as_bool) == Some(true);
-    let age = c.get("last_success_age_s").and_then(http::as_f64);
+    let age = c.get("last_success_age_s").and_then(show::as_f64);
     let fresh = age.is_some_and(|a| a <= max_age);
     let idle = open == Some(0) && server_ok;
-    let mut detail = http::text(c.get("detail"));
+    let mut detail = show::text(c.get("detail"));
     let ok = fresh || idle;
     if ok && !server_ok {
         detail.push_str(&format!(" (within --max-feed-age {max_age} s)"));
@@ -344,7 +344,7 @@ fn price_feed_check(check: Option<&Value>, open: Option<u64>, max_age: f64) -> C
 
 /// `data_dir`: the folder exists, is a folder and a file can be created in it.
 fn data_dir_check(dir: &Path) -> Check {
-    let shown = http::clean(&dir.display().to_string());
+    let shown = show::clean(&dir.display().to_string());
     let fail = |why: String| Check::new("data_dir", Mark::Fail, why);
     match std::fs::metadata(dir) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => fail(format!("{shown} is missing")),
@@ -370,11 +370,11 @@ fn data_dir_check(dir: &Path) -> Check {
 
 /// A setting that must equal what the operator expects.
 fn expectation(name: &str, got: Option<&Value>, want: &str, ok: bool, flag: &str) -> Check {
-    let got = http::text(got);
+    let got = show::text(got);
     let detail = if ok {
         got
     } else {
-        format!("{got}, expected {} ({flag})", http::clean(want))
+        format!("{got}, expected {} ({flag})", show::clean(want))
     };
     Check::new(name, Mark::from_ok(ok), detail)
 }
@@ -398,9 +398,9 @@ fn trading_check(trading: Option<&Value>, expected: Option<&str>) -> Check {
     let t = trading.unwrap_or(&Value::Null);
     let mut detail = format!(
         "{} since {} (set by {})",
-        http::clean(mode),
-        http::text(t.get("since")),
-        http::text(t.get("set_by"))
+        show::clean(mode),
+        show::text(t.get("since")),
+        show::text(t.get("set_by"))
     );
     let meaning = match mode {
         "entries_off" => ": signals open nothing, exits go on",
@@ -441,7 +441,7 @@ fn open_check(open: Option<&Value>, max: Option<u64>) -> Check {
             let detail = match open {
                 None => "unknown: not reported by the server".to_owned(),
                 Some(Value::Null) => "unknown: the server could not count them".to_owned(),
-                Some(other) => format!("unknown: {}", http::text(Some(other))),
+                Some(other) => format!("unknown: {}", show::text(Some(other))),
             };
             Check::new("open_positions", mark, detail)
         }
@@ -450,7 +450,7 @@ fn open_check(open: Option<&Value>, max: Option<u64>) -> Check {
 
 /// The readable report: header, settings, checklist, summary.
 fn report(url: &str, health: &Value, label: &str, checks: &[Check]) -> String {
-    let field = |key: &str| http::text(health.get(key));
+    let field = |key: &str| show::text(health.get(key));
     let mut lines = vec![format!(
         "{label}  {} {}  env={}  up {}",
         field("service"),
@@ -554,14 +554,14 @@ fn extras(check: Option<&Value>, keys: &[&str]) -> String {
 /// A check's extra field: ages with one decimal, strings quoted, null as `-`.
 fn extra(v: Option<&Value>) -> String {
     match v {
-        Some(Value::String(s)) => Value::String(http::clean(s)).to_string(),
-        other => http::num(other, 1),
+        Some(Value::String(s)) => Value::String(show::clean(s)).to_string(),
+        other => show::num(other, 1),
     }
 }
 
 /// `uptime_s` as `42s`, `5m 3s`, `3h 12m` or `2d 4h`; `-` when absent or not a number.
 fn uptime(v: Option<&Value>) -> String {
-    let Some(secs) = v.and_then(http::as_f64).filter(|s| *s >= 0.0) else {
+    let Some(secs) = v.and_then(show::as_f64).filter(|s| *s >= 0.0) else {
         return "-".to_owned();
     };
     let s = secs as u64;
@@ -609,20 +609,6 @@ mod tests {
         assert!(v(json!({"ok": "yes"})).is_err());
         assert!(v(json!({"error": "not_found"})).is_err());
         assert!(v(json!([1, 2])).is_err());
-    }
-
-    #[test]
-    fn loopback_hosts_bypass_env_proxies() {
-        for url in [
-            "http://127.0.0.1:8000",
-            "http://LOCALHOST",
-            "http://[::1]:8000/x",
-        ] {
-            assert!(http::is_loopback(url), "{url}");
-        }
-        for url in ["http://10.0.0.1:8000", "https://loms.example", "not a url"] {
-            assert!(!http::is_loopback(url), "{url}");
-        }
     }
 
     #[test]

@@ -1,10 +1,9 @@
 //! The equity curve: cumulative PnL of the closed trades, as a terminal sparkline.
 
-use crate::http;
 use chrono::{DateTime, NaiveDateTime, Utc};
+use loms_client::{Client, Method, show};
 use serde_json::Value;
 use std::collections::HashSet;
-use std::time::Duration;
 
 /// The sparkline's levels, lowest first.
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
@@ -109,13 +108,12 @@ const MAX_PAGES: usize = 200;
 /// GET `/positions/?status=closed` (with the symbol filter), page by page, and build the
 /// curve of the trades closed in `[since, until)`; the error says why there is none.
 pub(crate) fn fetch(
-    url: &str,
+    client: &Client,
     symbol: Option<&str>,
     since: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
-    timeout: Duration,
 ) -> Result<Curve, String> {
-    let endpoint = format!("{url}/positions/");
+    let endpoint = format!("{}/positions/", client.base());
     let limit = PAGE.to_string();
     let mut trades = Vec::new();
     // A trade closing while we page shifts the list: count each id once.
@@ -128,16 +126,17 @@ pub(crate) fn fetch(
         if page > 0 {
             query.push(("offset", &offset));
         }
-        let answer = http::get(url, "/positions/", &query, timeout)
-            .map_err(|f| format!("GET {endpoint} failed: {}", short(&f)))?;
+        let answer = client
+            .fetch(Method::Get, "/positions/", &query, None)
+            .map_err(|e| format!("GET {endpoint} failed: {}", show::reason(&e)))?;
         if !(200..300).contains(&answer.status) {
             return Err(format!(
                 "GET {endpoint} answered HTTP {}: {}",
                 answer.status,
-                http::snippet(&answer.body)
+                show::snippet(&answer.body)
             ));
         }
-        let list = http::parse_json(&endpoint, &answer)?;
+        let list = show::parse_json(&endpoint, &answer)?;
         let list = list
             .as_array()
             .ok_or_else(|| format!("the answer of {endpoint} is not a list of positions"))?;
@@ -149,7 +148,7 @@ pub(crate) fn fetch(
                 .get("closed_at")
                 .and_then(Value::as_str)
                 .and_then(parse_time);
-            let pnl = p.get("pnl").and_then(http::as_f64);
+            let pnl = p.get("pnl").and_then(show::as_f64);
             if let (Some(at), Some(pnl)) = (at, pnl) {
                 trades.push((at, pnl));
             }
@@ -159,13 +158,6 @@ pub(crate) fn fetch(
         }
     }
     Ok(Curve::from_trades(trades, since, until))
-}
-
-/// A transport failure without the tool prefix and hint.
-fn short(f: &http::Failure) -> String {
-    match f {
-        http::Failure::Unreachable(why, _) | http::Failure::Unreadable(why) => why.clone(),
-    }
 }
 
 /// A bound from the server's `filters` echo, else from the command line.

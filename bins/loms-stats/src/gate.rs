@@ -1,7 +1,7 @@
 //! `--gate`: go/no-go criteria over the `/stats` figures, judged with the winrate's 95 %
 //! Wilson score interval.
 
-use crate::http;
+use loms_client::show;
 use serde_json::{Value, json};
 use std::fmt;
 
@@ -189,7 +189,7 @@ impl Wilson {
 pub(crate) fn count_of(stats: &Value, key: &str) -> Option<u64> {
     stats
         .get(key)
-        .and_then(http::as_f64)
+        .and_then(show::as_f64)
         .filter(|x| *x >= 0.0 && x.fract() == 0.0 && *x < 9e15)
         .map(|x| x as u64)
 }
@@ -249,7 +249,7 @@ pub(crate) struct Verdict {
 
 /// Judge `stats` by `gate`; drawdown percentages are of `capital` USDT.
 pub(crate) fn evaluate(gate: &Gate, stats: &Value, capital: f64) -> Verdict {
-    let num = |key: &str| stats.get(key).and_then(http::as_f64);
+    let num = |key: &str| stats.get(key).and_then(show::as_f64);
     let closed = count_of(stats, "closed_positions");
     let ci = winrate_ci(stats);
     let rows = gate

@@ -10,6 +10,7 @@
 
 use chrono::{NaiveDate, SecondsFormat, Utc};
 use clap::Parser;
+use loms_client::{Client, Method, show};
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,9 +18,6 @@ use std::time::Duration;
 
 mod curve;
 mod gate;
-// The HTTP and display helpers are shared with loms-health, which owns the file.
-#[path = "../../loms-health/src/http.rs"]
-mod http;
 
 pub use curve::{Curve, sparkline};
 pub use gate::{Criterion, Gate, Wilson, parse_gate};
@@ -56,14 +54,14 @@ const TOOL: &str = "loms-stats";
 )]
 pub struct Args {
     /// LOMS base URL.
-    #[arg(long, env = "LOMS_URL", default_value = "http://127.0.0.1:8000", value_parser = http::parse_url)]
+    #[arg(long, env = "LOMS_URL", default_value = "http://127.0.0.1:8000", value_parser = show::parse_url)]
     pub url: String,
     /// Print the raw /stats JSON, pretty-printed (with --gate, plus the verdict under
     /// "gate").
     #[arg(long)]
     pub json: bool,
     /// Give up after this many seconds (fractions allowed).
-    #[arg(long, value_name = "SECS", default_value = "5", value_parser = http::parse_timeout)]
+    #[arg(long, value_name = "SECS", default_value = "5", value_parser = show::parse_timeout)]
     pub timeout: Duration,
     /// Only trades closed at or after this time, e.g. 2025-12-01T00:00:00Z.
     #[arg(long, value_name = "RFC3339")]
@@ -109,27 +107,28 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         .into_iter()
         .filter_map(|(key, value)| Some((key, value?)))
         .collect();
-    let answer = match http::get(&args.url, "/stats", &query, args.timeout) {
+    let client = Client::new(&args.url).with_timeout(args.timeout);
+    let answer = match client.fetch(Method::Get, "/stats", &query, None) {
         Ok(answer) => answer,
-        Err(failure) => {
-            let _ = writeln!(err, "{}", failure.message(TOOL, &args.url));
+        Err(e) => {
+            let _ = writeln!(err, "{}", show::failure(TOOL, &args.url, &e));
             return EXIT_UNREACHABLE;
         }
     };
-    let body = http::parse_json(&endpoint, &answer);
+    let body = show::parse_json(&endpoint, &answer);
     if !(200..300).contains(&answer.status) {
         if let (true, Ok(json)) = (args.json, &body) {
-            let _ = out.write_all(http::pretty(json).as_bytes());
+            let _ = out.write_all(show::pretty(json).as_bytes());
         }
         let why = match &body {
             Ok(json) if json.get("error").is_some() || json.get("detail").is_some() => {
-                let error = http::text(json.get("error"));
+                let error = show::text(json.get("error"));
                 match json.get("detail") {
-                    Some(detail) => format!("{error}: {}", http::text(Some(detail))),
+                    Some(detail) => format!("{error}: {}", show::text(Some(detail))),
                     None => error,
                 }
             }
-            _ => http::snippet(&answer.body),
+            _ => show::snippet(&answer.body),
         };
         let msg = format!("LOMS refused {endpoint} (HTTP {}): {why}", answer.status);
         return say(err, msg, EXIT_REFUSED);
@@ -140,7 +139,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     };
     // Without a gate, --json is the raw answer whatever it is (as before the gate).
     if args.json && args.gate.is_none() {
-        let _ = out.write_all(http::pretty(&stats).as_bytes());
+        let _ = out.write_all(show::pretty(&stats).as_bytes());
     }
     if stats
         .get("total_positions")
@@ -149,7 +148,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     {
         let msg = format!(
             "the answer of {endpoint} is not a LOMS stats report (no numeric `total_positions`): {}",
-            http::snippet(&answer.body)
+            show::snippet(&answer.body)
         );
         return say(err, msg, EXIT_UNREACHABLE);
     }
@@ -157,7 +156,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         .gate
         .as_ref()
         .map(|g| gate::evaluate(g, &stats, args.capital));
-    let curve = (!args.json || args.save.is_some()).then(|| equity_curve(args, &stats));
+    let curve = (!args.json || args.save.is_some()).then(|| equity_curve(args, &client, &stats));
     let curve_row = curve.as_ref().map(|c| match c {
         Ok(c) => c.row(),
         Err(why) => format!("not available ({why})"),
@@ -167,7 +166,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         if let Some(v) = &verdict {
             let mut merged = stats.clone();
             merged["gate"] = v.json();
-            let _ = out.write_all(http::pretty(&merged).as_bytes());
+            let _ = out.write_all(show::pretty(&merged).as_bytes());
         }
     } else {
         let _ = out.write_all(text.as_bytes());
@@ -201,19 +200,13 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 
 /// The equity curve of the closed trades in the report's filters; the error says why
 /// there is none (the snapshot goes on without it).
-fn equity_curve(args: &Args, stats: &Value) -> Result<Curve, String> {
+fn equity_curve(args: &Args, client: &Client, stats: &Value) -> Result<Curve, String> {
     if gate::count_of(stats, "closed_positions") == Some(0) {
         return Ok(Curve { points: Vec::new() });
     }
     let since = curve::bound(stats, "since", args.since.as_deref());
     let until = curve::bound(stats, "until", args.until.as_deref());
-    curve::fetch(
-        &args.url,
-        args.symbol.as_deref(),
-        since,
-        until,
-        args.timeout,
-    )
+    curve::fetch(client, args.symbol.as_deref(), since, until)
 }
 
 /// Everything a saved snapshot holds.
@@ -268,7 +261,7 @@ impl Snapshot<'_> {
             "equity_curve": self.curve.map(|c| c.points.clone()),
         });
 
-        for (path, content) in [(&md_path, md), (&json_path, http::pretty(&json))] {
+        for (path, content) in [(&md_path, md), (&json_path, show::pretty(&json))] {
             std::fs::write(path, content)
                 .map_err(|e| format!("cannot write {} ({e})", path.display()))?;
         }
@@ -280,7 +273,7 @@ impl Snapshot<'_> {
 /// the small-sample warning when `warn`), by close reason, by symbol.
 fn snapshot(args: &Args, s: &Value, curve: Option<&str>, warn: bool) -> String {
     let f = |key: &str| s.get(key);
-    let pnl = |key: &str| http::num(f(key), 4);
+    let pnl = |key: &str| show::num(f(key), 4);
     let mut rows = vec![
         (
             "trades",
@@ -304,7 +297,7 @@ fn snapshot(args: &Args, s: &Value, curve: Option<&str>, warn: bool) -> String {
     }
     let profit_factor = match f("profit_factor") {
         None | Some(Value::Null) => "n/a".to_owned(),
-        pf => http::num(pf, 2),
+        pf => show::num(pf, 2),
     };
     let winrate = match gate::winrate_ci(s) {
         Some(ci) => format!(
@@ -335,9 +328,9 @@ fn snapshot(args: &Args, s: &Value, curve: Option<&str>, warn: bool) -> String {
         ("max drawdown", pnl("max_drawdown")),
         ("profit factor", profit_factor),
         ("expectancy", pnl("expectancy")),
-        ("trades per day", http::num(f("trades_per_day"), 2)),
-        ("first trade", http::text(f("first_trade_at"))),
-        ("last trade", http::text(f("last_trade_at"))),
+        ("trades per day", show::num(f("trades_per_day"), 2)),
+        ("first trade", show::text(f("first_trade_at"))),
+        ("last trade", show::text(f("last_trade_at"))),
     ]);
     if let Some(curve) = curve {
         rows.push(("equity curve", curve.to_owned()));
@@ -376,8 +369,8 @@ fn filters(args: &Args, s: &Value) -> String {
         .filter_map(|(key, mine)| {
             let value = match s.get("filters").and_then(|f| f.get(key)) {
                 Some(Value::Null) => None,
-                Some(echoed) => Some(http::text(Some(echoed))),
-                None => mine.map(http::clean),
+                Some(echoed) => Some(show::text(Some(echoed))),
+                None => mine.map(show::clean),
             };
             value.map(|v| format!("{key}={v}"))
         })
@@ -397,8 +390,8 @@ fn by_reason(v: Option<&Value>) -> Vec<String> {
     let mut rows: Vec<(f64, Vec<String>)> = reasons
         .iter()
         .map(|(reason, n)| {
-            let key = http::as_f64(n).unwrap_or(f64::NEG_INFINITY);
-            (key, vec![http::clean(reason), count(Some(n))])
+            let key = show::as_f64(n).unwrap_or(f64::NEG_INFINITY);
+            (key, vec![show::clean(reason), count(Some(n))])
         })
         .collect();
     rows.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
@@ -416,19 +409,19 @@ fn by_symbol(v: Option<&Value>) -> Vec<String> {
         .iter()
         .map(|(symbol, figures)| {
             let f = |key: &str| figures.get(key);
-            let trades = f("trades").and_then(http::as_f64);
-            let wins = f("wins").and_then(http::as_f64);
+            let trades = f("trades").and_then(show::as_f64);
+            let wins = f("wins").and_then(show::as_f64);
             let win_pct = match (wins, trades) {
                 (Some(w), Some(t)) if t > 0.0 => format!("{:.1}", w / t * 100.0),
                 _ => "-".to_owned(),
             };
-            let key = f("pnl").and_then(http::as_f64).unwrap_or(f64::NEG_INFINITY);
+            let key = f("pnl").and_then(show::as_f64).unwrap_or(f64::NEG_INFINITY);
             let cells = vec![
-                http::clean(symbol),
+                show::clean(symbol),
                 count(f("trades")),
                 count(f("wins")),
                 win_pct,
-                http::num(f("pnl"), 4),
+                show::num(f("pnl"), 4),
             ];
             (key, cells)
         })
@@ -466,17 +459,17 @@ fn table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<String
 
 /// A count: whole numbers without decimals, anything else as given, null as `-`.
 fn count(v: Option<&Value>) -> String {
-    match v.and_then(http::as_f64) {
+    match v.and_then(show::as_f64) {
         Some(x) if x.fract() == 0.0 && x.abs() < 1e15 => format!("{x:.0}"),
-        _ => http::text(v),
+        _ => show::text(v),
     }
 }
 
 /// A percentage with one decimal, null as `-`.
 fn percent(v: Option<&Value>) -> String {
-    match v.and_then(http::as_f64) {
+    match v.and_then(show::as_f64) {
         Some(x) => format!("{x:.1} %"),
-        None => http::text(v),
+        None => show::text(v),
     }
 }
 

@@ -326,7 +326,7 @@ fn refusal(method: Method, path: &str, answer: Answer) -> ApiError {
     };
     let detail = match &json {
         Ok(_) => field("detail"),
-        Err(_) => excerpt(&answer.body),
+        Err(_) => crate::show::excerpt(&answer.body),
     };
     ApiError {
         method: method.as_str(),
@@ -336,16 +336,6 @@ fn refusal(method: Method, path: &str, answer: Answer) -> ApiError {
         detail,
         body: answer.body,
     }
-}
-
-/// The start of a body (200 characters), on one line.
-pub(crate) fn excerpt(text: &str) -> String {
-    let one_line: String = text
-        .chars()
-        .take(200)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    one_line.trim().to_owned()
 }
 
 /// `http://<bind>`, with a wildcard address (0.0.0.0, ::) replaced by loopback.
@@ -430,6 +420,6 @@ mod tests {
             (e.error.as_str(), e.detail.as_str()),
             ("", "<html> bad gateway</html>")
         );
-        assert_eq!(excerpt(&"x".repeat(500)).len(), 200);
+        assert_eq!(crate::show::excerpt(&"x".repeat(500)).len(), 200);
     }
 }

@@ -1,6 +1,7 @@
 //! Helpers for tools that show LOMS answers on a terminal and take a server address and
 //! a time limit on their command line (loms-health, loms-stats and loms-ctl use them).
 
+use crate::{Answer, Error, Problem, TransportKind};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -55,6 +56,13 @@ pub fn snippet(body: &str) -> String {
     }
 }
 
+/// The start of a body (200 characters), on one line, trimmed.
+pub fn excerpt(body: &str) -> String {
+    clean(&body.chars().take(200).collect::<String>())
+        .trim()
+        .to_owned()
+}
+
 /// Server text made safe for one terminal line: control characters become spaces.
 pub fn clean(s: &str) -> String {
     s.chars()
@@ -92,3 +100,65 @@ pub fn as_f64(v: &Value) -> Option<f64> {
 pub fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string()) + "\n"
 }
+
+/// The answer's body as JSON, or a message saying it is not JSON (with the status and
+/// the body's start). `endpoint` is the URL shown, e.g. `http://127.0.0.1:8000/health`.
+///
+/// # Errors
+/// The message.
+pub fn parse_json(endpoint: &str, answer: &Answer) -> Result<Value, String> {
+    serde_json::from_str(&answer.body).map_err(|e| {
+        format!(
+            "the answer of {endpoint} (HTTP {}) is not valid JSON ({e}): {}",
+            answer.status,
+            snippet(&answer.body)
+        )
+    })
+}
+
+/// Why a call got no usable answer, in a few words (`connection refused`, `no answer
+/// within 5s`...), on one line.
+pub fn reason(e: &Error) -> String {
+    match e {
+        Error::Unreachable { transport, .. }
+        | Error::BadAnswer {
+            problem: Problem::Unreadable(transport),
+            ..
+        } => clean(&transport.to_string()),
+        other => clean(&other.to_string()),
+    }
+}
+
+/// The one-line message of a call that got no usable answer, prefixed with the tool's
+/// name, with what to do about it.
+///
+/// ```
+/// use loms_client::{Client, Error};
+/// let e = Client::new("http://127.0.0.1:1").health().unwrap_err();
+/// let msg = loms_client::show::failure("my-tool", "http://127.0.0.1:1", &e);
+/// assert!(msg.starts_with("my-tool: cannot reach LOMS at http://127.0.0.1:1 (connection refused)."));
+/// ```
+pub fn failure(tool: &str, url: &str, e: &Error) -> String {
+    let why = reason(e);
+    match e {
+        Error::Unreachable { transport, .. } => {
+            let hint = match transport.kind {
+                TransportKind::ConnectionRefused => START_HINT,
+                TransportKind::Timeout(_) => {
+                    "Is it stuck or overloaded? Check its log, or retry with a longer --timeout."
+                }
+                _ => "Check --url (or LOMS_URL) and that the server is running.",
+            };
+            format!("{tool}: cannot reach LOMS at {url} ({why}). {hint}")
+        }
+        Error::BadAnswer {
+            problem: Problem::Unreadable(_),
+            ..
+        } => format!("{tool}: LOMS at {url} answered, but the answer could not be read ({why})"),
+        _ => format!("{tool}: {why}"),
+    }
+}
+
+/// The hint printed when nothing listens at the address.
+const START_HINT: &str =
+    "Is the server running? Start it with: cargo run --release --bin loms-server";
