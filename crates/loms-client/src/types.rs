@@ -336,6 +336,8 @@ pub struct HealthChecks {
     pub price_feed: HealthCheck,
     /// The auto-close loop runs.
     pub auto_close_loop: HealthCheck,
+    /// Every stored row start-up needed could be read.
+    pub stored_data: HealthCheck,
 }
 
 /// One check.
@@ -345,6 +347,9 @@ pub struct HealthCheck {
     pub ok: bool,
     /// What was seen.
     pub detail: String,
+    /// Passed, with something an operator should look at.
+    #[serde(default)]
+    pub warning: bool,
     /// Seconds since the last good quote (price feed).
     #[serde(default)]
     pub last_success_age_s: Option<f64>,
