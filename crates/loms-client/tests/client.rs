@@ -103,6 +103,7 @@ fn every_endpoint_answers_in_its_type() {
     );
     assert!(c.metrics().unwrap().contains("loms_open_positions"));
     assert!(c.dashboard().unwrap().contains("<html"));
+    assert_eq!(c.openapi().unwrap()["openapi"], "3.1.0");
 
     // Signals: opened, then the same key replayed.
     let a = c.signal(&bot_signal("BTCUSDT", "sig-1"), None).unwrap();

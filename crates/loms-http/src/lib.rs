@@ -12,7 +12,7 @@ mod respond;
 mod routes;
 
 pub use respond::{Body, Pieces};
-pub use routes::handle;
+pub use routes::{handle, route_table};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -22,6 +22,9 @@ use loms_oms::Oms;
 use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
+
+/// The OpenAPI 3.1 document of the whole API, served at `GET /openapi.json`.
+pub const OPENAPI: &str = include_str!("../openapi.json");
 
 /// Largest request body accepted (413 above).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;

@@ -42,41 +42,149 @@ where
     resp
 }
 
+/// What a request asks for: one row of [`ROUTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Service,
+    Metrics,
+    Dashboard,
+    OpenApi,
+    GetTrading,
+    SetTrading,
+    CloseAll,
+    Health,
+    Signal,
+    ListOrders,
+    CreateOrder,
+    ListPositions,
+    GetPosition,
+    ClosePosition,
+    Stats,
+    GetPrice,
+    PinPrice,
+    UnpinPrice,
+}
+
+/// Every route the server answers: method, path template (`{name}` stands for one
+/// path segment; a trailing `/` is optional on every path) and endpoint. The
+/// dispatcher finds a request's endpoint here and nowhere else, and the OpenAPI test
+/// compares this table with `openapi.json`, so the two cannot drift apart.
+const ROUTES: &[(&str, &str, Endpoint)] = &[
+    ("GET", "/", Endpoint::Service),
+    ("GET", "/health", Endpoint::Health),
+    ("GET", "/metrics", Endpoint::Metrics),
+    ("GET", "/dashboard", Endpoint::Dashboard),
+    ("GET", "/openapi.json", Endpoint::OpenApi),
+    ("GET", "/admin/oms", Endpoint::GetTrading),
+    ("POST", "/admin/oms", Endpoint::SetTrading),
+    ("POST", "/admin/close-all", Endpoint::CloseAll),
+    ("POST", "/signals/bounce", Endpoint::Signal),
+    ("GET", "/orders/", Endpoint::ListOrders),
+    ("POST", "/orders/", Endpoint::CreateOrder),
+    ("GET", "/positions/", Endpoint::ListPositions),
+    ("GET", "/positions/{id}", Endpoint::GetPosition),
+    ("POST", "/positions/{id}/close", Endpoint::ClosePosition),
+    ("GET", "/stats", Endpoint::Stats),
+    ("GET", "/market/price", Endpoint::GetPrice),
+    ("POST", "/market/price/{price}", Endpoint::PinPrice),
+    ("DELETE", "/market/price", Endpoint::UnpinPrice),
+];
+
+/// Every route as (method, path template), e.g. `("GET", "/positions/{id}")`.
+pub fn route_table() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ROUTES.iter().map(|(m, t, _)| (*m, *t))
+}
+
+/// The path segments of `template` matched against `segs`: `Some` with the value of
+/// its `{...}` segment (if any) when they match.
+fn matches<'p>(template: &str, segs: &[&'p str]) -> Option<Option<&'p str>> {
+    let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    if parts.len() != segs.len() {
+        return None;
+    }
+    let mut param = None;
+    for (part, seg) in parts.iter().zip(segs) {
+        if part.starts_with('{') {
+            param = Some(*seg);
+        } else if part != seg {
+            return None;
+        }
+    }
+    Some(param)
+}
+
 async fn route<B>(req: Request<B>, oms: &Oms) -> Result<Resp, ApiError>
 where
     B: Body<Data = Bytes>,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let path = req.uri().path().trim_end_matches('/').to_string();
-    let q = query::parse(req.uri().query());
     let segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let m = req.method().clone();
-    match (segs.as_slice(), &m) {
-        ([], &Method::GET) => ok(&json!({"status": "ok", "service": "CryptoNakCore LOMS"})),
-        (["metrics"], &Method::GET) => Ok(text(oms.render_metrics())),
-        (["dashboard"], &Method::GET) => Ok(html(DASHBOARD)),
-        (["admin", "oms"], &Method::GET) => ok(&oms.trading_state()),
-        (["admin", "oms"], &Method::POST) => {
+    let mut path_known = false;
+    for (method, template, endpoint) in ROUTES {
+        if let Some(param) = matches(template, &segs) {
+            path_known = true;
+            if req.method().as_str() == *method {
+                let param = param.unwrap_or_default().to_owned();
+                return dispatch(*endpoint, &param, req, oms).await;
+            }
+        }
+    }
+    let path = segs.join("/");
+    Err(if path_known {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{} is not allowed on /{path}", req.method()),
+        )
+    } else {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no route /{path}"),
+        )
+    })
+}
+
+/// Answer a request for `endpoint`; `param` is the value of its path's `{...}` segment.
+async fn dispatch<B>(
+    endpoint: Endpoint,
+    param: &str,
+    req: Request<B>,
+    oms: &Oms,
+) -> Result<Resp, ApiError>
+where
+    B: Body<Data = Bytes>,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let q = query::parse(req.uri().query());
+    match endpoint {
+        Endpoint::Service => ok(&json!({"status": "ok", "service": "CryptoNakCore LOMS"})),
+        Endpoint::Metrics => Ok(text(oms.render_metrics())),
+        Endpoint::Dashboard => Ok(html(DASHBOARD)),
+        Endpoint::OpenApi => Ok(raw_json(crate::OPENAPI.as_bytes().to_vec())),
+        Endpoint::GetTrading => ok(&oms.trading_state()),
+        Endpoint::SetTrading => {
             let (mode, set_by) = trading_request(&body_json(req).await?)?;
             let (state, report) = oms.set_trading(mode, &set_by).await?;
             ok(
                 &json!({"trading": state, "oms_enabled": state.mode.signals_may_open(), "flatten": report}),
             )
         }
-        (["admin", "close-all"], &Method::POST) => {
+        Endpoint::CloseAll => {
             let report = oms.close_all(CloseReason::Panic).await?;
             ok(
                 &json!({"closed_count": report.closed.len(), "failed_count": report.failed.len(),
                 "closed": report.closed, "failed": report.failed}),
             )
         }
-        (["health"], &Method::GET) => ok(&oms.health().await),
-        (["signals", "bounce"], &Method::POST) => signal(req, oms).await,
-        (["orders"], &Method::GET) => {
+        Endpoint::Health => ok(&oms.health().await),
+        Endpoint::Signal => signal(req, oms).await,
+        Endpoint::ListOrders => {
             let (limit, offset) = page(&q)?;
             ok(&oms.orders(limit, offset).await?)
         }
-        (["orders"], &Method::POST) => {
+        Endpoint::CreateOrder => {
             let v = body_json(req).await?;
             match oms.create_order(&v).await {
                 Err(OmsError::Invalid(d)) => Err(ApiError::new(
@@ -87,69 +195,35 @@ where
                 r => ok(&r?),
             }
         }
-        (["positions"], &Method::GET) => {
+        Endpoint::ListPositions => {
             let filter = position_filter(&q)?;
             Ok(match oms.positions_json_pieces(filter).await? {
                 JsonList::Whole(body) => raw_json(body),
                 JsonList::Pieces(pieces) => json_pieces(pieces),
             })
         }
-        (["positions", id], &Method::GET) => {
-            let id = parse_id(id)?;
+        Endpoint::GetPosition => {
+            let id = parse_id(param)?;
             Ok(raw_json(
                 oms.position_json(id).await?.ok_or(OmsError::NotFound(id))?,
             ))
         }
-        (["positions", id, "close"], &Method::POST) => ok(&oms
-            .close_position(parse_id(id)?, CloseReason::Manual)
+        Endpoint::ClosePosition => ok(&oms
+            .close_position(parse_id(param)?, CloseReason::Manual)
             .await?),
-        (["stats"], &Method::GET) => ok(&oms.stats(trade_filter(&q)?).await?),
-        (["market", "price"], &Method::GET) => market_price(oms, &q, None),
-        (["market", "price", value], &Method::POST) => {
-            let p =
-                positive_amount("price", &Value::String((*value).to_string())).map_err(|e| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "invalid_price",
-                        e.to_string(),
-                    )
-                })?;
+        Endpoint::Stats => ok(&oms.stats(trade_filter(&q)?).await?),
+        Endpoint::GetPrice => market_price(oms, &q, None),
+        Endpoint::PinPrice => {
+            let p = positive_amount("price", &Value::String(param.to_owned())).map_err(|e| {
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_price",
+                    e.to_string(),
+                )
+            })?;
             market_price(oms, &q, Some(Some(p)))
         }
-        (["market", "price"], &Method::DELETE) => market_price(oms, &q, Some(None)),
-        _ => Err(not_found_or_405(&segs, &m)),
-    }
-}
-
-fn not_found_or_405(segs: &[&str], m: &Method) -> ApiError {
-    let known = matches!(
-        segs,
-        [] | ["health"]
-            | ["metrics"]
-            | ["dashboard"]
-            | ["admin", "oms"]
-            | ["admin", "close-all"]
-            | ["signals", "bounce"]
-            | ["orders"]
-            | ["positions"]
-            | ["positions", _]
-            | ["positions", _, "close"]
-            | ["stats"]
-            | ["market", "price"]
-            | ["market", "price", _]
-    );
-    if known {
-        ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method_not_allowed",
-            format!("{m} is not allowed on /{}", segs.join("/")),
-        )
-    } else {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no route /{}", segs.join("/")),
-        )
+        Endpoint::UnpinPrice => market_price(oms, &q, Some(None)),
     }
 }
 

@@ -159,7 +159,8 @@ pub(crate) async fn raw_request(
     (status, body)
 }
 
-/// One request on its own connection: status, response head, body (de-chunked).
+/// One request on its own connection: status, response head, body (de-chunked). The
+/// answer is checked against openapi.json (a mismatch fails the test).
 pub(crate) async fn raw_exchange(
     addr: SocketAddr,
     method: &str,
@@ -199,6 +200,15 @@ pub(crate) async fn raw_exchange(
     } else {
         body.to_string()
     };
+    // Every answer of every test must be what openapi.json says it is.
+    let content_type = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("content-type")
+            .then(|| value.trim())
+    });
+    if let Err(e) = crate::openapi::check_answer(method, path, status, content_type, &body) {
+        panic!("the answer does not match openapi.json: {e}");
+    }
     (status, head.to_string(), body)
 }
 

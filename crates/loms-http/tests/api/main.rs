@@ -12,6 +12,7 @@ mod fuzz;
 mod harness;
 mod invalid;
 mod lifecycle;
+mod openapi;
 mod replay_matches;
 mod risk;
 mod shadow;
