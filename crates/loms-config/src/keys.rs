@@ -65,6 +65,7 @@ impl Draft {
             slippage_bps: Decimal::ZERO,
             trailing: loms_exit_engine::TrailingParams::default(),
             retention_days: 30,
+            disk_free_warn_mb: 1024,
             entries: Vec::new(),
             warnings: Vec::new(),
             files_read: Vec::new(),
@@ -665,6 +666,22 @@ pub static KEYS: &[KeySpec] = &[
                 .parse::<u32>()
                 .ok()
                 .filter(|n| (1..=3650).contains(n))
+                .ok_or(Reject::Invalid)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "DISK_FREE_WARN_MB",
+        group: "Operations",
+        default: "1024",
+        accepted: "a whole number of MiB from 0 (not checked) to 10000000",
+        doc: "/health (`disk_space`) warns when the folder of the database or of the audit file has less free space than this, and fails below 64 MiB (or this, if lower).",
+        apply: |d, v| {
+            d.s.disk_free_warn_mb = v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n <= 10_000_000)
                 .ok_or(Reject::Invalid)?;
             Ok(())
         },

@@ -293,6 +293,9 @@ pub struct Settings {
     pub backup_dir: PathBuf,
     /// `RETENTION_DAYS`, default 30.
     pub retention_days: u32,
+    /// `DISK_FREE_WARN_MB`, default 1024: /health warns below this much free space in
+    /// the folders of the database and the audit file (0: not checked).
+    pub disk_free_warn_mb: u64,
     /// Every key of [`KEYS`], in that order, with its effective value and layer.
     pub entries: Vec<Entry>,
     /// Things start-up should log: the process environment overriding a file value,

@@ -1,5 +1,6 @@
 //! Liveness of the parts /health reports on.
 
+use crate::audit::AuditStatus;
 use crate::{Oms, OmsError};
 use loms_domain::Timestamp;
 use serde::Serialize;
@@ -119,10 +120,14 @@ impl Check {
 /// The checks of /health.
 #[derive(Debug, Clone, Serialize)]
 pub struct Checks {
-    /// The database answers.
+    /// The database answers, and its last write did not fail.
     pub database: Check,
-    /// The audit file can be appended to.
+    /// The last write to the audit file succeeded (its records wait in memory
+    /// otherwise), and the file can be opened for appending.
     pub audit_log: Check,
+    /// Free space in the folders of the database and the audit file
+    /// (DISK_FREE_WARN_MB).
+    pub disk_space: Check,
     /// Quotes arrive.
     pub price_feed: Check,
     /// The auto-close loop runs.
@@ -237,14 +242,29 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
         ),
         Err(e) => (Check::new(false, e.to_string()), None),
     };
-    let database = match inner.failure.get() {
-        Some(e) => Check::new(false, e),
-        None => database,
+    let database = match (inner.failure.get(), inner.failure.last_write.get()) {
+        (Some(e), _) => Check::new(false, e),
+        (None, Some((at, e))) => Check::new(
+            false,
+            format!(
+                "the last write failed at {}: {e}; writes fail until one is stored",
+                at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ),
+        ),
+        (None, None) => database,
     };
-    let audit_log = match inner.audit.writable() {
-        Ok(()) => Check::new(true, "writable"),
-        Err(e) => Check::new(false, format!("not writable: {e}")),
+    let audit_log = match inner.audit.status() {
+        AuditStatus::Ok => Check::new(true, "writable"),
+        AuditStatus::Warning(w) => Check::warning(format!("writable; {w}")),
+        AuditStatus::Failing(e) => Check::new(false, format!("not writable: {e}")),
     };
+    let disk_space = crate::disk::check(
+        &[
+            ("data", crate::disk::folder_of(&s.database_path)),
+            ("audit", crate::disk::folder_of(&s.audit_log_path)),
+        ],
+        s.disk_free_warn_mb,
+    );
 
     let last_ok = *lock(&h.last_price_ok);
     let ok_age = last_ok.map(|t| age_s(now, t));
@@ -289,7 +309,12 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
 
     let stored_data = inner.stored.check(&oms.trading_state());
 
-    let ok = database.ok && audit_log.ok && price_feed.ok && auto_close_loop.ok && stored_data.ok;
+    let ok = database.ok
+        && audit_log.ok
+        && disk_space.ok
+        && price_feed.ok
+        && auto_close_loop.ok
+        && stored_data.ok;
     HealthReport {
         ok,
         service: "CryptoNakCore LOMS",
@@ -310,6 +335,7 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
         checks: Checks {
             database,
             audit_log,
+            disk_space,
             price_feed,
             auto_close_loop,
             stored_data,

@@ -26,6 +26,7 @@ pub mod answer;
 pub mod audit;
 mod book;
 mod catch_up;
+mod disk;
 mod entry;
 mod error;
 mod flatten;
@@ -1051,6 +1052,44 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, OmsError::Storage(_)), "{err}");
+        oms.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_fails_the_database_check_until_a_later_one_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = loms_config::Settings::for_tests(dir.path());
+        let oms = Oms::start(s.clone(), Deps::from_settings(&s)).unwrap();
+        // The disk is full for one symbol's rows.
+        rusqlite::Connection::open(&s.database_path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER full BEFORE INSERT ON orders WHEN NEW.symbol = 'FULLUSDT'
+                 BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+            )
+            .unwrap();
+        let order = |symbol: &str| {
+            serde_json::json!({"symbol": symbol, "side": "buy", "qty": "0.1",
+                "entry_price": "100"})
+        };
+        assert!(oms.health().await.checks.database.ok);
+        let err = oms.create_order(&order("FULLUSDT")).await.unwrap_err();
+        assert!(matches!(err, OmsError::Storage(_)), "{err}");
+        let h = oms.health().await;
+        assert!(!h.ok && !h.checks.database.ok, "{h:?}");
+        assert!(
+            h.checks
+                .database
+                .detail
+                .contains("database or disk is full"),
+            "{}",
+            h.checks.database.detail
+        );
+        // Space is back: the next write that is stored clears it.
+        oms.create_order(&order("BTCUSDT")).await.unwrap();
+        let h = oms.health().await;
+        assert!(h.checks.database.ok, "{:?}", h.checks.database);
+        assert!(h.checks.disk_space.ok, "{:?}", h.checks.disk_space);
         oms.shutdown().await;
     }
 

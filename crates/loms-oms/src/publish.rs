@@ -16,9 +16,9 @@ use loms_domain::{CloseReason, Decimal, Position, Side, Timestamp};
 use loms_storage::ClosedTrade;
 use loms_storage::WalSync;
 use serde_json::{Value, json};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::Receiver;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::oneshot;
 
 /// Where a command's answer goes.
@@ -90,6 +90,8 @@ pub(crate) struct PendingAudit {
 
 /// A batch the writer has committed (or failed to commit).
 pub(crate) struct Committed {
+    /// Its number ([`LastWriteError::next_batch`]).
+    pub(crate) seq: u64,
     pub(crate) now: Timestamp,
     /// The commit failed: nothing of the batch is stored.
     pub(crate) error: Option<String>,
@@ -106,19 +108,63 @@ pub(crate) struct Committed {
 /// nothing. From then on every batch that wrote is answered with a storage error and
 /// the writer refuses all writes, until a restart lets SQLite's recovery decide what is
 /// on disk (fail-stop, as PostgreSQL does since "fsyncgate").
+///
+/// It also keeps the last write that failed short of that (a full disk, an I/O error
+/// inside a transaction), until a later one is stored ([`LastWriteError`]).
 #[derive(Debug, Default)]
-pub(crate) struct FlushFailure(OnceLock<String>);
+pub(crate) struct FlushFailure {
+    flush: OnceLock<String>,
+    /// The last batch that failed to write, while none after it was stored.
+    pub(crate) last_write: LastWriteError,
+}
+
+/// The last batch whose writes failed, with when and why, until a batch committed after
+/// it is durable (the `database` check of /health).
+#[derive(Debug, Default)]
+pub(crate) struct LastWriteError {
+    batches: AtomicU64,
+    last: Mutex<Option<(u64, Timestamp, String)>>,
+}
+
+impl LastWriteError {
+    /// Number the next batch (in commit order).
+    pub(crate) fn next_batch(&self) -> u64 {
+        self.batches.fetch_add(1, Ordering::Relaxed) + 1
+    }
+
+    /// Batch `seq` failed at `at` with `e`.
+    pub(crate) fn failed(&self, seq: u64, at: Timestamp, e: &str) {
+        *self.last.lock().unwrap_or_else(|e| e.into_inner()) = Some((seq, at, e.to_string()));
+    }
+
+    /// Batch `seq` wrote and is durable: a failure of an earlier batch is over.
+    pub(crate) fn stored(&self, seq: u64) {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if last.as_ref().is_some_and(|(failed, ..)| *failed < seq) {
+            *last = None;
+        }
+    }
+
+    /// When and why the last write failed, while none has been stored since.
+    pub(crate) fn get(&self) -> Option<(Timestamp, String)> {
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+            .map(|(_, at, e)| (*at, e.clone()))
+    }
+}
 
 impl FlushFailure {
     /// Why writes are refused, once a flush has failed.
     pub(crate) fn get(&self) -> Option<String> {
-        self.0.get().map(|e| {
+        self.flush.get().map(|e| {
             format!("a flush of the database to disk failed ({e}); writes are refused until loms-server is restarted")
         })
     }
 
     pub(crate) fn set(&self, e: String) {
-        if self.0.set(e).is_ok() {
+        if self.flush.set(e).is_ok() {
             log::error!("storage_failed: {}", self.get().unwrap_or_default());
         }
     }
@@ -165,6 +211,9 @@ impl Publisher {
         let failed = self.failure.get();
         for b in batches {
             let error = b.error.or_else(|| failed.clone().filter(|_| b.wrote));
+            if error.is_none() && b.wrote {
+                self.failure.last_write.stored(b.seq);
+            }
             self.finish_batch(b.now, error, b.events, b.audits, b.finishers);
         }
     }
@@ -240,6 +289,7 @@ mod tests {
     fn batch(n: u32, wrote: bool) -> (Committed, oneshot::Receiver<Result<u32, OmsError>>) {
         let (reply, rx) = oneshot::channel();
         let b = Committed {
+            seq: u64::from(n),
             now: Utc.with_ymd_and_hms(2025, 12, 1, 10, 5, 0).unwrap(),
             error: None,
             wrote,

@@ -403,6 +403,7 @@ impl Writer {
         if work.is_empty() {
             return None;
         }
+        let seq = self.ctx.failure.last_write.next_batch();
         if let Some(e) = self.ctx.failure.get() {
             let lines: Vec<String> = work
                 .into_iter()
@@ -438,6 +439,9 @@ impl Writer {
             );
             finishers.extend(f);
             reload |= storage_error.is_some();
+            if let Some(e) = &storage_error {
+                self.ctx.failure.last_write.failed(seq, now, e);
+            }
             // A command that failed after writing part of its rows, or a transaction
             // SQLite rolled back by itself: the whole batch goes. A command that failed
             // before writing anything (an unreadable stored answer) fails alone.
@@ -466,6 +470,7 @@ impl Writer {
         }
         if let Some(e) = &error {
             log::error!("batch_failed error={e}");
+            self.ctx.failure.last_write.failed(seq, now, e);
             // A pass with a slice in this batch must not go on and report closes that
             // were just rolled back: it fails with its batch (the next pass starts
             // afresh). A pass waiting for its turn had nothing here and goes on.
@@ -486,6 +491,7 @@ impl Writer {
             }
         }
         Some(Committed {
+            seq,
             now,
             error,
             wrote,
