@@ -65,6 +65,7 @@ impl Draft {
             slippage_bps: Decimal::ZERO,
             trailing: loms_exit_engine::TrailingParams::default(),
             retention_days: 30,
+            idempotency_retention: Duration::from_secs(7 * 24 * 3600),
             disk_free_warn_mb: 1024,
             entries: Vec::new(),
             warnings: Vec::new(),
@@ -667,6 +668,23 @@ pub static KEYS: &[KeySpec] = &[
                 .ok()
                 .filter(|n| (1..=3650).contains(n))
                 .ok_or(Reject::Invalid)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "IDEMPOTENCY_RETENTION_HOURS",
+        group: "Operations",
+        default: "168",
+        accepted: "a whole number of hours from 1 to 87600",
+        doc: "How long the idempotency key of a stored signal is remembered (at least; up to an hour more). Only these keys are kept in memory and read at start; a key repeated after this is a new signal.",
+        apply: |d, v| {
+            let hours = v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=87_600).contains(n))
+                .ok_or(Reject::Invalid)?;
+            d.s.idempotency_retention = Duration::from_secs(hours * 3600);
             Ok(())
         },
     },

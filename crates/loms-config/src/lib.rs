@@ -293,6 +293,9 @@ pub struct Settings {
     pub backup_dir: PathBuf,
     /// `RETENTION_DAYS`, default 30.
     pub retention_days: u32,
+    /// `IDEMPOTENCY_RETENTION_HOURS`, default 168 (7 days): how long the idempotency
+    /// key of a stored signal is remembered, at least.
+    pub idempotency_retention: Duration,
     /// `DISK_FREE_WARN_MB`, default 1024: /health warns below this much free space in
     /// the folders of the database and the audit file (0: not checked).
     pub disk_free_warn_mb: u64,

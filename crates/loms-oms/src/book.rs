@@ -129,13 +129,16 @@ pub(crate) struct Book {
 }
 
 impl Book {
-    /// Build from the database (start-up).
+    /// Build from the database (start-up), with the idempotency keys of the signals
+    /// received within `retention` before `now`.
     pub(crate) fn load(
         store: &Store,
         now: Timestamp,
         oms_enabled: bool,
+        retention: chrono::Duration,
     ) -> Result<Self, StorageError> {
-        Self::load_with(store, now, oms_enabled, SeenSignals::load(store)?)
+        let seen = SeenSignals::load(store, now, retention)?;
+        Self::load_with(store, now, oms_enabled, seen)
     }
 
     /// Rebuild from the database after a storage error (a batch rolled back, or a
@@ -150,8 +153,9 @@ impl Book {
         oms_enabled: bool,
     ) -> Result<(), StorageError> {
         let last = store.last_signal_id()?;
-        let mut book = Self::load_with(store, now, oms_enabled, SeenSignals::empty())?;
-        book.seen = std::mem::replace(&mut self.seen, SeenSignals::empty());
+        let empty = || SeenSignals::empty(now, chrono::Duration::zero());
+        let mut book = Self::load_with(store, now, oms_enabled, empty())?;
+        book.seen = std::mem::replace(&mut self.seen, empty());
         book.seen.forget_after(last);
         *self = book;
         Ok(())

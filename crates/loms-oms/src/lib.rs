@@ -62,7 +62,7 @@ use loms_price_source::{
     Exchange, ExchangeClient, ExchangeConfig, KlineSource, Market as PriceMarket, PriceSource,
     Simulator, SimulatorConfig,
 };
-use loms_storage::{PositionFilter, StorageError, Store, TradeFilter};
+use loms_storage::{DatabaseLock, PositionFilter, StorageError, Store, TradeFilter};
 use serde_json::Value;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
@@ -183,6 +183,11 @@ pub(crate) fn validate_signal(
     Ok(s)
 }
 
+/// IDEMPOTENCY_RETENTION_HOURS as a time span.
+pub(crate) fn retention(s: &Settings) -> chrono::Duration {
+    chrono::Duration::from_std(s.idempotency_retention).unwrap_or(chrono::Duration::days(7))
+}
+
 /// The idempotency key: the body's `signal_id`, else the header, else derived.
 pub(crate) fn idempotency_key(s: &Signal, header: Option<&str>) -> String {
     s.signal_id
@@ -300,6 +305,8 @@ struct Inner {
     gap: catch_up::Gap,
     /// What start-up could not read.
     stored: stored::StoredData,
+    /// This server's lock of the database file, released once the writer has stopped.
+    lock: Mutex<Option<DatabaseLock>>,
 }
 
 /// Size of the pieces of a JSON list ([`Oms::positions_json_pieces`]).
@@ -372,10 +379,18 @@ impl Oms {
     /// [`OmsError::Storage`] when the database or the audit file cannot be opened.
     pub fn start(settings: Settings, deps: Deps) -> Result<Oms, OmsError> {
         let path = settings.database_path.clone();
+        // One writer per database file, before anything is read or written.
+        let lock = DatabaseLock::acquire(&path)
+            .map_err(|e| OmsError::Storage(format!("opening database {}: {e}", path.display())))?;
         let mut store = Store::open(&path)
             .map_err(|e| OmsError::Storage(format!("opening database {}: {e}", path.display())))?;
         let audit = Arc::new(AuditLog::open(&settings.audit_log_path)?);
-        let book = Book::load(&store, deps.clock.now(), settings.oms_enabled)?;
+        let book = Book::load(
+            &store,
+            deps.clock.now(),
+            settings.oms_enabled,
+            retention(&settings),
+        )?;
         let mut stored = stored::StoredData {
             unreadable_open: book.unreadable_open.clone(),
             unreadable_trading: book
@@ -456,6 +471,7 @@ impl Oms {
             health: Health::new(),
             gap: catch_up::Gap::default(),
             stored,
+            lock: Mutex::new(Some(lock)),
         })))
     }
 
@@ -1005,6 +1021,8 @@ impl Oms {
             }
         })
         .await;
+        // The database is closed: another server may open it now.
+        drop(self.0.lock.lock().unwrap_or_else(|e| e.into_inner()).take());
     }
 }
 
@@ -1091,6 +1109,25 @@ mod tests {
         assert!(h.checks.database.ok, "{:?}", h.checks.database);
         assert!(h.checks.disk_space.ok, "{:?}", h.checks.disk_space);
         oms.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_second_oms_on_the_same_database_is_refused_until_the_first_stops() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = loms_config::Settings::for_tests(dir.path());
+        let first = Oms::start(s.clone(), Deps::from_settings(&s)).unwrap();
+        let err = Oms::start(s.clone(), Deps::from_settings(&s))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("loms_test.db.lock")
+                && err.contains(&format!("pid {}", std::process::id()))
+                && err.contains("another loms-server"),
+            "{err}"
+        );
+        first.shutdown().await;
+        let again = Oms::start(s.clone(), Deps::from_settings(&s)).expect("released");
+        again.shutdown().await;
     }
 
     #[tokio::test]

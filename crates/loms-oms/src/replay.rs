@@ -197,7 +197,7 @@ pub fn replay(
     let clock = Arc::new(ManualClock::new(start));
     let policies = PolicyRegistry::new(settings.exit_params());
     let store = Store::open_in_memory()?;
-    let book = Book::load(&store, start, true)?;
+    let book = Book::load(&store, start, true, crate::retention(settings))?;
     let ctx = offline_ctx(settings, clock.clone(), &book);
     let mut w = Writer::new(store, book, ctx);
     let mut outcomes = std::collections::BTreeMap::<String, u64>::new();

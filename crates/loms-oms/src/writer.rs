@@ -740,7 +740,7 @@ fn on_signal(
     now: Timestamp,
     events: &mut Vec<Event>,
 ) -> Result<SignalAnswer, OmsError> {
-    if let Some(prev) = book.seen.response(tx, key)? {
+    if let Some(prev) = book.seen.response(tx, key, now)? {
         let mut a: SignalAnswer = serde_json::from_str(&prev)
             .map_err(|e| OmsError::Storage(format!("stored answer of {key} unreadable: {e}")))?;
         a.duplicate = true;
@@ -1316,7 +1316,7 @@ mod tests {
 
     fn writer_on(store: Store) -> Writer {
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
-        let book = Book::load(&store, clock.now(), true).unwrap();
+        let book = Book::load(&store, clock.now(), true, chrono::Duration::days(7)).unwrap();
         let ctx = crate::replay::offline_ctx(
             &crate::Settings::for_tests(std::path::Path::new("/nonexistent")),
             clock,

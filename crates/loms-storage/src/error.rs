@@ -33,6 +33,17 @@ pub enum StorageError {
     /// A stored value could not be decoded (the file was edited by hand or is corrupt).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// Another process holds the database's lock ([`crate::DatabaseLock`]): a second
+    /// loms-server on the same file.
+    #[error(
+        "the database is in use by {holder} (lock file {path}): another loms-server runs on it; stop that one first, or give this one another DATABASE_URL"
+    )]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+        /// Who holds it, as the lock file says (`pid N since T`).
+        holder: String,
+    },
     /// The database was written by a newer LOMS.
     #[error("database schema v{found} is newer than this LOMS (v{known}); upgrade LOMS")]
     TooNew {

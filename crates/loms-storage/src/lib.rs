@@ -15,13 +15,16 @@ mod codec;
 mod columns;
 mod error;
 mod json;
+mod lock;
 mod migrations;
 mod queries;
 mod rows;
+mod signals;
 mod tx;
 mod wal_trim;
 
 pub use error::StorageError;
+pub use lock::{DatabaseLock, lock_path};
 pub use queries::{ClosedTrade, PositionFilter, TradeFilter};
 pub use rows::BadRow;
 pub use tx::{FillRecord, NewOrder, SignalRecord, Tx};

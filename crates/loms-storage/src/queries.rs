@@ -214,22 +214,6 @@ impl Store {
             .query_row("SELECT max(id) FROM signals", [], |r| r.get(0))?)
     }
 
-    /// Hand the row id and idempotency key of every stored signal to `f`, oldest first.
-    ///
-    /// # Errors
-    /// [`StorageError`] on a database failure.
-    pub fn each_signal_key(&self, mut f: impl FnMut(i64, &str)) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT id, idem_key FROM signals ORDER BY id")?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let key = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-            f(r.get(0)?, key);
-        }
-        Ok(())
-    }
-
     /// Positions matching `f`, newest first.
     ///
     /// # Errors
@@ -835,11 +819,14 @@ mod tests {
         });
         assert!(failed.is_err());
         assert_eq!(
-            tx.signal_by_key("k1").unwrap().map(|(_, r)| r).as_deref(),
+            tx.signal_by_key("k1", 1)
+                .unwrap()
+                .map(|(_, r)| r)
+                .as_deref(),
             Some("{\"ok\":1}")
         );
         assert_eq!(
-            tx.signal_by_key("k2").unwrap(),
+            tx.signal_by_key("k2", 1).unwrap(),
             None,
             "rolled back with its savepoint"
         );

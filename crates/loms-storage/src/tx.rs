@@ -205,19 +205,19 @@ impl<'c> Tx<'c> {
         )
     }
 
-    /// The row id and stored answer of the signal received under `idem_key`, found by
-    /// reading every signal (no index holds the keys): only for a key whose row the
-    /// caller cannot tell (two keys of the same hash).
+    /// The row id and stored answer of the signal received under `idem_key` in row
+    /// `from` or later, found by reading those signals (no index holds the keys): only
+    /// for a key whose row the caller cannot tell (two keys of the same hash).
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
-    pub fn signal_by_key(&self, idem_key: &str) -> Result<Option<(i64, String)>> {
+    pub fn signal_by_key(&self, idem_key: &str, from: i64) -> Result<Option<(i64, String)>> {
         Ok(self
             .conn()?
             .prepare_cached(
-                "SELECT id, response FROM signals WHERE idem_key = ?1 ORDER BY id LIMIT 1",
+                "SELECT id, response FROM signals WHERE id >= ?2 AND idem_key = ?1 ORDER BY id LIMIT 1",
             )?
-            .query_row([idem_key], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(rusqlite::params![idem_key, from], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?)
     }
 
