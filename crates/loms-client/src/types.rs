@@ -330,8 +330,10 @@ pub struct Health {
 pub struct HealthChecks {
     /// The database answers.
     pub database: HealthCheck,
-    /// The audit file can be appended to.
+    /// The last append to the audit file succeeded.
     pub audit_log: HealthCheck,
+    /// Free space in the folders of the database and the audit file.
+    pub disk_space: HealthCheck,
     /// Quotes arrive.
     pub price_feed: HealthCheck,
     /// The auto-close loop runs.
