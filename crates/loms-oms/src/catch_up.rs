@@ -3,7 +3,8 @@
 //! so a position whose stop or take-profit was hit while LOMS was down closes at the
 //! level touched, with its reason and the bar's end as its time.
 //!
-//! Which bars: every **finished** bar from the one containing `last_check_at` on.
+//! Which bars: every **finished** bar from the one containing `last_check_at` on (from
+//! the oldest open position's open time when `last_check_at` is missing or unreadable).
 //! The bar prices were last watched in is judged whole (the rest of that minute was
 //! not watched; an SL touched in the first minute of downtime is not missed); the
 //! current, unfinished minute is not judged (its high and low are not final, and its
@@ -89,11 +90,24 @@ impl Oms {
         let Some(klines) = self.0.deps.klines.clone() else {
             return Ok(total);
         };
-        let last = self
-            .read(|s| s.state(writer::LAST_CHECK_KEY))
-            .await?
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc));
+        let (stored, oldest) = self
+            .read(|s| Ok((s.state(writer::LAST_CHECK_KEY)?, s.oldest_open_at()?)))
+            .await?;
+        let last = match stored {
+            Some(text) => match chrono::DateTime::parse_from_rfc3339(&text) {
+                Ok(t) => Some(t.with_timezone(&chrono::Utc)),
+                Err(e) => {
+                    // Never skip the gap on a guess: judge since the oldest open position.
+                    log::error!(
+                        "downtime_gap_last_check_unreadable value={text:?} error=\"{e}\" from_oldest_open={oldest:?}"
+                    );
+                    oldest
+                }
+            },
+            // Open positions, but prices never watched (a crash before the first saved
+            // check): every bar since the oldest of them.
+            None => oldest,
+        };
         let now = self.0.deps.clock.now();
         let Some((from, to)) = last.and_then(|t| window(t, now)) else {
             return Ok(total);

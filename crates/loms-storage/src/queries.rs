@@ -411,6 +411,18 @@ impl Store {
         )
     }
 
+    /// When the oldest open position was opened (`None`: nothing open).
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure or an unreadable time.
+    pub fn oldest_open_at(&self) -> Result<Option<Timestamp>> {
+        let t: Option<String> = self
+            .conn
+            .prepare_cached("SELECT MIN(created_at) FROM positions WHERE status = 'open'")?
+            .query_row([], |r| r.get(0))?;
+        t.map(|t| parse_ts(&t)).transpose()
+    }
+
     /// Open positions, optionally on one symbol.
     ///
     /// # Errors

@@ -18,7 +18,7 @@ async fn down_until(
     back: DateTime<Utc>,
     rows: &[(DateTime<Utc>, &str, &str, &str, &str)],
 ) -> (FakeBitget, TestServer, [i64; 2]) {
-    down_until_with(FakeBitget::start("100", t0()), back, rows).await
+    down_until_with(FakeBitget::start("100", t0()), back, rows, |_| {}).await
 }
 
 /// [`down_until`] on a fake set up by the caller.
@@ -26,6 +26,7 @@ async fn down_until_with(
     fake: FakeBitget,
     back: DateTime<Utc>,
     rows: &[(DateTime<Utc>, &str, &str, &str, &str)],
+    while_down: impl FnOnce(&std::path::Path),
 ) -> (FakeBitget, TestServer, [i64; 2]) {
     let srv = fake
         .server(|s| s.risk.max_open_positions_per_symbol = None)
@@ -47,7 +48,7 @@ async fn down_until_with(
     fake.candles(rows);
     srv.clock.set(back);
     fake.set("100", back);
-    let srv = srv.restart().await;
+    let srv = srv.restart_after(while_down).await;
     (fake, srv, ids)
 }
 
@@ -122,6 +123,7 @@ async fn bars_that_could_not_be_fetched_are_tried_again_until_judged() {
         fake,
         at(12, 30),
         &[(at(8, 0), "99.9", "100", "98.0", "99.8")],
+        |_| {},
     )
     .await;
     // The restart's catch-up could not fetch the bars: nothing closed, /health says so.
@@ -164,4 +166,34 @@ async fn bars_that_could_not_be_fetched_are_tried_again_until_judged() {
             .starts_with("downtime"),
         "{h}"
     );
+}
+
+#[tokio::test]
+async fn an_unreadable_last_check_judges_since_the_oldest_open_position() {
+    let (_fake, srv, [early, late]) = down_until_with(
+        FakeBitget::start("100", t0()),
+        at(12, 30),
+        &[(at(6, 0), "100", "100.1", "98.2", "99")],
+        |dir| {
+            let db = rusqlite::Connection::open(dir.join("loms_test.db")).unwrap();
+            let n = db
+                .execute(
+                    "UPDATE kv_state SET value = 'not a time' WHERE key = 'last_check_at'",
+                    [],
+                )
+                .unwrap();
+            assert_eq!(n, 1, "the last check was stored");
+        },
+    )
+    .await;
+    // The 10:06 bar (before the last check, after the first entry) dips through the stop:
+    // judged, since nothing says it was watched. The later entry is not judged on it.
+    let r = srv.oms.catch_up_downtime().await.unwrap();
+    let p = position(&srv, early).await;
+    assert_eq!(
+        (p["auto_close_reason"].as_str(), p["closed_at"].as_str()),
+        (Some("sl"), Some("2025-12-01T10:07:00Z")),
+        "{p} {r:?}"
+    );
+    assert_eq!(position(&srv, late).await["status"], "open");
 }

@@ -84,8 +84,14 @@ impl TestServer {
     }
 
     /// Stop and start again on the same database and audit file.
-    pub(crate) async fn restart(mut self) -> Self {
+    pub(crate) async fn restart(self) -> Self {
+        self.restart_after(|_| {}).await
+    }
+
+    /// Stop, run `meanwhile` on the data folder (the server down), start again.
+    pub(crate) async fn restart_after(mut self, meanwhile: impl FnOnce(&Path)) -> Self {
         self.stop().await;
+        meanwhile(self.dir.path());
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         Self::start_in(dir, self.clock.clone(), self.tweak.clone()).await
     }
