@@ -354,6 +354,23 @@ impl BitgetClient {
         AccountInfo::from_json(&data).map_err(|e| bad(200, &e, &data))
     }
 
+    /// `GET /api/v2/mix/account/accounts`: the USDT-M futures account (equity and what
+    /// a new isolated position may still use).
+    ///
+    /// # Errors
+    /// [`BitgetError`].
+    pub fn usdt_account(&self) -> Result<AccountInfo, BitgetError> {
+        let data = self.get(
+            "/api/v2/mix/account/accounts",
+            &[("productType", PRODUCT_TYPE)],
+        )?;
+        let row = data
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["marginCoin"] == MARGIN_COIN))
+            .ok_or_else(|| bad(200, "no USDT account", &data))?;
+        AccountInfo::from_json(row).map_err(|e| bad(200, &e, row))
+    }
+
     /// `GET /api/v2/spot/account/info`: the key's account UID, parent and permissions.
     ///
     /// # Errors

@@ -8,6 +8,8 @@
 //!   positions, account, key info, leverage, margin mode, stop amend, server time).
 //! - [`submit`]: placing an order when answers can be lost: look it up by clientOid,
 //!   re-send only under the same id, back off on 429.
+//! - [`execution`]: Bitget as LOMS's `ExecutionClient` (an order intent in, a report
+//!   with the real fills out).
 //! - [`codes`] and [`error`]: every failure classified by what the caller may assume,
 //!   above all whether an order's outcome is unknown (look it up by clientOid, never
 //!   send it under another id).
@@ -19,6 +21,7 @@ pub mod client;
 pub mod codes;
 pub mod contract;
 pub mod error;
+pub mod execution;
 pub mod order;
 pub mod sign;
 pub mod submit;
@@ -27,6 +30,7 @@ pub use client::{BitgetClient, BitgetConfig};
 pub use codes::ErrorClass;
 pub use contract::{ContractSpec, SizeRefusal};
 pub use error::BitgetError;
+pub use execution::BitgetExecution;
 pub use order::{ClientOid, Leg, OrderSide, PlaceOrder};
 pub use sign::Credentials;
 pub use submit::{Backoff, Submitted, submit};

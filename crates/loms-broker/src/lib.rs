@@ -1,9 +1,18 @@
-//! LOMS broker adapters. The OMS talks only to [`BrokerAdapter`], which turns an order
-//! request into a [`Fill`]. [`PaperSim`] fills at once at the requested price; a live
-//! adapter comes later. Adapters never touch storage.
+//! LOMS broker adapters. Today the OMS calls [`BrokerAdapter`] inside its writer, which
+//! turns an order request into a [`Fill`] at once. [`execution`] holds the interface the
+//! live order lifecycle moves to ([`ExecutionClient`]: write-ahead intents executed
+//! outside the writer, reports applied idempotently); [`PaperSim`] implements both, and
+//! the Bitget client (crate `loms-bitget`) the second. Adapters never touch storage.
 
 use loms_domain::{Decimal, PriceQuote, Side, Timestamp};
 use std::fmt::Debug;
+
+pub mod execution;
+
+pub use execution::{
+    AccountSnapshot, CancelOutcome, ExecError, ExecFill, ExecutionClient, ExecutionReport,
+    OrderIntent, VenuePosition,
+};
 
 /// An order to open or reduce a position.
 #[derive(Debug, Clone)]
@@ -72,28 +81,49 @@ pub struct PaperSim {
     pub slippage_bps: Decimal,
 }
 
-const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
+/// Basis points in one.
+pub(crate) const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
 
 impl PaperSim {
-    fn fill(&self, req: &OrderRequest<'_>, buying: bool) -> Result<Fill, BrokerError> {
-        let touch = req.quote.and_then(|q| if buying { q.ask } else { q.bid });
-        let base = touch.unwrap_or(req.price);
+    /// Price and fee of a paper fill of `qty`: at the quote's ask for a buy and its bid
+    /// for a sell (`reference` without a quote), slipped against the trader, with the
+    /// taker fee on the notional rounded to [`loms_domain::FEE_DP`] places.
+    ///
+    /// # Errors
+    /// Why no fill is possible (a price that is not positive, a notional out of range).
+    pub(crate) fn price_and_fee(
+        &self,
+        buying: bool,
+        quote: Option<&PriceQuote>,
+        reference: Decimal,
+        qty: Decimal,
+    ) -> Result<(Decimal, Decimal), String> {
+        let touch = quote.and_then(|q| if buying { q.ask } else { q.bid });
+        let base = touch.unwrap_or(reference);
         let slip = base * self.slippage_bps / BPS;
         let price = if buying { base + slip } else { base - slip };
         if price <= Decimal::ZERO {
-            return Err(BrokerError::Rejected(format!(
-                "fill price {price} is not positive"
-            )));
+            return Err(format!("fill price {price} is not positive"));
         }
         let fee = price
-            .checked_mul(req.qty)
+            .checked_mul(qty)
             .and_then(|n| n.checked_mul(self.taker_fee_bps))
             .map(|f| f / BPS)
-            .ok_or_else(|| BrokerError::Rejected("notional out of range".into()))?;
+            .ok_or_else(|| "notional out of range".to_string())?;
+        Ok((
+            price.normalize(),
+            fee.round_dp(loms_domain::FEE_DP).normalize(),
+        ))
+    }
+
+    fn fill(&self, req: &OrderRequest<'_>, buying: bool) -> Result<Fill, BrokerError> {
+        let (price, fee) = self
+            .price_and_fee(buying, req.quote, req.price, req.qty)
+            .map_err(BrokerError::Rejected)?;
         Ok(Fill {
-            price: price.normalize(),
+            price,
             qty: req.qty,
-            fee: fee.round_dp(loms_domain::FEE_DP).normalize(),
+            fee,
             ts: req.ts,
             external_order_id: None,
         })

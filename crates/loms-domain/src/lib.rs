@@ -8,6 +8,7 @@
 pub mod clock;
 pub mod error;
 pub mod math;
+pub mod order_status;
 pub mod position;
 pub mod price;
 pub mod side;
@@ -16,6 +17,7 @@ pub mod signal;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::DomainError;
 pub use math::{FEE_DP, Sizing, pnl, size_qty, tp_sl_prices};
+pub use order_status::OrderStatus;
 pub use position::{CloseReason, ClosedPiece, ExitMeta, Order, Position, PositionStatus};
 pub use price::{PriceMode, PriceQuote};
 pub use rust_decimal::Decimal;

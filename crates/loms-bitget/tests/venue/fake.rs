@@ -357,6 +357,16 @@ fn route(req: &Seen, s: &mut State) -> (u16, String) {
             "usdtEquity":s.balance.to_string(),"btcEquity":"0.0016","crossedRiskRate":"0",
             "unrealizedPL":"0","coupon":"0","crossedMarginLeverage":3,"isolatedLongLever":3,
             "isolatedShortLever":3,"marginMode":"isolated","posMode":s.pos_mode})),
+        ("GET", "/api/v2/mix/account/accounts") => envelope(json!([{
+            "marginCoin":"USDT","locked":"0","available":s.balance.to_string(),
+            "crossedMaxAvailable":s.balance.to_string(),"isolatedMaxAvailable":s.balance.to_string(),
+            "maxTransferOut":s.balance.to_string(),"accountEquity":s.balance.to_string(),
+            "usdtEquity":s.balance.to_string(),"btcEquity":"0.0016","crossedRiskRate":"0",
+            "unrealizedPL":"0","coupon":"0","unionTotalMagin":s.balance.to_string(),
+            "unionAvailable":s.balance.to_string(),"unionMm":"0",
+            "assetList":[{"coin":"USDT","balance":s.balance.to_string()}],"isolatedMargin":"0",
+            "crossedMargin":"0","crossedUnrealizedPL":"0","isolatedUnrealizedPL":"0",
+            "assetMode":"single"}])),
         ("GET", "/api/v2/spot/account/info") => envelope(json!({
             "userId":s.user_id,"inviterId":"","ips":"203.0.113.7","authorities":s.authorities,
             "parentId":s.parent_id,"traderType":"not_trader","channelCode":"","channel":"",

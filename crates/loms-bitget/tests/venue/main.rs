@@ -1,6 +1,7 @@
 //! The Bitget client against a fake venue on 127.0.0.1 that checks every signature as
 //! Bitget does and answers with the real envelopes and error codes.
 
+mod execution;
 mod fake;
 mod submit;
 
