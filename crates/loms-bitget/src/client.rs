@@ -412,6 +412,17 @@ impl BitgetClient {
             .map(drop)
     }
 
+    /// `POST /api/v2/mix/account/set-position-mode` to one-way mode (every symbol of the
+    /// product type; refused with 40920 while a position or order exists).
+    ///
+    /// # Errors
+    /// [`BitgetError`].
+    pub fn set_one_way(&self) -> Result<(), BitgetError> {
+        let body = json_object(&[("productType", PRODUCT_TYPE), ("posMode", "one_way_mode")]);
+        self.post("/api/v2/mix/account/set-position-mode", &body)
+            .map(drop)
+    }
+
     /// `POST /api/v2/mix/order/modify-tpsl-order`: move the position's stop-loss (the
     /// preset placed with the entry, id `stop_loss_id` from [`VenuePosition`]).
     ///

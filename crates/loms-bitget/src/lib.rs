@@ -10,6 +10,8 @@
 //!   re-send only under the same id, back off on 429.
 //! - [`execution`]: Bitget as LOMS's `ExecutionClient` (an order intent in, a report
 //!   with the real fills out).
+//! - [`gates`]: the read-only pre-live checklist (clock, key UID and permissions,
+//!   account family, one-way mode, equity ceiling).
 //! - [`codes`] and [`error`]: every failure classified by what the caller may assume,
 //!   above all whether an order's outcome is unknown (look it up by clientOid, never
 //!   send it under another id).
@@ -22,6 +24,7 @@ pub mod codes;
 pub mod contract;
 pub mod error;
 pub mod execution;
+pub mod gates;
 pub mod order;
 pub mod sign;
 pub mod submit;

@@ -23,6 +23,39 @@ pub enum CredentialsError {
     /// A part is empty or has characters a header cannot carry.
     #[error("{0} is empty or not printable ASCII: check the key as Bitget showed it")]
     Malformed(&'static str),
+    /// Neither the environment nor a secrets file holds them.
+    #[error(
+        "{0} not set: set them in the environment or in the secrets file (BITGET_SECRETS_FILE)"
+    )]
+    Missing(String),
+    /// The secrets file cannot be used.
+    #[error("secrets file {0}: {1}")]
+    File(String, String),
+}
+
+/// Refuse a secrets file that anyone but its owner may read or write.
+#[cfg(unix)]
+fn check_owner_only(path: &std::path::Path, shown: &str) -> Result<(), CredentialsError> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path)
+        .map_err(|e| CredentialsError::File(shown.to_string(), e.to_string()))?
+        .permissions()
+        .mode();
+    if mode & 0o077 != 0 {
+        return Err(CredentialsError::File(
+            shown.to_string(),
+            format!(
+                "readable or writable by others (mode {:o}): chmod 600 {shown}",
+                mode & 0o777
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_owner_only(_: &std::path::Path, _: &str) -> Result<(), CredentialsError> {
+    Ok(())
 }
 
 impl Credentials {
@@ -43,6 +76,64 @@ impl Credentials {
             secret: check("BITGET_API_SECRET", secret)?,
             passphrase: check("BITGET_API_PASSPHRASE", passphrase)?,
         })
+    }
+
+    /// The three parts from the environment (`BITGET_API_KEY`, `BITGET_API_SECRET`,
+    /// `BITGET_API_PASSPHRASE`, read through `env`), or else from `file`: lines
+    /// `NAME=value` with the same names (blank lines and `#` comments allowed), a file
+    /// that only its owner may read or write.
+    ///
+    /// # Errors
+    /// [`CredentialsError`] saying what to fix, never showing a secret.
+    pub fn load(
+        env: impl Fn(&str) -> Option<String>,
+        file: Option<&std::path::Path>,
+    ) -> Result<Self, CredentialsError> {
+        const NAMES: [&str; 3] = [
+            "BITGET_API_KEY",
+            "BITGET_API_SECRET",
+            "BITGET_API_PASSPHRASE",
+        ];
+        let from_env: Vec<Option<String>> = NAMES.iter().map(|n| env(n)).collect();
+        if from_env.iter().all(Option::is_some) {
+            let v: Vec<String> = from_env.into_iter().flatten().collect();
+            return Self::new(&v[0], &v[1], &v[2]);
+        }
+        let Some(path) = file else {
+            let missing: Vec<&str> = NAMES
+                .iter()
+                .zip(&from_env)
+                .filter(|(_, v)| v.is_none())
+                .map(|(n, _)| *n)
+                .collect();
+            return Err(CredentialsError::Missing(missing.join(", ")));
+        };
+        let shown = path.display().to_string();
+        check_owner_only(path, &shown)?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CredentialsError::File(shown.clone(), e.to_string()))?;
+        let mut found: [Option<String>; 3] = Default::default();
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let Some((name, value)) = line.split_once('=') else {
+                return Err(CredentialsError::File(
+                    shown,
+                    "a line is not NAME=value".into(),
+                ));
+            };
+            if let Some(i) = NAMES.iter().position(|n| *n == name.trim()) {
+                found[i] = Some(value.trim().trim_matches('"').to_string());
+            }
+        }
+        match found {
+            [Some(k), Some(s), Some(p)] => Self::new(&k, &s, &p),
+            _ => Err(CredentialsError::File(
+                shown,
+                format!("it must hold {}", NAMES.join(", ")),
+            )),
+        }
     }
 
     /// The API key (the `ACCESS-KEY` header; not a secret by itself, but not logged either).
@@ -219,6 +310,67 @@ mod tests {
         let e = sorted_query(&[("clientOid", "loms#1")]).unwrap_err();
         assert_eq!(e, QueryError("loms#1".into()));
         assert_eq!(sorted_query(&[]).unwrap(), "");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn credentials_come_from_the_environment_or_an_owner_only_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        static ALL: [(&str, &str); 3] = [
+            ("BITGET_API_KEY", "k"),
+            ("BITGET_API_SECRET", "s3cr3t"),
+            ("BITGET_API_PASSPHRASE", "p4ss"),
+        ];
+        let all = &ALL;
+        let c = Credentials::load(env(all), None).unwrap();
+        assert_eq!((c.key(), c.passphrase()), ("k", "p4ss"));
+        let e = Credentials::load(env(&all[..1]), None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "BITGET_API_SECRET, BITGET_API_PASSPHRASE not set: set them in the environment or in the secrets file (BITGET_SECRETS_FILE)"
+        );
+
+        let dir = std::env::temp_dir().join(format!("loms-secrets-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bitget.env");
+        std::fs::write(
+            &file,
+            "# sub-account key\nBITGET_API_KEY=k\nBITGET_API_SECRET=\"s3cr3t\"\nBITGET_API_PASSPHRASE=p4ss\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = Credentials::load(|_| None, Some(&file))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("readable or writable by others (mode 644): chmod 600"),
+            "{e}"
+        );
+        assert!(!e.contains("s3cr3t"));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let c = Credentials::load(|_| None, Some(&file)).unwrap();
+        assert_eq!(
+            c.sign("1", "GET", "/x", "", ""),
+            signature("s3cr3t", "1GET/x")
+        );
+        std::fs::write(&file, "BITGET_API_KEY=k\n").unwrap();
+        let e = Credentials::load(|_| None, Some(&file))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with("it must hold BITGET_API_KEY, BITGET_API_SECRET, BITGET_API_PASSPHRASE"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -138,6 +138,23 @@ impl FakeBitget {
         lock(&self.state).marks.insert(symbol.to_string(), price);
     }
 
+    /// The key's account, parent account and permission codes.
+    pub(crate) fn set_key(&self, user_id: &str, parent_id: u64, authorities: &[&str]) {
+        let mut s = lock(&self.state);
+        s.user_id = user_id.into();
+        s.parent_id = parent_id;
+        s.authorities = authorities.iter().map(|a| a.to_string()).collect();
+    }
+
+    /// `one_way_mode` or `hedge_mode`.
+    pub(crate) fn set_pos_mode(&self, mode: &str) {
+        lock(&self.state).pos_mode = mode.into();
+    }
+
+    pub(crate) fn pos_mode(&self) -> String {
+        lock(&self.state).pos_mode.clone()
+    }
+
     pub(crate) fn set_balance(&self, usdt: Decimal) {
         lock(&self.state).balance = usdt;
     }
@@ -377,6 +394,17 @@ fn route(req: &Seen, s: &mut State) -> (u16, String) {
                 json!({"symbol":field("symbol"),"marginCoin":"USDT","longLeverage":field("leverage"),
                 "shortLeverage":field("leverage"),"crossMarginLeverage":field("leverage"),"marginMode":"isolated"}),
             )
+        }
+        ("POST", "/api/v2/mix/account/set-position-mode") => {
+            if !s.positions.is_empty() {
+                return error(
+                    400,
+                    "40920",
+                    "Position or order exists, the position mode cannot be switched",
+                );
+            }
+            s.pos_mode = field("posMode");
+            envelope(json!({"posMode": s.pos_mode}))
         }
         ("POST", "/api/v2/mix/account/set-margin-mode") => envelope(json!({
             "symbol":field("symbol"),"marginCoin":"USDT","longLeverage":"3","shortLeverage":"3",

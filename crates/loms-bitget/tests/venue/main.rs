@@ -3,6 +3,7 @@
 
 mod execution;
 mod fake;
+mod gates;
 mod submit;
 
 use fake::{FakeBitget, Fault, KEY, NOW_MS, PASSPHRASE, SECRET};
