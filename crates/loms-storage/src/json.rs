@@ -26,10 +26,19 @@ pub(crate) fn write_position(row: &Row<'_>, out: &mut Vec<u8>) -> Result<()> {
                 let _ = write!(out, "{n}");
             }
             // A stored decimal is `Decimal::to_string` (plain digits, never an
-            // exponent): already the JSON number serde writes for it.
-            (ValueRef::Text(t), Kind::Decimal) => out.extend_from_slice(t),
-            (ValueRef::Text(t), Kind::Time) => time(t, out),
-            (ValueRef::Text(t), Kind::Json) => out.extend_from_slice(t),
+            // exponent): already the JSON number serde writes for it. A row edited by
+            // hand may hold anything: it is refused, never copied into the answer as
+            // invalid JSON.
+            (ValueRef::Text(t), Kind::Decimal) if is_plain_decimal(t) => out.extend_from_slice(t),
+            (ValueRef::Text(t), Kind::Time) if is_stored_time(t) => time(t, out),
+            (ValueRef::Text(t), Kind::Json)
+                if t == b"{}" || serde_json::from_slice::<serde::de::IgnoredAny>(t).is_ok() =>
+            {
+                out.extend_from_slice(t)
+            }
+            (ValueRef::Text(t), Kind::Decimal | Kind::Time | Kind::Json) => {
+                return Err(bad_row(row, key, t));
+            }
             (ValueRef::Text(t), Kind::Closes) => crate::closes::write_json(t, out)?,
             // Most text needs no escaping (symbols, sides, reasons): copy it as is.
             (ValueRef::Text(t), Kind::Text | Kind::Int)
@@ -53,6 +62,40 @@ pub(crate) fn write_position(row: &Row<'_>, out: &mut Vec<u8>) -> Result<()> {
     }
     out.push(b'}');
     Ok(())
+}
+
+/// `-?digits[.digits]`: the text `Decimal` stores (and a valid JSON number).
+fn is_plain_decimal(t: &[u8]) -> bool {
+    let t = t.strip_prefix(b"-").unwrap_or(t);
+    let (int, frac) = match t.iter().position(|c| *c == b'.') {
+        Some(i) => (&t[..i], Some(&t[i + 1..])),
+        None => (t, None),
+    };
+    let digits = |d: &[u8]| !d.is_empty() && d.iter().all(u8::is_ascii_digit);
+    digits(int) && frac.is_none_or(digits)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.ffffffZ` ([`crate::codec::ts`] for the years 0 to 9999): only
+/// digits and the separators, nothing that would need escaping in JSON.
+fn is_stored_time(t: &[u8]) -> bool {
+    t.len() == 27
+        && t.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            10 => *c == b'T',
+            13 | 16 => *c == b':',
+            19 => *c == b'.',
+            26 => *c == b'Z',
+            _ => c.is_ascii_digit(),
+        })
+}
+
+/// A row whose stored text cannot be shown: named, so the operator can repair it.
+fn bad_row(row: &Row<'_>, key: &str, t: &[u8]) -> crate::StorageError {
+    let id: i64 = row.get(0).unwrap_or_default();
+    crate::StorageError::Corrupt(format!(
+        "positions row {id}: {key} holds {:?}, which is not what LOMS stores",
+        String::from_utf8_lossy(t)
+    ))
 }
 
 /// A stored time (`2025-12-01T10:05:30.451266Z`) as chrono prints it (AutoSi: no

@@ -751,6 +751,41 @@ mod tests {
         assert!(s.position_json(999).unwrap().is_none());
     }
 
+    /// A row edited by hand never turns the fast list into invalid JSON: it is refused,
+    /// named, and the other rows read as before.
+    #[test]
+    fn a_row_edited_by_hand_is_refused_by_the_json_list_never_served_as_invalid_json() {
+        let mut s = Store::open_in_memory().unwrap();
+        let good = open_one(&mut s, "BTCUSDT", None);
+        for (column, value) in [
+            ("qty", "abc"),
+            ("entry_price", "1e5"),
+            ("entry_price", "12,5"),
+            ("created_at", "2025-12-01 \"x\""),
+            ("exit_meta", "{not json"),
+        ] {
+            let bad = open_one(&mut s, "ETHUSDT", None);
+            s.conn
+                .execute(
+                    &format!("UPDATE positions SET {column} = ?1 WHERE id = ?2"),
+                    rusqlite::params![value, bad],
+                )
+                .unwrap();
+            let e = s.positions_json(&PositionFilter::default()).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains(&format!("positions row {bad}: {column} holds")),
+                "{column}={value}: {e}"
+            );
+            assert!(s.position_json(bad).is_err());
+            let one = s.position_json(good).unwrap().unwrap();
+            serde_json::from_slice::<serde_json::Value>(&one).unwrap();
+            s.conn
+                .execute("DELETE FROM positions WHERE id = ?1", [bad])
+                .unwrap();
+        }
+    }
+
     #[test]
     fn the_json_list_in_pieces_joins_up_to_the_whole_and_stops_when_asked() {
         let mut s = Store::open_in_memory().unwrap();
