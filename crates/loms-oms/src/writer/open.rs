@@ -1,0 +1,250 @@
+//! Opening a position: from a signal (idempotency, trading mode, risk, then the fill)
+//! or from an operator's order; the order, the position and its entry fill are stored
+//! together.
+
+use super::{Ctx, Tick};
+use crate::OmsError;
+use crate::answer::SignalAnswer;
+use crate::book::Book;
+use crate::entry::EntryQuote;
+use crate::order::ManualOrder;
+use crate::publish::Event;
+use loms_broker::OrderRequest;
+use loms_domain::{CloseReason, Decimal, Position, Signal, Timestamp, size_qty, tp_sl_prices};
+use loms_risk::{Intent, RiskLimits, check, check_signal_age};
+use loms_storage::{FillRecord, NewOrder, SignalRecord, Tx};
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn on_signal(
+    ctx: &Ctx,
+    book: &mut Book,
+    tx: &Tx<'_>,
+    (s, entry): (&Signal, &EntryQuote),
+    key: &str,
+    payload: &str,
+    now: Timestamp,
+    events: &mut Vec<Event>,
+) -> Result<SignalAnswer, OmsError> {
+    if let Some(prev) = book.seen.response(tx, key, now)? {
+        let mut a: SignalAnswer = serde_json::from_str(&prev)
+            .map_err(|e| OmsError::Storage(format!("stored answer of {key} unreadable: {e}")))?;
+        a.duplicate = true;
+        events.push(Event::Log(format!(
+            "signal_duplicate key={key} symbol={}",
+            s.symbol
+        )));
+        events.push(Event::Signal("duplicate"));
+        return Ok(a);
+    }
+    let enabled = book.trading.mode.signals_may_open();
+    let mut a = SignalAnswer::base(enabled, key);
+    if !enabled {
+        a.reason = Some(book.trading.refusal());
+        events.push(Event::Log(format!(
+            "signal_ignored reason=trading_mode_{} key={key} symbol={}",
+            book.trading.mode, s.symbol
+        )));
+    } else {
+        let qty = match s.qty {
+            Some(q) => q,
+            None => size_qty(ctx.sizing, s.price)?,
+        };
+        let snap = book.snapshot(&s.symbol, now);
+        let intent = Intent {
+            symbol: &s.symbol,
+            price: s.price,
+            qty,
+        };
+        let verdict = check_signal_age(&ctx.limits, s.timestamp, now)
+            .and_then(|()| check(&ctx.limits, &snap, &intent));
+        match verdict {
+            Err(b) => {
+                events.push(Event::Log(format!(
+                    "risk_block scope={} reason=\"{}\" symbol={} key={key}",
+                    b.scope, b.reason, s.symbol
+                )));
+                events.push(Event::RiskBlock(b.scope.as_str()));
+                a.risk_scope = Some(b.scope.as_str().into());
+                a.risk_reason = Some(b.reason);
+            }
+            Ok(()) => {
+                // Nothing is written before this: no quote, nothing stored (503).
+                let tick = entry.tick(&s.symbol)?;
+                let mut p = Position::open(s.symbol.clone(), s.side, qty, s.price, now);
+                p.exchange = s.exchange.clone();
+                p.exit_strategy = s
+                    .exit_strategy
+                    .clone()
+                    .unwrap_or_else(|| ctx.default_exit.clone());
+                p.signal_id = Some(key.to_string());
+                p.strategy = Some(s.strategy.clone());
+                p.timeframe_min = Some(s.timeframe_min);
+                p.signal_price = Some(s.price);
+                p.signal_time = Some(s.timestamp);
+                let levels = Levels::Pct(s.tp_pct, s.sl_pct);
+                let p = open_position(ctx, tx, (p, tick), levels, "market", now)?;
+                a.risk_ok = true;
+                a.order_id = p.order_id;
+                a.position_id = Some(p.id);
+                a.entry_price = Some(p.entry_price);
+                a.qty = Some(p.qty);
+                a.tp_price = p.tp_price;
+                a.sl_price = p.sl_price;
+                a.exit_strategy = Some(p.exit_strategy.clone());
+                events.push(Event::Log(opened_event(&p)));
+                book.count_signal_open(&p.symbol, now);
+                book.add_open(p);
+            }
+        }
+    }
+    let response = serde_json::to_string(&a).map_err(|e| OmsError::Storage(e.to_string()))?;
+    let row = tx.insert_signal(&SignalRecord {
+        idem_key: key,
+        received_at: now,
+        symbol: &s.symbol,
+        outcome: a.outcome(),
+        position_id: a.position_id,
+        payload,
+        response: &response,
+    })?;
+    book.seen.insert(key, row);
+    events.push(Event::Signal(a.outcome()));
+    Ok(a)
+}
+
+pub(super) fn on_order(
+    ctx: &Ctx,
+    book: &mut Book,
+    tx: &Tx<'_>,
+    o: &ManualOrder,
+    now: Timestamp,
+    events: &mut Vec<Event>,
+) -> Result<Position, OmsError> {
+    if !book.trading.mode.orders_may_open() {
+        return Err(OmsError::WrongMode(format!(
+            "trading mode is {}: no position may be opened",
+            book.trading.mode
+        )));
+    }
+    let snap = book.snapshot(&o.symbol, now);
+    // Rate and staleness limits are about signals; position limits hold for everyone.
+    let limits = RiskLimits {
+        max_signals_per_day: None,
+        max_signals_per_symbol_per_day: None,
+        max_signal_age_sec: None,
+        ..ctx.limits.clone()
+    };
+    let intent = Intent {
+        symbol: &o.symbol,
+        price: o.entry_price,
+        qty: o.qty,
+    };
+    check(&limits, &snap, &intent).map_err(OmsError::RiskBlocked)?;
+    let mut p = Position::open(o.symbol.clone(), o.side, o.qty, o.entry_price, now);
+    p.exit_strategy = ctx.default_exit.clone();
+    // An operator's order states its price: no quote.
+    let p = open_position(
+        ctx,
+        tx,
+        (p, None),
+        Levels::Abs(o.tp_price, o.sl_price),
+        &o.order_type,
+        now,
+    )?;
+    events.push(Event::Log(opened_event(&p)));
+    book.add_open(p.clone());
+    Ok(p)
+}
+
+enum Levels {
+    Pct(Decimal, Decimal),
+    Abs(Option<Decimal>, Option<Decimal>),
+}
+
+/// Fill through the broker — at the tick's quote when there is one (the paper broker
+/// buys at its ask and sells at its bid), else at the position's price — and store the
+/// order, the position and the entry fill.
+fn open_position(
+    ctx: &Ctx,
+    tx: &Tx<'_>,
+    (mut p, tick): (Position, Option<&Tick>),
+    levels: Levels,
+    order_type: &str,
+    now: Timestamp,
+) -> Result<Position, OmsError> {
+    let fill = ctx.broker.open(&OrderRequest {
+        symbol: &p.symbol,
+        side: p.side,
+        qty: p.qty,
+        price: tick.map_or(p.entry_price, |t| t.price),
+        quote: tick.map(|t| &t.quote),
+        ts: now,
+    })?;
+    p.entry_price = fill.price;
+    p.qty = fill.qty;
+    p.opened_qty = fill.qty;
+    p.created_at = fill.ts;
+    p.fees = fill.fee;
+    p.external_order_id = fill.external_order_id.clone();
+    (p.tp_price, p.sl_price) = match levels {
+        Levels::Pct(tp, sl) => {
+            let (t, s) = tp_sl_prices(p.side, fill.price, tp, sl)?;
+            (Some(t), Some(s))
+        }
+        Levels::Abs(t, s) => (t, s),
+    };
+    let order_id = tx.insert_order(&NewOrder {
+        symbol: &p.symbol,
+        side: p.side.entry_order_side(),
+        qty: p.qty,
+        order_type,
+        status: "filled",
+        price: fill.price,
+        created_at: fill.ts,
+        signal_id: p.signal_id.as_deref(),
+    })?;
+    p.order_id = Some(order_id);
+    p.id = tx.insert_position(&p)?;
+    record_fill(tx, &p, "entry", &fill, None)?;
+    ctx.prices.observe(&p.symbol, p.entry_price);
+    Ok(p)
+}
+
+pub(super) fn record_fill(
+    tx: &Tx<'_>,
+    p: &Position,
+    kind: &str,
+    fill: &loms_broker::Fill,
+    reason: Option<CloseReason>,
+) -> Result<(), OmsError> {
+    let side = match kind {
+        "entry" => p.side.entry_order_side(),
+        _ => p.side.opposite().entry_order_side(),
+    };
+    tx.insert_fill(&FillRecord {
+        position_id: p.id,
+        kind,
+        side,
+        qty: fill.qty,
+        price: fill.price,
+        fee: fill.fee,
+        ts: fill.ts,
+        reason,
+    })?;
+    Ok(())
+}
+
+fn opened_event(p: &Position) -> String {
+    format!(
+        "position_opened id={} symbol={} side={} qty={} entry={} tp={} sl={} exit={} key={}",
+        p.id,
+        p.symbol,
+        p.side,
+        p.qty,
+        p.entry_price,
+        p.tp_price.map_or("-".into(), |d| d.to_string()),
+        p.sl_price.map_or("-".into(), |d| d.to_string()),
+        p.exit_strategy,
+        p.signal_id.as_deref().unwrap_or("-")
+    )
+}
