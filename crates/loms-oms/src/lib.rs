@@ -24,16 +24,22 @@
 
 pub mod answer;
 pub mod audit;
+mod auto_close;
 mod book;
 mod catch_up;
+mod checkpoint;
+mod deps;
 mod disk;
 mod entry;
 mod error;
 mod flatten;
 pub mod health;
+mod json_list;
+mod market;
 pub mod metrics;
 pub mod order;
 mod publish;
+mod readers;
 pub mod replay;
 mod seen;
 pub mod stats;
@@ -42,8 +48,10 @@ pub mod trading;
 mod writer;
 
 pub use answer::SignalAnswer;
+pub use deps::Deps;
 pub use error::OmsError;
 pub use health::HealthReport;
+pub use json_list::{JSON_PIECE_BYTES, JsonList, JsonPieces};
 pub use loms_config::Settings;
 pub use metrics::Metrics;
 pub use order::ManualOrder;
@@ -53,106 +61,19 @@ pub use writer::{CloseAllReport, CloseFailure, PassReport};
 
 use audit::AuditLog;
 use book::Book;
+use checkpoint::{Checkpointer, spawn_checkpointer};
 use health::Health;
-use loms_broker::{BrokerAdapter, PaperSim};
-use loms_config::PriceSourceKind;
-use loms_domain::{Clock, CloseReason, Decimal, Order, Position, Signal, SystemClock, Timestamp};
+use loms_domain::{CloseReason, Decimal, Order, Position, Signal, Timestamp};
 use loms_exit_engine::PolicyRegistry;
-use loms_price_source::{
-    Exchange, ExchangeClient, ExchangeConfig, KlineSource, Market as PriceMarket, PriceSource,
-    Simulator, SimulatorConfig,
-};
-use loms_storage::{DatabaseLock, PositionFilter, StorageError, Store, TradeFilter};
+use loms_price_source::Simulator;
+use loms_storage::{DatabaseLock, PositionFilter, Store, TradeFilter};
+use readers::Readers;
 use serde_json::Value;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
-use writer::{Cmd, Ctx, Market, Tick, Write, Writer};
-
-/// The swappable parts of the OMS: time, prices, broker, exit policies.
-#[derive(Debug, Clone)]
-pub struct Deps {
-    /// Clock.
-    pub clock: Arc<dyn Clock>,
-    /// Price source.
-    pub prices: Arc<dyn PriceSource>,
-    /// Broker.
-    pub broker: Arc<dyn BrokerAdapter>,
-    /// Exit policies by name.
-    pub policies: PolicyRegistry,
-    /// Historical bars, to close what was hit while LOMS was down (exchange prices only).
-    pub klines: Option<Arc<dyn KlineSource>>,
-}
-
-impl Deps {
-    /// The parts the settings ask for: the simulator and the paper broker, on the wall clock.
-    pub fn from_settings(s: &Settings) -> Self {
-        Self::with_clock(s, Arc::new(SystemClock))
-    }
-
-    /// Same as [`Deps::from_settings`] with another clock (tests, replay).
-    pub fn with_clock(s: &Settings, clock: Arc<dyn Clock>) -> Self {
-        let (prices, klines): (Arc<dyn PriceSource>, Option<Arc<dyn KlineSource>>) =
-            match s.price_source {
-                PriceSourceKind::Simulator => (Arc::new(simulator(s, clock.clone())), None),
-                PriceSourceKind::Exchange => {
-                    let client = Arc::new(exchange_client(s, clock.clone()));
-                    (client.clone(), Some(client))
-                }
-            };
-        Self {
-            clock,
-            prices,
-            klines,
-            broker: Arc::new(PaperSim {
-                taker_fee_bps: s.fee_taker_bps,
-                slippage_bps: s.slippage_bps,
-            }),
-            policies: PolicyRegistry::new(s.exit_params()),
-        }
-    }
-}
-
-/// The exchange ticker client the settings describe. Public tickers only: nothing in
-/// it can place an order.
-fn exchange_client(s: &Settings, clock: Arc<dyn Clock>) -> ExchangeClient {
-    let exchange = if s.price_exchange == "bybit" {
-        Exchange::Bybit
-    } else {
-        Exchange::Bitget
-    };
-    let market = if s.price_market == "spot" {
-        PriceMarket::Spot
-    } else {
-        PriceMarket::Perp
-    };
-    let mut cfg = ExchangeConfig::new(exchange, market, s.auto_close_interval);
-    cfg.base_url = match exchange {
-        Exchange::Bybit => s.bybit_base_url.clone(),
-        Exchange::Bitget => s.bitget_base_url.clone(),
-    };
-    cfg.timeout = s.price_http_timeout;
-    cfg.max_age = s.price_max_age;
-    ExchangeClient::new(cfg, clock)
-}
-
-fn simulator(s: &Settings, clock: Arc<dyn Clock>) -> Simulator {
-    use rust_decimal::prelude::ToPrimitive;
-    let seed = s.sim_seed.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-    });
-    Simulator::new(
-        SimulatorConfig {
-            seed,
-            base_price: s.sim_base_price,
-            volatility_pct: s.sim_volatility_pct.to_f64().unwrap_or(0.0),
-        },
-        clock,
-    )
-}
+use writer::{Cmd, Ctx, Write, Writer};
 
 /// Parse a signal (its time checked against `now`, the server clock) and check what
 /// the domain cannot: the exit strategy exists, and a client key does not pose as a
@@ -195,96 +116,6 @@ pub(crate) fn idempotency_key(s: &Signal, header: Option<&str>) -> String {
         .or_else(|| header.map(str::to_string))
         .unwrap_or_else(|| s.derived_key())
 }
-
-/// How often the WAL is copied into the database, off the writer. Under a stream of
-/// concurrent writes, a checkpoint every 50 ms put a database `fsync` in the way of the
-/// WAL flushes twenty times a second (intake p99 5.3–6.8 ms at concurrency 16); once a
-/// second, 3.9–4.0 ms, and pages rewritten in between are copied once.
-const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
-/// WAL frames (4 KiB pages, 16 MiB) from which the checkpoint thread asks the writer to
-/// copy the last frames itself so that the WAL starts over.
-const WAL_RESTART_FRAMES: i64 = 4096;
-
-/// The thread that checkpoints the WAL, so the writer never stops to do it.
-#[derive(Debug)]
-struct Checkpointer {
-    stop: Sender<()>,
-    handle: std::thread::JoinHandle<()>,
-}
-
-impl Checkpointer {
-    /// Stop after a last checkpoint, and wait.
-    fn stop(self) {
-        drop(self.stop);
-        let _ = self.handle.join();
-    }
-}
-
-/// Start the checkpoint thread. Once the WAL holds [`WAL_RESTART_FRAMES`] or more, each
-/// checkpoint also sets `restart`: the writer, once requests come one at a time, copies
-/// the frames added since into the database itself ([`writer::Writer::run`]), so that
-/// its next transaction starts the WAL file over.
-fn spawn_checkpointer(
-    path: &std::path::Path,
-    restart: Arc<AtomicBool>,
-) -> Result<Checkpointer, OmsError> {
-    let store = Store::open(path)?;
-    let (stop, rx) = std::sync::mpsc::channel::<()>();
-    let handle = std::thread::Builder::new()
-        .name("loms-checkpoint".into())
-        .spawn(move || {
-            loop {
-                let stopping = !matches!(
-                    rx.recv_timeout(CHECKPOINT_EVERY),
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout)
-                );
-                match store.checkpoint() {
-                    // Only the writer can start the WAL over: SQLite does it at a write
-                    // transaction that begins with every frame copied.
-                    Ok(c) if c.wal_frames >= WAL_RESTART_FRAMES => {
-                        restart.store(true, Ordering::Release);
-                    }
-                    Ok(_) => {}
-                    Err(e) => log::warn!("checkpoint_failed error={e}"),
-                }
-                if stopping {
-                    break;
-                }
-            }
-        })
-        .map_err(|e| OmsError::Storage(format!("cannot start the checkpoint thread: {e}")))?;
-    Ok(Checkpointer { stop, handle })
-}
-
-/// Read connections kept open between reads.
-const MAX_IDLE_READERS: usize = 4;
-
-/// Pool of read-only connections, so reads never queue behind the writer.
-#[derive(Debug)]
-struct Readers {
-    path: std::path::PathBuf,
-    idle: Mutex<Vec<Store>>,
-}
-
-impl Readers {
-    fn with<T>(&self, f: impl FnOnce(&Store) -> Result<T, StorageError>) -> Result<T, OmsError> {
-        let pooled = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let store = match pooled {
-            Some(s) => s,
-            None => Store::open_reader(&self.path)?,
-        };
-        let r = f(&store);
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        // Keep a few connections for the next reads; close the rest (a burst of
-        // concurrent reads must not leave dozens of page caches behind).
-        if idle.len() < MAX_IDLE_READERS {
-            idle.push(store);
-        }
-        Ok(r?)
-    }
-}
-
 #[derive(Debug)]
 struct Inner {
     settings: Settings,
@@ -308,66 +139,6 @@ struct Inner {
     /// This server's lock of the database file, released once the writer has stopped.
     lock: Mutex<Option<DatabaseLock>>,
 }
-
-/// Size of the pieces of a JSON list ([`Oms::positions_json_pieces`]).
-pub const JSON_PIECE_BYTES: usize = 256 * 1024;
-
-/// A JSON list ([`Oms::positions_json_pieces`]).
-#[derive(Debug)]
-pub enum JsonList {
-    /// It fit in one piece.
-    Whole(Vec<u8>),
-    /// The first piece, and the rest as they are read.
-    Pieces(JsonPieces),
-}
-
-/// How long the reader waits for a client to take the next piece of a list before it
-/// gives up (the answer is then cut): a client that stops reading must not keep a read
-/// transaction open, which would stop the WAL from starting over.
-const JSON_PIECE_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
-
-/// A JSON list arriving in pieces.
-#[derive(Debug)]
-pub struct JsonPieces {
-    first: Option<Vec<u8>>,
-    rest: tokio::sync::mpsc::Receiver<Result<(Vec<u8>, bool), OmsError>>,
-    /// The last piece has arrived.
-    done: bool,
-}
-
-impl JsonPieces {
-    /// The next piece; `None` once the list is complete, an error if the list stops
-    /// before its last piece.
-    pub fn poll_next(
-        &mut self,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Option<Result<Vec<u8>, OmsError>>> {
-        use std::task::Poll;
-        if let Some(first) = self.first.take() {
-            return Poll::Ready(Some(Ok(first)));
-        }
-        if self.done {
-            return Poll::Ready(None);
-        }
-        self.rest.poll_recv(cx).map(|next| match next {
-            Some(Ok((piece, last))) => {
-                self.done = last;
-                Some(Ok(piece))
-            }
-            Some(Err(e)) => {
-                self.done = true;
-                Some(Err(e))
-            }
-            None => {
-                self.done = true;
-                Some(Err(OmsError::Storage(
-                    "the list stopped before its end".into(),
-                )))
-            }
-        })
-    }
-}
-
 /// A running OMS. Cheap to clone; every clone talks to the same writer.
 #[derive(Debug, Clone)]
 pub struct Oms(Arc<Inner>);
@@ -454,10 +225,7 @@ impl Oms {
             .spawn(move || writer.run(rx, Some(wal), Some(restart)))
             .map_err(|e| OmsError::Storage(format!("cannot start the writer thread: {e}")))?;
         Ok(Oms(Arc::new(Inner {
-            readers: Readers {
-                path,
-                idle: Mutex::new(Vec::new()),
-            },
+            readers: Readers::new(path),
             settings,
             deps,
             tx,
@@ -570,16 +338,6 @@ impl Oms {
         rx.await.map_err(|_| OmsError::Stopped)?
     }
 
-    async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Store) -> Result<T, StorageError> + Send + 'static,
-    ) -> Result<T, OmsError> {
-        let inner = self.0.clone();
-        tokio::task::spawn_blocking(move || inner.readers.with(f))
-            .await
-            .map_err(|e| OmsError::Storage(format!("read task failed: {e}")))?
-    }
-
     /// Audit a signal refused before it reached the writer; `payload_json` is the body
     /// as JSON text ([`audit::body_text`], or a JSON string for a body that is not JSON).
     fn audit_rejected(&self, payload_json: &str, key: Option<&str>, e: &OmsError) {
@@ -677,18 +435,6 @@ impl Oms {
         Ok(self.tick(symbol).await?.price)
     }
 
-    async fn tick(&self, symbol: &str) -> Result<Tick, OmsError> {
-        let (mut market, mut errors) = self.market(vec![symbol.to_string()]).await?;
-        market
-            .remove(symbol)
-            .ok_or_else(|| OmsError::PriceUnavailable {
-                symbol: symbol.to_string(),
-                detail: errors
-                    .pop()
-                    .map_or_else(|| "no quote returned".into(), |(_, e)| e),
-            })
-    }
-
     /// Close a position at the current price with `reason`. A position already closed
     /// is returned unchanged.
     ///
@@ -715,163 +461,6 @@ impl Oms {
         }
     }
 
-    /// One auto-close pass: one quote request for all symbols with an open position,
-    /// then the policies decide and the closes are written many to a transaction (a
-    /// pass over many positions runs in slices between other commands).
-    ///
-    /// A price error on one symbol is logged and counted, and that symbol's positions
-    /// are left untouched.
-    ///
-    /// # Errors
-    /// [`OmsError::Stopped`] or [`OmsError::Storage`].
-    pub async fn auto_close_pass(&self) -> Result<PassReport, OmsError> {
-        self.pass(true).await
-    }
-
-    /// The pass `loms-server`'s loop runs: [`Oms::auto_close_pass`] with a report that
-    /// only counts the closes (`closed_count`; `closed` stays empty), so that nothing
-    /// is read back or kept for them.
-    ///
-    /// # Errors
-    /// [`OmsError::Stopped`] or [`OmsError::Storage`].
-    pub async fn auto_close_pass_counting(&self) -> Result<PassReport, OmsError> {
-        self.pass(false).await
-    }
-
-    /// An auto-close pass whose report keeps the closed positions or only counts them;
-    /// a failure is kept for /health (the loop's check says the passes are failing).
-    async fn pass(&self, keep_closed: bool) -> Result<PassReport, OmsError> {
-        let r = self.run_pass(keep_closed).await;
-        if let Err(e) = &r {
-            self.0
-                .health
-                .pass_failed(self.0.deps.clock.now(), e.to_string());
-        }
-        r
-    }
-
-    async fn run_pass(&self, keep_closed: bool) -> Result<PassReport, OmsError> {
-        // Downtime bars that could not be fetched at start go first, while unjudged.
-        let gap = self.retry_gap().await.unwrap_or_else(|e| {
-            log::error!("downtime_gap_retry_failed error=\"{e}\"");
-            PassReport::default()
-        });
-        let started = std::time::Instant::now();
-        let mut report = if self.flattening() {
-            self.flatten_pass(keep_closed).await?
-        } else {
-            let market = self.current_market().await?;
-            self.ask(|reply| Write::Pass {
-                market,
-                at: None,
-                reply,
-                progress: None,
-                keep_closed,
-            })
-            .await?
-        };
-        report.closed_count += gap.closed_count;
-        if keep_closed {
-            report.closed.splice(0..0, gap.closed);
-        }
-        let took = started.elapsed();
-        self.0.health.pass_done(self.0.deps.clock.now(), took);
-        self.0.metrics.pass(took);
-        Ok(report)
-    }
-
-    /// One quote request for every symbol with an open position.
-    async fn current_market(&self) -> Result<Market, OmsError> {
-        let symbols = self.open_symbols().await?;
-        Ok(self.market(symbols).await?.0)
-    }
-
-    /// The distinct symbols with an open position, from the writer's Book.
-    async fn open_symbols(&self) -> Result<Vec<String>, OmsError> {
-        let (reply, rx) = oneshot::channel();
-        self.0
-            .tx
-            .send(Cmd::Symbols { reply })
-            .map_err(|_| OmsError::Stopped)?;
-        rx.await.map_err(|_| OmsError::Stopped)
-    }
-
-    /// One quote request for `symbols`, each picked by PRICE_MODE. Symbols without a
-    /// usable price are logged, counted and returned apart with their error.
-    async fn market(
-        &self,
-        symbols: Vec<String>,
-    ) -> Result<(Market, Vec<(String, String)>), OmsError> {
-        let mut market = Market::with_capacity(symbols.len());
-        let mut errors = Vec::new();
-        if symbols.is_empty() {
-            return Ok((market, errors));
-        }
-        let source = self.0.deps.prices.clone();
-        let batch = tokio::task::spawn_blocking(move || source.quotes(&symbols))
-            .await
-            .map_err(|e| OmsError::Storage(format!("price task failed: {e}")))?;
-        let mode = self.0.settings.price_mode;
-        for (symbol, q) in batch {
-            match q.map_err(|e| e.to_string()).and_then(|q| {
-                mode.pick(&q)
-                    .map(|price| Tick {
-                        price,
-                        quote: q,
-                        bar: None,
-                        bar_start: None,
-                    })
-                    .map_err(|e| e.to_string())
-            }) {
-                Ok(t) => {
-                    market.insert(symbol, t);
-                }
-                Err(e) => {
-                    log::warn!("price_error symbol={symbol} error=\"{e}\"");
-                    self.0.health.price_error(e.clone());
-                    self.0.metrics.price_error();
-                    errors.push((symbol, e));
-                }
-            }
-        }
-        if !market.is_empty() {
-            self.0.health.price_ok(self.0.deps.clock.now());
-        }
-        Ok((market, errors))
-    }
-
-    /// Run auto-close passes every AUTO_CLOSE_INTERVAL_SEC until `shutdown` resolves.
-    /// A failed pass is logged and the loop goes on.
-    pub async fn run_auto_close(&self, shutdown: impl std::future::Future<Output = ()>) {
-        let period = self.0.settings.auto_close_interval;
-        // The first pass comes one interval after start, like every other.
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tokio::pin!(shutdown);
-        self.0.health.loop_started();
-        // Under flatten (set before a restart, or a crash between storing the mode and
-        // closing), what is still open is closed at once.
-        if self.flattening()
-            && let Err(e) = self.pass(false).await
-        {
-            log::error!("auto_close_pass_failed error=\"{e}\"");
-        }
-        loop {
-            tokio::select! {
-                () = &mut shutdown => break,
-                _ = tick.tick() => {
-                    if let Err(e) = self.pass(false).await {
-                        log::error!("auto_close_pass_failed error=\"{e}\"");
-                        if matches!(e, OmsError::Stopped) {
-                            break;
-                        }
-                    }
-                }
-            }
-        }
-        log::info!("Auto-close loop stopped");
-    }
-
     /// Positions, newest first.
     ///
     /// # Errors
@@ -887,54 +476,6 @@ impl Oms {
     /// [`OmsError::Storage`].
     pub async fn positions_json(&self, filter: PositionFilter) -> Result<Vec<u8>, OmsError> {
         self.read(move |s| s.positions_json(&filter)).await
-    }
-
-    /// [`Oms::positions_json`] for `GET /positions/`: whole when it fits in one piece
-    /// of [`JSON_PIECE_BYTES`], else in pieces sent while the rows are read, so that a
-    /// long list is never held whole and its answer starts at once. An error before
-    /// the first piece is returned here; one after it ends the pieces.
-    ///
-    /// # Errors
-    /// [`OmsError::Storage`].
-    pub async fn positions_json_pieces(
-        &self,
-        filter: PositionFilter,
-    ) -> Result<JsonList, OmsError> {
-        let (tx, mut rx) = tokio::sync::mpsc::channel(4);
-        let inner = self.0.clone();
-        let runtime = tokio::runtime::Handle::current();
-        tokio::task::spawn_blocking(move || {
-            let sent = tx.clone();
-            let r = inner.readers.with(move |s| {
-                s.positions_json_chunks(&filter, JSON_PIECE_BYTES, |piece, last| {
-                    let send = sent.send_timeout(Ok((piece, last)), JSON_PIECE_WAIT);
-                    match runtime.block_on(send) {
-                        Ok(()) => true,
-                        Err(e) => {
-                            if matches!(e, tokio::sync::mpsc::error::SendTimeoutError::Timeout(_)) {
-                                log::warn!("list_client_too_slow: the answer was cut");
-                            }
-                            false
-                        }
-                    }
-                })
-            });
-            if let Err(e) = r {
-                // Never wait here: a full channel means the client is gone or stuck,
-                // and the list then ends without its last piece anyway.
-                let _ = tx.try_send(Err(e));
-            }
-        });
-        match rx.recv().await {
-            Some(Ok((whole, true))) => Ok(JsonList::Whole(whole)),
-            Some(Ok((first, false))) => Ok(JsonList::Pieces(JsonPieces {
-                first: Some(first),
-                rest: rx,
-                done: false,
-            })),
-            Some(Err(e)) => Err(e),
-            None => Err(OmsError::Storage("read task failed".into())),
-        }
     }
 
     /// One position as JSON, `None` when absent.
@@ -1029,27 +570,6 @@ impl Oms {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn next(p: &mut JsonPieces) -> Option<Result<Vec<u8>, OmsError>> {
-        let waker = std::task::Waker::noop();
-        match p.poll_next(&mut std::task::Context::from_waker(waker)) {
-            std::task::Poll::Ready(r) => r,
-            std::task::Poll::Pending => panic!("a piece was ready"),
-        }
-    }
-
-    type PieceSender = tokio::sync::mpsc::Sender<Result<(Vec<u8>, bool), OmsError>>;
-
-    /// A list whose first piece is `[1`, and where its next pieces come from.
-    fn list() -> (PieceSender, JsonPieces) {
-        let (tx, rx) = tokio::sync::mpsc::channel(4);
-        let p = JsonPieces {
-            first: Some(b"[1".to_vec()),
-            rest: rx,
-            done: false,
-        };
-        (tx, p)
-    }
 
     #[tokio::test]
     async fn after_a_failed_flush_health_says_the_database_refuses_writes() {
@@ -1174,23 +694,5 @@ mod tests {
             )
             .unwrap();
         assert_eq!(stored, one_line);
-    }
-
-    #[test]
-    fn a_list_that_stops_before_its_last_piece_ends_with_an_error() {
-        let (tx, mut p) = list();
-        tx.try_send(Ok((b",2".to_vec(), false))).unwrap();
-        drop(tx); // the reader died
-        assert_eq!(next(&mut p).unwrap().unwrap(), b"[1");
-        assert_eq!(next(&mut p).unwrap().unwrap(), b",2");
-        assert!(next(&mut p).unwrap().is_err(), "not a clean end");
-        assert!(next(&mut p).is_none());
-
-        let (tx, mut p) = list();
-        tx.try_send(Ok((b"]".to_vec(), true))).unwrap();
-        drop(tx);
-        assert_eq!(next(&mut p).unwrap().unwrap(), b"[1");
-        assert_eq!(next(&mut p).unwrap().unwrap(), b"]");
-        assert!(next(&mut p).is_none(), "a clean end after the last piece");
     }
 }
