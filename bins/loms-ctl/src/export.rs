@@ -9,15 +9,16 @@ use crate::backup::shown;
 use crate::cli::StatusArg;
 use crate::say;
 use anyhow::{Context, bail};
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use loms_config::Settings;
 use loms_domain::{Position, PositionStatus};
-use loms_storage::{PositionFilter, Store};
+use loms_storage::{PositionColumn, PositionFilter, Store};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-/// The columns, in order.
+/// The columns, in order: columns of `positions` by name, each field the value the
+/// database stores ([`PositionColumn::text`]).
 pub(crate) const HEADER: [&str; 20] = [
     "id",
     "symbol",
@@ -118,42 +119,31 @@ pub(crate) fn run(
 
 /// Header and one line per position (the `csv` crate quotes what needs it).
 pub(crate) fn write_csv(w: &mut dyn Write, positions: &[Position]) -> std::io::Result<()> {
+    let columns = HEADER
+        .iter()
+        .map(|name| {
+            PositionColumn::named(name)
+                .ok_or_else(|| std::io::Error::other(format!("positions has no column {name:?}")))
+        })
+        .collect::<std::io::Result<Vec<_>>>()?;
     let mut csv = csv::Writer::from_writer(w);
     csv.write_record(HEADER)?;
     for p in positions {
-        csv.write_record(row(p))?;
+        csv.write_record(row(&columns, p)?)?;
     }
     csv.flush()
 }
 
-/// The fields of one position, in [`HEADER`] order.
-fn row(p: &Position) -> Vec<String> {
-    fn opt<T: ToString>(v: Option<T>) -> String {
-        v.map(|x| x.to_string()).unwrap_or_default()
-    }
-    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Micros, true);
-    vec![
-        p.id.to_string(),
-        p.symbol.clone(),
-        p.side.as_str().to_string(),
-        p.qty.to_string(),
-        p.entry_price.to_string(),
-        opt(p.tp_price),
-        opt(p.sl_price),
-        p.status.as_str().to_string(),
-        time(p.created_at),
-        opt(p.closed_at.map(time)),
-        opt(p.close_price),
-        opt(p.pnl),
-        p.fees.to_string(),
-        opt(p.auto_close_reason.map(|r| r.as_str())),
-        p.exit_strategy.clone(),
-        p.signal_id.clone().unwrap_or_default(),
-        p.strategy.clone().unwrap_or_default(),
-        opt(p.signal_price),
-        opt(p.signal_time.map(time)),
-        p.opened_qty.to_string(),
-    ]
+/// The fields of one position in `columns`: the stored value, empty for none.
+fn row(columns: &[PositionColumn], p: &Position) -> std::io::Result<Vec<String>> {
+    columns
+        .iter()
+        .map(|c| {
+            c.text(p)
+                .map(Option::unwrap_or_default)
+                .map_err(std::io::Error::other)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -181,5 +171,11 @@ mod tests {
             lines[1],
             "7,BTCUSDT,long,1.5,100,,,open,2026-11-25T10:00:00.000000Z,,,,0,,tp_sl_static,,\"a,\"\"b\"\"\",,,1.5"
         );
+    }
+    #[test]
+    fn every_column_of_the_header_is_a_column_of_positions() {
+        for name in HEADER {
+            assert_eq!(PositionColumn::named(name).map(|c| c.name()), Some(name));
+        }
     }
 }

@@ -70,7 +70,8 @@ impl OpenPosition {
         p
     }
 
-    /// Take what the writer may change on an open position from `p`.
+    /// Take what the writer may change on an open position from `p`: the columns
+    /// `Tx::update_open_position` stores (`OPEN_SETS` in loms-storage's columns.rs).
     fn update(&mut self, p: &Position) {
         self.qty = p.qty;
         self.dynamic_tp_price = p.dynamic_tp_price;

@@ -113,14 +113,6 @@ pub(crate) fn parse_dec(s: &str) -> Result<Decimal, StorageError> {
     Decimal::from_str(s).map_err(|e| StorageError::Corrupt(format!("bad decimal {s:?}: {e}")))
 }
 
-pub(crate) fn opt_ts(t: Option<Timestamp>) -> Option<Text> {
-    t.map(ts)
-}
-
-pub(crate) fn opt_dec(d: Option<Decimal>) -> Option<Text> {
-    d.map(dec)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,11 +3,18 @@
 //! shows them in this order under their own names ([`COLUMNS`], the order of
 //! `Position`'s fields), and a new position is inserted with every one of them
 //! ([`INSERT_POSITION`], bound by [`param`], whose `match` names every column).
+//! The updates of a close and of an open position, and the read of the references,
+//! name their columns through [`Col`] too ([`CLOSE_SETS`], [`OPEN_SETS`],
+//! [`REFERENCES`]), bound from the same [`value`]; tools read a position's columns by
+//! name through [`PositionColumn`].
 
 use crate::codec::{Text, dec, ts};
+use crate::{Result, StorageError, closes};
 use loms_domain::{Decimal, Position, Timestamp};
 use rusqlite::ToSql;
 use rusqlite::types::{ToSqlOutput, ValueRef};
+use std::borrow::Cow;
+use std::sync::LazyLock;
 
 /// How a column is stored and shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,6 +153,15 @@ fn os(v: Option<&str>) -> Param<'_> {
 pub(crate) fn param<'a>(p: &'a Position, exit_meta: &'a str, closes: &'a str, c: Col) -> Param<'a> {
     match c {
         Col::id => Param::Null,
+        _ => value(p, exit_meta, closes, c),
+    }
+}
+
+/// The value of column `c` of `p`, whose `exit_meta` and `closes` are given as stored
+/// (JSON text).
+pub(crate) fn value<'a>(p: &'a Position, exit_meta: &'a str, closes: &'a str, c: Col) -> Param<'a> {
+    match c {
+        Col::id => Param::Int(p.id),
         Col::order_id => p.order_id.map_or(Param::Null, Param::Int),
         Col::symbol => Param::Str(&p.symbol),
         Col::side => Param::Str(p.side.as_str()),
@@ -183,6 +199,161 @@ pub(crate) fn param<'a>(p: &'a Position, exit_meta: &'a str, closes: &'a str, c:
     }
 }
 
+/// The policy state of `p` as stored (`positions.exit_meta`).
+pub(crate) fn exit_meta_json(p: &Position) -> Result<String> {
+    serde_json::to_string(&p.exit_meta).map_err(|e| StorageError::Corrupt(e.to_string()))
+}
+
+/// The closed pieces of `p` as stored (`positions.closes`).
+pub(crate) fn closes_json(p: &Position) -> Cow<'static, str> {
+    if p.closes.is_empty() {
+        Cow::Borrowed("[]")
+    } else {
+        let pieces: Vec<String> = p.closes.iter().map(closes::to_json).collect();
+        Cow::Owned(format!("[{}]", pieces.join(",")))
+    }
+}
+
+/// What storing a close writes besides `status = 'closed'` and the piece it appends
+/// ([`crate::Tx::close_position`]), bound as `?2`, `?3`… in this order.
+pub(crate) const CLOSE_SETS: &[Col] = &[
+    Col::close_price,
+    Col::pnl,
+    Col::fees,
+    Col::closed_at,
+    Col::auto_close_reason,
+    Col::qty,
+    Col::dynamic_tp_price,
+    Col::dynamic_sl_price,
+    Col::max_favorable_move,
+    Col::exit_meta,
+    Col::realized_pnl,
+];
+
+/// What a policy or a partial close changes on an open position, besides the piece a
+/// partial close appends ([`crate::Tx::update_open_position`]), bound as `?2`, `?3`…
+/// in this order. The writer's in-memory copy of an open position takes the same
+/// fields (`OpenPosition::update` in loms-oms).
+pub(crate) const OPEN_SETS: &[Col] = &[
+    Col::qty,
+    Col::dynamic_tp_price,
+    Col::dynamic_sl_price,
+    Col::max_favorable_move,
+    Col::exit_meta,
+    Col::realized_pnl,
+    Col::fees,
+];
+
+/// What only a position's row holds (the writer does not keep it in memory), read back
+/// for an answer that shows the position whole ([`crate::Tx::read_references`]).
+pub(crate) const REFERENCES: &[Col] = &[
+    Col::order_id,
+    Col::exchange,
+    Col::market_type,
+    Col::account_label,
+    Col::external_order_id,
+    Col::external_position_ref,
+    Col::signal_id,
+    Col::strategy,
+    Col::timeframe_min,
+    Col::signal_price,
+    Col::signal_time,
+    Col::opened_qty,
+    Col::closes,
+];
+
+/// `a = ?2, b = ?3, …` for `cols` (parameter 1 is the row id).
+fn assignments(cols: &[Col]) -> String {
+    let set: Vec<String> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!("{} = ?{}", c.name(), i + 2))
+        .collect();
+    set.join(", ")
+}
+
+/// Store a close: [`CLOSE_SETS`], then the piece as the last parameter.
+pub(crate) static CLOSE_POSITION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE positions SET status = 'closed', {}, closes = json_insert(closes, '$[#]', json(?{piece}))
+         WHERE id = ?1 AND status = 'open'",
+        assignments(CLOSE_SETS),
+        piece = CLOSE_SETS.len() + 2,
+    )
+});
+
+/// Store what changed on an open position: [`OPEN_SETS`], then the piece of a partial
+/// close (NULL: none) as the last parameter.
+pub(crate) static UPDATE_OPEN: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE positions SET {},
+           closes = CASE WHEN ?{piece} IS NULL THEN closes ELSE json_insert(closes, '$[#]', json(?{piece})) END
+         WHERE id = ?1 AND status = 'open'",
+        assignments(OPEN_SETS),
+        piece = OPEN_SETS.len() + 2,
+    )
+});
+
+/// Read the [`REFERENCES`] of the position `?1`, in that order.
+pub(crate) static READ_REFERENCES: LazyLock<String> = LazyLock::new(|| {
+    let names: Vec<&str> = REFERENCES.iter().map(|c| c.name()).collect();
+    format!("SELECT {} FROM positions WHERE id = ?1", names.join(", "))
+});
+
+/// Where `c` is in `cols` (the columns of a select); past the end when it is not
+/// there, which the read then refuses as an invalid column index.
+pub(crate) fn index_in(cols: &[Col], c: Col) -> usize {
+    cols.iter().position(|x| *x == c).unwrap_or(cols.len())
+}
+
+impl Col {
+    /// The column's name.
+    pub(crate) const fn name(self) -> &'static str {
+        COLUMNS[self.at()].0
+    }
+}
+
+/// A column of `positions`, found by its name: for tools that show chosen columns of a
+/// position (`loms-ctl export`), with the values the database stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PositionColumn(Col);
+
+impl PositionColumn {
+    /// The column named `name`; `None` when `positions` has no such column.
+    pub fn named(name: &str) -> Option<Self> {
+        Col::ALL.iter().find(|c| c.name() == name).map(|c| Self(*c))
+    }
+
+    /// Its name.
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+
+    /// The value `p` has in this column, as the database stores it: a decimal's exact
+    /// digits, a time as RFC 3339 UTC with microseconds, JSON as text; `None` for NULL.
+    ///
+    /// # Errors
+    /// [`StorageError::Corrupt`] when the policy state cannot be written as JSON.
+    pub fn text(self, p: &Position) -> Result<Option<String>> {
+        let meta = if self.0 == Col::exit_meta {
+            exit_meta_json(p)?
+        } else {
+            String::new()
+        };
+        let closes = if self.0 == Col::closes {
+            closes_json(p)
+        } else {
+            Cow::Borrowed("")
+        };
+        Ok(match value(p, &meta, &closes, self.0) {
+            Param::Null => None,
+            Param::Int(n) => Some(n.to_string()),
+            Param::Str(s) => Some(s.to_string()),
+            Param::Text(t) => Some(t.as_str().to_string()),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,5 +372,50 @@ mod tests {
             COLUMNS.len(),
             "{INSERT_POSITION}"
         );
+    }
+
+    #[test]
+    fn the_updates_bind_one_parameter_per_column_then_the_piece() {
+        for (sql, cols) in [(&*CLOSE_POSITION, CLOSE_SETS), (&*UPDATE_OPEN, OPEN_SETS)] {
+            for (i, c) in cols.iter().enumerate() {
+                assert!(
+                    sql.contains(&format!(" {} = ?{},", c.name(), i + 2)),
+                    "{sql}"
+                );
+            }
+            assert!(
+                sql.contains(&format!("json(?{}))", cols.len() + 2)),
+                "{sql}"
+            );
+            assert!(!sql.contains(&format!("?{}", cols.len() + 3)), "{sql}");
+        }
+        assert!(!OPEN_SETS.contains(&Col::status) && !CLOSE_SETS.contains(&Col::status));
+        assert_eq!(index_in(REFERENCES, Col::closes), REFERENCES.len() - 1);
+        assert_eq!(index_in(REFERENCES, Col::pnl), REFERENCES.len());
+    }
+
+    #[test]
+    fn a_column_by_name_shows_the_value_as_stored() {
+        let t: Timestamp = "2026-11-25T10:00:00Z".parse().unwrap();
+        let mut p = Position::open(
+            "BTCUSDT",
+            loms_domain::Side::Long,
+            Decimal::new(15, 1),
+            Decimal::new(100, 0),
+            t,
+        );
+        p.id = 7;
+        let text = |name: &str| PositionColumn::named(name).unwrap().text(&p).unwrap();
+        assert_eq!(text("id").as_deref(), Some("7"));
+        assert_eq!(text("qty").as_deref(), Some("1.5"));
+        assert_eq!(
+            text("created_at").as_deref(),
+            Some("2026-11-25T10:00:00.000000Z")
+        );
+        assert_eq!(text("tp_price"), None);
+        assert_eq!(text("exit_meta").as_deref(), Some("{}"));
+        assert_eq!(text("closes").as_deref(), Some("[]"));
+        assert!(PositionColumn::named("no_such_column").is_none());
+        assert_eq!(PositionColumn::named("pnl").unwrap().name(), "pnl");
     }
 }

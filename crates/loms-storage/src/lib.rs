@@ -23,6 +23,7 @@ mod signals;
 mod tx;
 mod wal_trim;
 
+pub use columns::PositionColumn;
 pub use error::StorageError;
 pub use lock::{DatabaseLock, lock_path};
 pub use queries::{ClosedTrade, PositionFilter, TradeFilter};

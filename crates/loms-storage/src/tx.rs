@@ -1,8 +1,11 @@
 //! The write side: one [`Tx`] groups the work of many requests into one durable commit.
 
 use crate::closes;
-use crate::codec::{dec, opt_dec, opt_ts, ts};
-use crate::columns::{self, Col, INSERT_POSITION};
+use crate::codec::{dec, ts};
+use crate::columns::{
+    self, CLOSE_POSITION, CLOSE_SETS, Col, INSERT_POSITION, OPEN_SETS, Param, READ_REFERENCES,
+    REFERENCES, UPDATE_OPEN, closes_json, exit_meta_json, index_in,
+};
 use crate::queries::{closes_at, dec_at, opt_dec_at, opt_ts_at};
 use crate::{Result, StorageError};
 use loms_domain::{CloseReason, ClosedPiece, Decimal, Position, Timestamp};
@@ -273,12 +276,7 @@ impl<'c> Tx<'c> {
     pub fn insert_position(&self, p: &Position) -> Result<i64> {
         let meta = exit_meta_json(p)?;
         // A new position has closed nothing yet, save one copied whole (tests, tools).
-        let closes = if p.closes.is_empty() {
-            std::borrow::Cow::Borrowed("[]")
-        } else {
-            let pieces: Vec<String> = p.closes.iter().map(closes::to_json).collect();
-            std::borrow::Cow::Owned(format!("[{}]", pieces.join(",")))
-        };
+        let closes = closes_json(p);
         self.held(Held::InsertPosition, INSERT_POSITION, |st| {
             st.execute(params_from_iter(
                 Col::ALL
@@ -299,29 +297,13 @@ impl<'c> Tx<'c> {
     pub fn close_position(&self, p: &Position, piece: &ClosedPiece) -> Result<bool> {
         let meta = exit_meta_json(p)?;
         let piece = closes::to_json(piece);
-        let n = self.held(
-            Held::ClosePosition,
-                "UPDATE positions SET status = 'closed', close_price = ?2, pnl = ?3, fees = ?4,
-                   closed_at = ?5, auto_close_reason = ?6, qty = ?7, dynamic_tp_price = ?8,
-                   dynamic_sl_price = ?9, max_favorable_move = ?10, exit_meta = ?11, realized_pnl = ?12,
-                   closes = json_insert(closes, '$[#]', json(?13))
-                 WHERE id = ?1 AND status = 'open'",
-            |st| st.execute(params![
-                p.id,
-                opt_dec(p.close_price),
-                opt_dec(p.pnl),
-                dec(p.fees),
-                opt_ts(p.closed_at),
-                p.auto_close_reason.map(|r| r.as_str()),
-                dec(p.qty),
-                opt_dec(p.dynamic_tp_price),
-                opt_dec(p.dynamic_sl_price),
-                opt_dec(p.max_favorable_move),
-                meta,
-                dec(p.realized_pnl),
-                piece,
-            ]),
-        )?;
+        let n = self.held(Held::ClosePosition, &CLOSE_POSITION, |st| {
+            st.execute(params_from_iter(
+                std::iter::once(Param::Int(p.id))
+                    .chain(CLOSE_SETS.iter().map(|c| columns::value(p, &meta, "", *c)))
+                    .chain(std::iter::once(Param::Str(&piece))),
+            ))
+        })?;
         Ok(n == 1)
     }
 
@@ -336,31 +318,25 @@ impl<'c> Tx<'c> {
         // A separate lookup, not `UPDATE ... RETURNING`: that makes SQLite keep a
         // statement journal for every close, which costs more than this read of a page
         // just written.
-        self.held(
-            Held::ReadReferences,
-            "SELECT order_id, exchange, market_type, account_label, external_order_id,
-               external_position_ref, signal_id, strategy, timeframe_min, signal_price, signal_time,
-               opened_qty, closes
-             FROM positions WHERE id = ?1",
-            |st| {
-                st.query_row([p.id], |r| {
-                    p.order_id = r.get(0)?;
-                    p.exchange = r.get(1)?;
-                    p.market_type = r.get(2)?;
-                    p.account_label = r.get(3)?;
-                    p.external_order_id = r.get(4)?;
-                    p.external_position_ref = r.get(5)?;
-                    p.signal_id = r.get(6)?;
-                    p.strategy = r.get(7)?;
-                    p.timeframe_min = r.get(8)?;
-                    p.signal_price = opt_dec_at(r, 9)?;
-                    p.signal_time = opt_ts_at(r, 10)?;
-                    p.opened_qty = dec_at(r, 11)?;
-                    p.closes = closes_at(r, 12)?;
-                    Ok(())
-                })
-            },
-        )
+        let at = |c| index_in(REFERENCES, c);
+        self.held(Held::ReadReferences, &READ_REFERENCES, |st| {
+            st.query_row([p.id], |r| {
+                p.order_id = r.get(at(Col::order_id))?;
+                p.exchange = r.get(at(Col::exchange))?;
+                p.market_type = r.get(at(Col::market_type))?;
+                p.account_label = r.get(at(Col::account_label))?;
+                p.external_order_id = r.get(at(Col::external_order_id))?;
+                p.external_position_ref = r.get(at(Col::external_position_ref))?;
+                p.signal_id = r.get(at(Col::signal_id))?;
+                p.strategy = r.get(at(Col::strategy))?;
+                p.timeframe_min = r.get(at(Col::timeframe_min))?;
+                p.signal_price = opt_dec_at(r, at(Col::signal_price))?;
+                p.signal_time = opt_ts_at(r, at(Col::signal_time))?;
+                p.opened_qty = dec_at(r, at(Col::opened_qty))?;
+                p.closes = closes_at(r, at(Col::closes))?;
+                Ok(())
+            })
+        })
     }
 
     /// Set a key of the persistent operator state.
@@ -386,26 +362,15 @@ impl<'c> Tx<'c> {
     pub fn update_open_position(&self, p: &Position, partial: Option<&ClosedPiece>) -> Result<()> {
         let meta = exit_meta_json(p)?;
         let piece = partial.map(closes::to_json);
-        self.held(
-            Held::UpdateOpen,
-            "UPDATE positions SET qty = ?2, dynamic_tp_price = ?3, dynamic_sl_price = ?4,
-                   max_favorable_move = ?5, exit_meta = ?6, realized_pnl = ?7, fees = ?8,
-                   closes = CASE WHEN ?9 IS NULL THEN closes ELSE json_insert(closes, '$[#]', json(?9)) END
-                 WHERE id = ?1 AND status = 'open'",
-            |st| {
-                st.execute(params![
-                    p.id,
-                    dec(p.qty),
-                    opt_dec(p.dynamic_tp_price),
-                    opt_dec(p.dynamic_sl_price),
-                    opt_dec(p.max_favorable_move),
-                    meta,
-                    dec(p.realized_pnl),
-                    dec(p.fees),
-                    piece,
-                ])
-            },
-        )?;
+        self.held(Held::UpdateOpen, &UPDATE_OPEN, |st| {
+            st.execute(params_from_iter(
+                std::iter::once(Param::Int(p.id))
+                    .chain(OPEN_SETS.iter().map(|c| columns::value(p, &meta, "", *c)))
+                    .chain(std::iter::once(
+                        piece.as_deref().map_or(Param::Null, Param::Str),
+                    )),
+            ))
+        })?;
         Ok(())
     }
 
@@ -469,11 +434,6 @@ impl Drop for Tx<'_> {
             log::error!("rollback_failed error={e}");
         }
     }
-}
-
-/// The policy state of `p` as stored (`positions.exit_meta`).
-fn exit_meta_json(p: &Position) -> Result<String> {
-    serde_json::to_string(&p.exit_meta).map_err(|e| StorageError::Corrupt(e.to_string()))
 }
 
 #[cfg(test)]
