@@ -332,6 +332,22 @@ fn snapshot(args: &Args, s: &Value, curve: Option<&str>, warn: bool) -> String {
         ("first trade", show::text(f("first_trade_at"))),
         ("last trade", show::text(f("last_trade_at"))),
     ]);
+    for (key, label, unit) in [
+        ("entry_slippage_bps", "entry slippage", "bps"),
+        ("signal_to_fill_ms", "signal to fill", "ms"),
+    ] {
+        if let Some(m) = f(key).filter(|v| v.is_object()) {
+            rows.push((
+                label,
+                format!(
+                    "avg {} {unit}, worst {} {unit} over {} trades",
+                    show::num(m.get("avg"), 2),
+                    show::num(m.get("max"), 2),
+                    count(m.get("trades"))
+                ),
+            ));
+        }
+    }
     if let Some(curve) = curve {
         rows.push(("equity curve", curve.to_owned()));
     }

@@ -119,6 +119,32 @@ fn fee_fields_are_shown_when_present() {
 }
 
 #[test]
+fn entry_slippage_and_signal_to_fill_are_shown_when_present() {
+    let body = STATS.replacen(
+        '{',
+        r#"{"entry_slippage_bps": {"trades": 8, "avg": 4.2, "max": 15.11},
+            "signal_to_fill_ms": {"trades": 8, "avg": 310.5, "max": 421}, "#,
+        1,
+    );
+    let (url, _server) = serve("200 OK", &body);
+    let (code, out, _) = stats(&url, &[]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("  entry slippage  avg 4.20 bps, worst 15.11 bps over 8 trades\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("  signal to fill  avg 310.50 ms, worst 421.00 ms over 8 trades\n"),
+        "{out}"
+    );
+    let (_, plain, _) = stats(&serve("200 OK", STATS).0, &[]);
+    assert!(
+        !plain.contains("entry slippage"),
+        "absent without the fields: {plain}"
+    );
+}
+
+#[test]
 fn no_trades_shows_dashes_and_echoed_filters() {
     let (url, _server) = serve("200 OK", EMPTY);
     let (code, out, err) = stats(&url, &[]);

@@ -32,7 +32,7 @@ pub use client::{Answer, Client, DEFAULT_TIMEOUT, DEFAULT_URL, Method, base_url,
 pub use error::{ApiError, Error, Problem, Transport, TransportKind};
 pub use types::{
     CloseAllAnswer, CloseFailure, CloseReport, Health, HealthCheck, HealthChecks, MarketPrice,
-    NewOrder, PositionQuery, ServiceInfo, SignalAnswer, Stats, StatsFilters, StatsQuery,
+    NewOrder, PositionQuery, ServiceInfo, SignalAnswer, Spread, Stats, StatsFilters, StatsQuery,
     SymbolStats, TradingAnswer, TradingMode, TradingState,
 };
 

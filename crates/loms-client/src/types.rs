@@ -260,8 +260,27 @@ pub struct Stats {
     pub first_trade_at: Option<Timestamp>,
     /// Latest close.
     pub last_trade_at: Option<Timestamp>,
+    /// Entry fills against the signal's price, basis points (positive: against the
+    /// trader); `None` without a trade that carries a signal price (or an older server).
+    #[serde(default)]
+    pub entry_slippage_bps: Option<Spread>,
+    /// From the signal's timestamp to the entry fill, milliseconds; `None` without a
+    /// trade that carries a signal time (or an older server).
+    #[serde(default)]
+    pub signal_to_fill_ms: Option<Spread>,
     /// The filters applied.
     pub filters: StatsFilters,
+}
+
+/// The mean and the worst of a measure over the trades that carry it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Spread {
+    /// Trades measured.
+    pub trades: u64,
+    /// Mean, 2 decimals.
+    pub avg: f64,
+    /// Largest, 2 decimals.
+    pub max: f64,
 }
 
 /// Figures of one symbol.

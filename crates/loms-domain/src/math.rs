@@ -83,6 +83,31 @@ pub enum Sizing {
     FixedNotional(Decimal),
 }
 
+/// How far an entry filled from the signal's price, in basis points of that price,
+/// positive when against the trader (a long bought above it, a short sold below it).
+/// `None` when the signal price is not positive.
+///
+/// ```
+/// use loms_domain::{Side, math::entry_slippage_bps};
+/// use rust_decimal::dec;
+/// assert_eq!(entry_slippage_bps(Side::Long, dec!(100), dec!(101.15)), Some(115.0));
+/// assert_eq!(entry_slippage_bps(Side::Short, dec!(100), dec!(100.5)), Some(-50.0));
+/// ```
+pub fn entry_slippage_bps(side: Side, signal_price: Decimal, entry_price: Decimal) -> Option<f32> {
+    use rust_decimal::prelude::ToPrimitive;
+    if signal_price <= Decimal::ZERO {
+        return None;
+    }
+    let moved = match side {
+        Side::Long => entry_price - signal_price,
+        Side::Short => signal_price - entry_price,
+    };
+    let bps = moved
+        .checked_mul(Decimal::from(10_000))?
+        .checked_div(signal_price)?;
+    bps.round_dp(4).to_f32()
+}
+
 /// Quantity for a new position at `price`.
 ///
 /// A notional is converted with the quantity rounded *down* to [`QTY_DP`] places, so

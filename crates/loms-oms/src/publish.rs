@@ -63,6 +63,13 @@ pub(crate) struct Closed {
 impl Closed {
     /// The close event of `p`; `None` when `p` is not closed.
     pub(crate) fn of(p: &Position) -> Option<Self> {
+        let (entry_slippage_bps, signal_to_fill_ms) = ClosedTrade::entry_measures(
+            p.side,
+            p.entry_price,
+            p.signal_price,
+            p.signal_time,
+            p.created_at,
+        );
         Some(Self {
             id: p.id,
             side: p.side,
@@ -74,6 +81,8 @@ impl Closed {
                 reason: p.auto_close_reason,
                 opened_at: p.created_at,
                 closed_at: p.closed_at?,
+                entry_slippage_bps,
+                signal_to_fill_ms,
             },
         })
     }

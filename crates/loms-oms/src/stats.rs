@@ -79,8 +79,52 @@ pub struct Stats {
     pub first_trade_at: Option<Timestamp>,
     /// Latest close.
     pub last_trade_at: Option<Timestamp>,
+    /// Entry fills against the signal's price, basis points (positive: against the
+    /// trader): mean and worst over the trades that carry a signal price; null without.
+    pub entry_slippage_bps: Option<Spread>,
+    /// From the signal's timestamp to the entry fill, milliseconds: mean and worst over
+    /// the trades that carry a signal time; null without.
+    pub signal_to_fill_ms: Option<Spread>,
     /// The filters applied.
     pub filters: StatsFilters,
+}
+
+/// The mean and the worst (largest) of a measure over the trades that have it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Spread {
+    /// Trades measured.
+    pub trades: u64,
+    /// Mean, 2 decimals.
+    pub avg: f64,
+    /// Largest, 2 decimals.
+    pub max: f64,
+}
+
+/// Running sum, count and largest of one measure.
+#[derive(Debug, Clone, Copy, Default)]
+struct Measure {
+    n: u64,
+    sum: f64,
+    max: Option<f64>,
+}
+
+impl Measure {
+    fn add(&mut self, v: Option<f64>) {
+        if let Some(v) = v.filter(|v| v.is_finite()) {
+            self.n += 1;
+            self.sum += v;
+            self.max = Some(self.max.map_or(v, |m| m.max(v)));
+        }
+    }
+
+    fn spread(&self) -> Option<Spread> {
+        let cents = |v: f64| (v * 100.0).round() / 100.0;
+        Some(Spread {
+            trades: self.n,
+            avg: cents(self.sum / self.n as f64),
+            max: cents(self.max?),
+        })
+    }
 }
 
 const DP: u32 = 8;
@@ -130,6 +174,8 @@ pub(crate) struct Totals {
     first_open: Option<Timestamp>,
     first_close: Option<Timestamp>,
     last_close: Option<Timestamp>,
+    slippage: Measure,
+    latency: Measure,
 }
 
 impl Totals {
@@ -162,6 +208,8 @@ impl Totals {
         s.trades += 1;
         s.wins += u64::from(t.pnl > Decimal::ZERO);
         s.pnl = s.pnl.saturating_add(t.pnl);
+        self.slippage.add(t.entry_slippage_bps.map(f64::from));
+        self.latency.add(t.signal_to_fill_ms.map(f64::from));
     }
 
     pub(crate) fn stats(&self, open: u64, filters: StatsFilters) -> Stats {
@@ -232,6 +280,8 @@ impl Totals {
                 .collect(),
             first_trade_at: self.first_open,
             last_trade_at: self.last_close,
+            entry_slippage_bps: self.slippage.spread(),
+            signal_to_fill_ms: self.latency.spread(),
             filters,
         }
     }
@@ -316,6 +366,8 @@ mod tests {
             reason: Some(reason),
             opened_at: t0 + Duration::hours(hours) - Duration::minutes(30),
             closed_at: t0 + Duration::hours(hours),
+            entry_slippage_bps: None,
+            signal_to_fill_ms: None,
         }
     }
 
@@ -383,6 +435,42 @@ mod tests {
         assert_eq!(s.profit_factor, None);
         assert_eq!(s.max_drawdown, dec!(0));
         assert!((s.trades_per_day - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn entry_slippage_and_signal_to_fill_time() {
+        let mut trades = [
+            trade("A", dec!(1), CloseReason::Tp, 1),
+            trade("A", dec!(-1), CloseReason::Sl, 2),
+            trade("A", dec!(1), CloseReason::Tp, 3),
+        ];
+        trades[0].entry_slippage_bps = Some(15.0);
+        trades[0].signal_to_fill_ms = Some(120);
+        trades[1].entry_slippage_bps = Some(-5.0);
+        trades[1].signal_to_fill_ms = Some(480);
+        // The third is a manual order: no signal price or time, not measured.
+        let s = compute(&trades, 0, StatsFilters::default());
+        assert_eq!(
+            s.entry_slippage_bps,
+            Some(Spread {
+                trades: 2,
+                avg: 5.0,
+                max: 15.0
+            })
+        );
+        assert_eq!(
+            s.signal_to_fill_ms,
+            Some(Spread {
+                trades: 2,
+                avg: 300.0,
+                max: 480.0
+            })
+        );
+        let none = compute(&trades[2..], 0, StatsFilters::default());
+        assert_eq!(
+            (none.entry_slippage_bps, none.signal_to_fill_ms),
+            (None, None)
+        );
     }
 
     #[test]

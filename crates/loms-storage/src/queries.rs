@@ -50,6 +50,31 @@ pub struct ClosedTrade {
     pub opened_at: Timestamp,
     /// Close time.
     pub closed_at: Timestamp,
+    /// Entry fill against the signal's price, basis points, positive when against the
+    /// trader ([`loms_domain::math::entry_slippage_bps`]); `None` without a signal price.
+    pub entry_slippage_bps: Option<f32>,
+    /// From the signal's own timestamp to the entry fill, milliseconds (`None` without a
+    /// signal time; clamped to ±24 days).
+    pub signal_to_fill_ms: Option<i32>,
+}
+
+impl ClosedTrade {
+    /// The entry measures of a position: slippage and signal → fill time.
+    pub fn entry_measures(
+        side: loms_domain::Side,
+        entry_price: Decimal,
+        signal_price: Option<Decimal>,
+        signal_time: Option<Timestamp>,
+        opened_at: Timestamp,
+    ) -> (Option<f32>, Option<i32>) {
+        let slip = signal_price
+            .and_then(|sp| loms_domain::math::entry_slippage_bps(side, sp, entry_price));
+        let ms = signal_time.map(|st| {
+            let ms = (opened_at - st).num_milliseconds();
+            i32::try_from(ms).unwrap_or(if ms < 0 { i32::MIN } else { i32::MAX })
+        });
+        (slip, ms)
+    }
 }
 
 fn text(row: &Row<'_>, i: usize) -> rusqlite::Result<String> {
@@ -374,7 +399,8 @@ impl Store {
         each: impl FnMut(Result<ClosedTrade, BadRow>),
     ) -> Result<()> {
         let mut sql = String::from(
-            "SELECT symbol, pnl, fees, auto_close_reason, created_at, closed_at, id FROM positions
+            "SELECT symbol, pnl, fees, auto_close_reason, created_at, closed_at, side, entry_price,
+                    signal_price, signal_time, id FROM positions
              WHERE status = 'closed'",
         );
         let mut args: Vec<SqlValue> = Vec::new();
@@ -393,19 +419,29 @@ impl Store {
         sql.push_str(" ORDER BY closed_at, id");
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let decode = |row: &Row<'_>| {
+            let opened_at = ts_at(row, 4)?;
+            let (entry_slippage_bps, signal_to_fill_ms) = ClosedTrade::entry_measures(
+                parse_at(row, 6)?,
+                dec_at(row, 7)?,
+                opt_dec_at(row, 8)?,
+                opt_ts_at(row, 9)?,
+                opened_at,
+            );
             Ok(ClosedTrade {
                 symbol: row.get(0)?,
                 pnl: opt_dec_at(row, 1)?.unwrap_or_default(),
                 fees: dec_at(row, 2)?,
                 reason: opt_text(row, 3)?.and_then(|s| s.parse().ok()),
-                opened_at: ts_at(row, 4)?,
+                opened_at,
                 closed_at: ts_at(row, 5)?,
+                entry_slippage_bps,
+                signal_to_fill_ms,
             })
         };
         each_row(
             stmt.query(params_from_iter(args))?,
             "positions",
-            6,
+            10,
             decode,
             each,
         )

@@ -44,6 +44,21 @@ async fn entries_fill_at_the_ask_or_bid_of_the_moment_with_slippage_against_the_
         .map(|p| p["entry_price"].as_f64().unwrap() - p["signal_price"].as_f64().unwrap())
         .collect();
     assert!(slippage.iter().all(|s| s.abs() > 0.8), "{slippage:?}");
+    // /stats measures it on the closed trades, against the trader: the long bought
+    // 115.105 bps above the signal, the short sold 84.905 bps above it (in its favour).
+    for p in open.as_array().unwrap() {
+        let (st, c) = srv
+            .post(&format!("/positions/{}/close", p["id"]), &json!({}))
+            .await;
+        assert_eq!(st, 200, "{c}");
+    }
+    let (_, stats) = srv.get("/stats").await;
+    assert_eq!(
+        stats["entry_slippage_bps"],
+        json!({"trades": 2, "avg": 15.1, "max": 115.11}),
+        "{stats}"
+    );
+    assert_eq!(stats["signal_to_fill_ms"]["trades"], 2, "{stats}");
 }
 
 #[tokio::test]
