@@ -28,7 +28,18 @@ pub(crate) struct FakeBitget {
     pub(crate) url: String,
     pub(crate) book: Arc<Mutex<Book>>,
     pub(crate) hits: Arc<Mutex<Vec<String>>>,
+    /// Requests that could act on an account: any POST, any signed request (ACCESS-*
+    /// headers), any private path. Paper and shadow mode must never send one.
+    pub(crate) private: Arc<Mutex<Vec<String>>>,
 }
+
+/// Paths of Bitget's private REST API (orders, account, positions).
+const PRIVATE_PATHS: [&str; 4] = [
+    "/api/v2/mix/order",
+    "/api/v2/mix/account",
+    "/api/v2/mix/position",
+    "/api/v2/spot/account",
+];
 
 impl FakeBitget {
     pub(crate) fn start(price: &str, ts: DateTime<Utc>) -> Self {
@@ -43,7 +54,8 @@ impl FakeBitget {
             candles: Vec::new(),
         }));
         let hits = Arc::new(Mutex::new(Vec::new()));
-        let (b, h) = (book.clone(), hits.clone());
+        let private = Arc::new(Mutex::new(Vec::new()));
+        let (b, h, pv) = (book.clone(), hits.clone(), private.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { return };
@@ -52,9 +64,17 @@ impl FakeBitget {
                 if reader.read_line(&mut request_line).is_err() {
                     continue;
                 }
-                // Drain the headers.
+                // Read the headers: a signed one marks the request private.
                 let mut line = String::new();
+                let mut signed = false;
                 while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    let name = line
+                        .split(':')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .to_ascii_lowercase();
+                    signed |= name.starts_with("access-") || name == "paptrading";
                     line.clear();
                 }
                 let target = request_line
@@ -62,6 +82,12 @@ impl FakeBitget {
                     .nth(1)
                     .unwrap_or("")
                     .to_string();
+                if signed
+                    || !request_line.starts_with("GET ")
+                    || PRIVATE_PATHS.iter().any(|p| target.starts_with(p))
+                {
+                    pv.lock().unwrap().push(request_line.trim().to_string());
+                }
                 h.lock().unwrap().push(target.clone());
                 let book = b.lock().unwrap().clone();
                 let candles = target.starts_with("/api/v2/mix/market/candles");
@@ -96,7 +122,12 @@ impl FakeBitget {
                 );
             }
         });
-        Self { url, book, hits }
+        Self {
+            url,
+            book,
+            hits,
+            private,
+        }
     }
 
     /// Price (bid = ask = last) at `ts`, answering again.

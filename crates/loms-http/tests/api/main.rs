@@ -13,6 +13,7 @@ mod harness;
 mod invalid;
 mod lifecycle;
 mod openapi;
+mod paper_safety;
 mod replay_matches;
 mod risk;
 mod shadow;
