@@ -1,12 +1,10 @@
 //! The pre-open checklist against a fake LOMS: every check passing exits 0, each failing
 //! check exits 1 with its own `[FAIL]` line, warnings do not fail.
 
-mod support;
-
 use clap::Parser;
 use loms_health::{Args, run};
+use loms_test_server::serve;
 use serde_json::{Value, json};
-use support::serve;
 
 /// A healthy server as LOMS answers today (with the kill-switch state).
 fn healthy() -> Value {

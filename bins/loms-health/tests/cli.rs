@@ -1,11 +1,9 @@
 //! loms-health against a fake LOMS: report text, --json, exit codes, failures.
 
-mod support;
-
 use clap::Parser;
 use loms_health::{Args, run};
+use loms_test_server::{dead_url, hang, serve};
 use std::process::Command;
-use support::{dead_url, hang, serve};
 
 const DEGRADED: &str = r#"{"ok": false, "service": "CryptoNakCore LOMS", "status": "degraded",
  "version": "0.1.0", "environment": "dev", "broker_mode": "paper", "oms_enabled": true,

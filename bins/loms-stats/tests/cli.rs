@@ -1,12 +1,9 @@
 //! loms-stats against a fake LOMS: snapshot text, filters, --json, exit codes, failures.
 
-#[path = "../../loms-health/tests/support/mod.rs"]
-mod support;
-
 use clap::Parser;
 use loms_stats::{Args, run};
+use loms_test_server::{dead_url, hang, serve, serve_routes};
 use std::process::Command;
-use support::{dead_url, hang, serve, serve_routes};
 
 const STATS: &str = r#"{"total_positions": 10, "open_positions": 2, "closed_positions": 8,
  "total_pnl": 12.5, "winning_trades": 5, "losing_trades": 3, "tp_count": 5, "sl_count": 3,

@@ -1,14 +1,11 @@
 //! loms-stats as the go/no-go tool: gate verdicts on known figures, the Wilson rule, the
 //! small-sample warning, dated snapshots (--save), the equity sparkline, bad --gate.
 
-#[path = "../../loms-health/tests/support/mod.rs"]
-mod support;
-
 use clap::Parser;
 use loms_stats::{Args, run};
+use loms_test_server::serve_routes;
 use serde_json::{Value, json};
 use std::process::Command;
-use support::serve_routes;
 
 const GATE: &str = "min_trades=200,min_winrate=45,max_drawdown_pct=10,min_profit_factor=1.2";
 

@@ -1,8 +1,6 @@
-//! Fake LOMS servers on 127.0.0.1 for the CLI tests. Shared by loms-health and
-//! loms-stats (`#[path]`); no network beyond loopback.
-
-// Each test crate uses a different part.
-#![allow(dead_code)]
+//! Fake LOMS servers on 127.0.0.1 for the tests of LOMS's HTTP clients (loms-health,
+//! loms-stats): canned answers, routes answered in order, a silent server, a dead port.
+//! A dev-dependency only; no network beyond loopback.
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -11,7 +9,7 @@ use std::time::{Duration, Instant};
 
 /// Serve one request with `status` (e.g. `"200 OK"`) and `body`; the handle yields the
 /// request line (`GET /health HTTP/1.1`).
-pub(crate) fn serve(status: &str, body: &str) -> (String, JoinHandle<String>) {
+pub fn serve(status: &str, body: &str) -> (String, JoinHandle<String>) {
     let response = format!(
         "HTTP/1.1 {status}\r\nContent-Type: application/json\r\n\
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -27,7 +25,7 @@ pub(crate) fn serve(status: &str, body: &str) -> (String, JoinHandle<String>) {
 /// route not used yet whose path matches (query ignored, trailing `/` ignored), so a path
 /// listed twice answers its two requests in order; other requests get 404. Stops once every route was asked for, or after 10 s without a new connection,
 /// and yields the request lines in arrival order.
-pub(crate) fn serve_routes(routes: &[(&str, &str, &str)]) -> (String, JoinHandle<Vec<String>>) {
+pub fn serve_routes(routes: &[(&str, &str, &str)]) -> (String, JoinHandle<Vec<String>>) {
     let routes: Vec<(String, String)> = routes
         .iter()
         .map(|(path, status, body)| {
@@ -89,7 +87,7 @@ fn read_head(stream: &TcpStream) -> String {
 }
 
 /// Accept one request and never answer; returns once the client gives up and closes.
-pub(crate) fn hang() -> (String, JoinHandle<String>) {
+pub fn hang() -> (String, JoinHandle<String>) {
     one_connection(|mut stream, request_line| {
         let mut buf = [0u8; 256];
         while matches!(stream.read(&mut buf), Ok(n) if n > 0) {}
@@ -98,7 +96,7 @@ pub(crate) fn hang() -> (String, JoinHandle<String>) {
 }
 
 /// A URL where nothing listens: bind a port, then free it.
-pub(crate) fn dead_url() -> String {
+pub fn dead_url() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
