@@ -1,79 +1,11 @@
 //! The values the client sends and reads: client order ids, orders, order details,
 //! fills, positions, the account and the key.
 
+pub use loms_domain::{ClientOid, Leg};
+
 use crate::client::{MARGIN_COIN, PRODUCT_TYPE, dec_field, json_object};
 use rust_decimal::Decimal;
 use serde_json::Value;
-use std::fmt;
-
-/// A client order id: 1 to 32 characters of `[A-Za-z0-9_-]` — within every rule the
-/// venue's documents state, and sent in a query without encoding (signed = sent).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ClientOid(String);
-
-/// Which order of a position a client order id names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Leg {
-    /// The entry.
-    Entry,
-    /// The n-th exit (partial or full) of the position, from 1.
-    Exit(u32),
-}
-
-impl ClientOid {
-    /// Check a client order id.
-    ///
-    /// # Errors
-    /// A message saying what is allowed.
-    pub fn parse(s: &str) -> Result<Self, String> {
-        if s.is_empty()
-            || s.len() > 32
-            || !s
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            return Err(format!(
-                "client order id {s:?} must be 1 to 32 characters of A-Z a-z 0-9 _ -"
-            ));
-        }
-        Ok(Self(s.to_string()))
-    }
-
-    /// The deterministic id of `leg` of position `position_id` in the database tagged
-    /// `db_tag` (a short random tag made when the database was created, so that two
-    /// databases never derive the same id): a retry after a crash derives the same id.
-    ///
-    /// # Errors
-    /// When `db_tag` is not 1 to 8 characters of `[A-Za-z0-9]`.
-    pub fn derive(db_tag: &str, position_id: i64, leg: Leg) -> Result<Self, String> {
-        if db_tag.is_empty()
-            || db_tag.len() > 8
-            || !db_tag.bytes().all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(format!(
-                "database tag {db_tag:?} must be 1 to 8 letters or digits"
-            ));
-        }
-        // "L" + 8 + "-" + 19 digits + "-x" + 10 digits could pass 32: ids and exits
-        // that big never occur, and `parse` refuses rather than truncates.
-        let s = match leg {
-            Leg::Entry => format!("L{db_tag}-{position_id}-e"),
-            Leg::Exit(n) => format!("L{db_tag}-{position_id}-x{n}"),
-        };
-        Self::parse(&s)
-    }
-
-    /// The id's text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for ClientOid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The trade direction of an order (one-way mode: the direction, not the position).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -414,25 +346,6 @@ mod tests {
     use super::*;
     use rust_decimal::dec;
     use serde_json::json;
-
-    #[test]
-    fn client_ids_are_deterministic_and_within_the_rules() {
-        let a = ClientOid::derive("k7Q2", 42, Leg::Entry).unwrap();
-        assert_eq!(a.as_str(), "Lk7Q2-42-e");
-        assert_eq!(a, ClientOid::derive("k7Q2", 42, Leg::Entry).unwrap());
-        assert_eq!(
-            ClientOid::derive("k7Q2", 42, Leg::Exit(2))
-                .unwrap()
-                .as_str(),
-            "Lk7Q2-42-x2"
-        );
-        let longest = ClientOid::derive("ABCDEFGH", 9_999_999_999, Leg::Exit(99_999)).unwrap();
-        assert!(longest.as_str().len() <= 32, "{longest}");
-        assert!(ClientOid::derive("a-b", 1, Leg::Entry).is_err());
-        assert!(ClientOid::derive("", 1, Leg::Entry).is_err());
-        assert!(ClientOid::parse("loms#1").is_err());
-        assert!(ClientOid::parse(&"x".repeat(33)).is_err());
-    }
 
     /// bitget-live.md §13 (b): the body signed there, byte for byte.
     #[test]

@@ -265,7 +265,6 @@ impl ExecutionClient for PaperSim {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{BrokerAdapter, OrderRequest};
     use rust_decimal::dec;
 
     fn intent(side: Side, reduce_only: bool, quote: Option<PriceQuote>) -> OrderIntent {
@@ -283,49 +282,20 @@ mod tests {
         }
     }
 
-    /// The execution path and the fill-at-once adapter agree to the last digit.
+    /// One fill at once, its trade id derived from the client id; the quantity asked.
     #[test]
-    fn paper_execution_fills_like_the_paper_broker() {
-        let q = PriceQuote {
-            symbol: "BTCUSDT".into(),
-            bid: Some(dec!(39990)),
-            ask: Some(dec!(40010)),
-            last: Some(dec!(40000)),
-            mark: None,
-            ts: chrono::DateTime::UNIX_EPOCH,
-        };
+    fn paper_fills_once_with_a_trade_id_from_the_client_id() {
         let sim = PaperSim {
             taker_fee_bps: dec!(6),
             slippage_bps: dec!(10),
         };
         assert!(sim.immediate());
-        for side in [Side::Long, Side::Short] {
-            for reduce in [false, true] {
-                let i = intent(side, reduce, Some(q.clone()));
-                let r = sim.submit(&i);
-                let req = OrderRequest {
-                    symbol: "BTCUSDT",
-                    side,
-                    qty: i.qty,
-                    price: i.price,
-                    quote: Some(&q),
-                    ts: i.ts,
-                };
-                let fill = if reduce {
-                    sim.close(&req)
-                } else {
-                    sim.open(&req)
-                }
-                .unwrap();
-                assert_eq!(r.status, OrderStatus::Filled);
-                assert_eq!(
-                    (r.avg_price(), r.filled_qty(), r.fees()),
-                    (Some(fill.price), fill.qty, fill.fee),
-                    "{side} reduce={reduce}"
-                );
-                assert_eq!(r.fills[0].trade_id, "Lt1-7-e-1");
-            }
-        }
+        let r = sim.submit(&intent(Side::Long, false, None));
+        assert_eq!(r.status, OrderStatus::Filled);
+        assert_eq!((r.fills.len(), r.filled_qty()), (1, dec!(0.5)));
+        assert_eq!(r.fills[0].trade_id, "Lt1-7-e-1");
+        assert_eq!(r.fills[0].price, dec!(40040));
+        assert_eq!(r.fees(), dec!(12.012)); // 40,040 × 0.5 × 0.0006
     }
 
     #[test]

@@ -1,11 +1,10 @@
-//! LOMS broker adapters. Today the OMS calls [`BrokerAdapter`] inside its writer, which
-//! turns an order request into a [`Fill`] at once. [`execution`] holds the interface the
-//! live order lifecycle moves to ([`ExecutionClient`]: write-ahead intents executed
-//! outside the writer, reports applied idempotently); [`PaperSim`] implements both, and
-//! the Bitget client (crate `loms-bitget`) the second. Adapters never touch storage.
+//! LOMS execution: [`execution`] holds the interface of the order lifecycle
+//! ([`ExecutionClient`]: an order's intent with its client order id in, the venue's
+//! report out). [`PaperSim`] implements it filling at once (the writer executes it
+//! inside its batch), the Bitget client (crate `loms-bitget`) over the network.
+//! Clients never touch storage.
 
-use loms_domain::{Decimal, PriceQuote, Side, Timestamp};
-use std::fmt::Debug;
+use loms_domain::{Decimal, PriceQuote};
 
 pub mod execution;
 
@@ -13,62 +12,6 @@ pub use execution::{
     AccountSnapshot, CancelOutcome, ExecError, ExecFill, ExecutionClient, ExecutionReport,
     OrderIntent, VenuePosition,
 };
-
-/// An order to open or reduce a position.
-#[derive(Debug, Clone)]
-pub struct OrderRequest<'a> {
-    /// Instrument.
-    pub symbol: &'a str,
-    /// Side of the *position* the order opens or closes.
-    pub side: Side,
-    /// Quantity.
-    pub qty: Decimal,
-    /// Reference price: the signal's price on entry, the current price on exit.
-    pub price: Decimal,
-    /// The market quote, when there is one: a paper buy fills at its ask, a sell at its bid.
-    pub quote: Option<&'a PriceQuote>,
-    /// Time of the request.
-    pub ts: Timestamp,
-}
-
-/// What the broker did.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Fill {
-    /// Average fill price.
-    pub price: Decimal,
-    /// Filled quantity.
-    pub qty: Decimal,
-    /// Fee paid, quote currency.
-    pub fee: Decimal,
-    /// Fill time.
-    pub ts: Timestamp,
-    /// Exchange order id (live adapters).
-    pub external_order_id: Option<String>,
-}
-
-/// A broker refused or failed an order.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum BrokerError {
-    /// The broker rejected the order.
-    #[error("order rejected: {0}")]
-    Rejected(String),
-}
-
-/// Executes orders.
-pub trait BrokerAdapter: Send + Sync + Debug {
-    /// `paper` or the live venue's name.
-    fn name(&self) -> &'static str;
-    /// Open a position.
-    ///
-    /// # Errors
-    /// [`BrokerError`] when the order is not filled.
-    fn open(&self, req: &OrderRequest<'_>) -> Result<Fill, BrokerError>;
-    /// Close (part of) a position.
-    ///
-    /// # Errors
-    /// [`BrokerError`] when the order is not filled.
-    fn close(&self, req: &OrderRequest<'_>) -> Result<Fill, BrokerError>;
-}
 
 /// Paper broker: fills everything at once. A buy fills at the quote's ask and a sell
 /// at its bid when the request carries a quote (else at the reference price), moved
@@ -115,58 +58,46 @@ impl PaperSim {
             fee.round_dp(loms_domain::FEE_DP).normalize(),
         ))
     }
-
-    fn fill(&self, req: &OrderRequest<'_>, buying: bool) -> Result<Fill, BrokerError> {
-        let (price, fee) = self
-            .price_and_fee(buying, req.quote, req.price, req.qty)
-            .map_err(BrokerError::Rejected)?;
-        Ok(Fill {
-            price,
-            qty: req.qty,
-            fee,
-            ts: req.ts,
-            external_order_id: None,
-        })
-    }
-}
-
-impl BrokerAdapter for PaperSim {
-    fn name(&self) -> &'static str {
-        "paper"
-    }
-    fn open(&self, req: &OrderRequest<'_>) -> Result<Fill, BrokerError> {
-        self.fill(req, req.side == Side::Long)
-    }
-    fn close(&self, req: &OrderRequest<'_>) -> Result<Fill, BrokerError> {
-        self.fill(req, req.side == Side::Short)
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ExecutionClient;
+    use loms_domain::Side;
     use rust_decimal::dec;
 
-    fn req(side: Side, quote: Option<&PriceQuote>) -> OrderRequest<'_> {
-        OrderRequest {
-            symbol: "BTCUSDT",
+    /// (price, fee) of a paper fill of 0.5 at reference 40,000.
+    fn fill(
+        sim: &PaperSim,
+        side: Side,
+        exit: bool,
+        quote: Option<&PriceQuote>,
+    ) -> (Decimal, Decimal) {
+        let r = sim.submit(&OrderIntent {
+            client_oid: "c".into(),
+            symbol: "BTCUSDT".into(),
             side,
+            reduce_only: exit,
             qty: dec!(0.5),
             price: dec!(40000),
-            quote,
+            quote: quote.cloned(),
+            stop_loss: None,
+            take_profit: None,
             ts: chrono::DateTime::UNIX_EPOCH,
-        }
+        });
+        (r.avg_price().unwrap(), r.fees())
     }
 
     #[test]
     fn fills_at_the_requested_price_with_the_fee_on_notional() {
-        let f = PaperSim::default().open(&req(Side::Long, None)).unwrap();
-        assert_eq!((f.price, f.qty, f.fee), (dec!(40000), dec!(0.5), dec!(0)));
+        let f = fill(&PaperSim::default(), Side::Long, false, None);
+        assert_eq!(f, (dec!(40000), dec!(0)));
         let sim = PaperSim {
             taker_fee_bps: dec!(6),
             slippage_bps: dec!(0),
         };
-        assert_eq!(sim.close(&req(Side::Long, None)).unwrap().fee, dec!(12)); // 20 000 × 0.0006
+        assert_eq!(fill(&sim, Side::Long, true, None).1, dec!(12)); // 20 000 × 0.0006
     }
 
     #[test]
@@ -183,25 +114,14 @@ mod tests {
             taker_fee_bps: dec!(0),
             slippage_bps: dec!(10),
         };
+        let price = |side, exit, q| fill(&sim, side, exit, q).0;
         // Long entry buys at the ask + 0.1 %; long exit sells at the bid − 0.1 %.
-        assert_eq!(
-            sim.open(&req(Side::Long, Some(&q))).unwrap().price,
-            dec!(40050.01)
-        );
-        assert_eq!(
-            sim.close(&req(Side::Long, Some(&q))).unwrap().price,
-            dec!(39950.01)
-        );
+        assert_eq!(price(Side::Long, false, Some(&q)), dec!(40050.01));
+        assert_eq!(price(Side::Long, true, Some(&q)), dec!(39950.01));
         // Short entry sells at the bid; short exit buys at the ask.
-        assert_eq!(
-            sim.open(&req(Side::Short, Some(&q))).unwrap().price,
-            dec!(39950.01)
-        );
-        assert_eq!(
-            sim.close(&req(Side::Short, Some(&q))).unwrap().price,
-            dec!(40050.01)
-        );
+        assert_eq!(price(Side::Short, false, Some(&q)), dec!(39950.01));
+        assert_eq!(price(Side::Short, true, Some(&q)), dec!(40050.01));
         // No quote: the reference price, still slipped.
-        assert_eq!(sim.open(&req(Side::Long, None)).unwrap().price, dec!(40040));
+        assert_eq!(price(Side::Long, false, None), dec!(40040));
     }
 }

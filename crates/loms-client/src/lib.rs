@@ -39,6 +39,7 @@ pub use types::{
 /// The domain types the answers are made of.
 pub mod domain {
     pub use loms_domain::{
-        CloseReason, ClosedPiece, Decimal, Order, Position, PositionStatus, Side, Timestamp,
+        CloseReason, ClosedPiece, Decimal, Order, OrderStatus, Position, PositionStatus, Side,
+        Timestamp,
     };
 }

@@ -5,6 +5,7 @@
 //! take-profit / stop-loss levels, PnL and sizing. Money is [`rust_decimal::Decimal`],
 //! never `f64`; JSON output renders it as numbers for compatibility with the bot.
 
+pub mod client_oid;
 pub mod clock;
 pub mod error;
 pub mod math;
@@ -14,6 +15,7 @@ pub mod price;
 pub mod side;
 pub mod signal;
 
+pub use client_oid::{ClientOid, DB_TAG_KEY, Leg};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::DomainError;
 pub use math::{FEE_DP, Sizing, pnl, size_qty, tp_sl_prices};

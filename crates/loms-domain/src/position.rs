@@ -267,16 +267,20 @@ pub struct Order {
     pub qty: Decimal,
     /// `market` (only type for now).
     pub order_type: String,
-    /// `filled`.
-    pub status: String,
+    /// Where it stands in its lifecycle.
+    pub status: crate::OrderStatus,
     /// Fill price.
     pub price: Decimal,
     /// Creation time.
     pub created_at: Timestamp,
-    /// Position it opened.
+    /// Position it opened (an entry) or reduced (an exit).
     pub position_id: Option<i64>,
     /// Idempotency key of the originating signal.
     pub signal_id: Option<String>,
+    /// Deterministic client order id (`None`: stored before schema v9).
+    pub client_oid: Option<String>,
+    /// The venue's order id, once known (`None` in paper).
+    pub exchange_order_id: Option<String>,
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The swappable parts of the OMS ([`Deps`]) and how the settings build them.
 
 use crate::Settings;
-use loms_broker::{BrokerAdapter, PaperSim};
+use loms_broker::{ExecutionClient, PaperSim};
 use loms_config::PriceSourceKind;
 use loms_domain::{Clock, SystemClock};
 use loms_exit_engine::PolicyRegistry;
@@ -18,8 +18,8 @@ pub struct Deps {
     pub clock: Arc<dyn Clock>,
     /// Price source.
     pub prices: Arc<dyn PriceSource>,
-    /// Broker.
-    pub broker: Arc<dyn BrokerAdapter>,
+    /// Executes orders (paper: [`PaperSim`], immediate).
+    pub execution: Arc<dyn ExecutionClient>,
     /// Exit policies by name.
     pub policies: PolicyRegistry,
     /// Historical bars, to close what was hit while LOMS was down (exchange prices only).
@@ -46,7 +46,7 @@ impl Deps {
             clock,
             prices,
             klines,
-            broker: Arc::new(PaperSim {
+            execution: Arc::new(PaperSim {
                 taker_fee_bps: s.fee_taker_bps,
                 slippage_bps: s.slippage_bps,
             }),

@@ -29,9 +29,9 @@ pub enum OmsError {
         /// Why.
         detail: String,
     },
-    /// The broker did not fill.
+    /// The order was not filled (rejected, or not executable inside the writer).
     #[error("broker: {0}")]
-    Broker(#[from] loms_broker::BrokerError),
+    Broker(String),
     /// The database failed: nothing of the request was stored, or (after a failed
     /// flush of the WAL) it may not be on disk, in which case every later write is
     /// refused until a restart lets SQLite's recovery decide.

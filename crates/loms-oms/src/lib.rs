@@ -2,7 +2,7 @@
 //!
 //! [`Oms`] composes the layers: a signal is parsed ([`loms_domain::Signal`]), checked
 //! against the kill switch and the risk limits ([`loms_risk`]), filled by a broker
-//! ([`loms_broker::BrokerAdapter`]) and stored ([`loms_storage`]); the auto-close loop
+//! ([`loms_broker::ExecutionClient`]) and stored ([`loms_storage`]); the auto-close loop
 //! fetches one quote per distinct symbol ([`loms_price_source::PriceSource`]) and lets
 //! the exit policy of each position ([`loms_exit_engine`]) close it.
 //!
@@ -197,7 +197,8 @@ impl Oms {
             .store(book.open.len() as u64, std::sync::atomic::Ordering::Relaxed);
         let ctx = Ctx {
             clock: deps.clock.clone(),
-            broker: deps.broker.clone(),
+            execution: deps.execution.clone(),
+            oid_tag: store.client_oid_tag()?,
             prices: deps.prices.clone(),
             policies: deps.policies.clone(),
             limits: settings.risk.clone(),

@@ -198,7 +198,7 @@ pub fn replay(
     let policies = PolicyRegistry::new(settings.exit_params());
     let store = Store::open_in_memory()?;
     let book = Book::load(&store, start, true, crate::retention(settings))?;
-    let ctx = offline_ctx(settings, clock.clone(), &book);
+    let ctx = offline_ctx(settings, clock.clone(), &book, store.client_oid_tag()?);
     let mut w = Writer::new(store, book, ctx);
     let mut outcomes = std::collections::BTreeMap::<String, u64>::new();
     let bars_total: u64 = series.iter().map(|s| s.bars.len() as u64).sum();
@@ -351,10 +351,16 @@ impl std::fmt::Display for ReplayReport {
 
 /// A writer's context with no outside world: the paper broker with the settings' fees,
 /// no price source (prices come as ticks), no audit file.
-pub(crate) fn offline_ctx(settings: &Settings, clock: Arc<ManualClock>, book: &Book) -> Ctx {
+pub(crate) fn offline_ctx(
+    settings: &Settings,
+    clock: Arc<ManualClock>,
+    book: &Book,
+    oid_tag: String,
+) -> Ctx {
     Ctx {
         clock: clock.clone(),
-        broker: Arc::new(PaperSim {
+        oid_tag,
+        execution: Arc::new(PaperSim {
             taker_fee_bps: settings.fee_taker_bps,
             slippage_bps: settings.slippage_bps,
         }),

@@ -135,6 +135,26 @@ const MIGRATIONS: &[&str] = &[
         FROM fills f WHERE f.position_id = positions.id AND f.kind IN ('partial', 'exit'))
     WHERE id IN (SELECT position_id FROM fills WHERE kind IN ('partial', 'exit'));
     DROP INDEX fills_position_v8;",
+    // v9: the order lifecycle (issue 12). An order keeps its deterministic client order
+    // id, its typed status (`OrderStatus`'s names; every older row says 'filled', which
+    // is `OrderStatus::Filled`), the venue's order id and, for an exit, its position (an
+    // entry's position points at it instead). A fill names its order and the venue's
+    // trade id; an entry fill of an older row gets its position's order, an older exit
+    // fill had no order row and keeps NULL, and no older fill has a trade id (NULL: they
+    // were paper fills, made once, never looked up). The unique index keeps a fill from
+    // being applied twice; it is keyed by the order id first, which only grows, so new
+    // entries append at its end (v7's rule). The database's client id tag (8 random hex
+    // digits) is made here, once: for a new database and for an existing one alike.
+    "ALTER TABLE orders ADD COLUMN client_oid TEXT;
+    ALTER TABLE orders ADD COLUMN exchange_order_id TEXT;
+    ALTER TABLE orders ADD COLUMN position_id INTEGER;
+    ALTER TABLE fills ADD COLUMN order_id INTEGER REFERENCES orders(id);
+    ALTER TABLE fills ADD COLUMN trade_id TEXT;
+    UPDATE fills SET order_id = (SELECT p.order_id FROM positions p WHERE p.id = fills.position_id)
+    WHERE kind = 'entry';
+    CREATE UNIQUE INDEX fills_trade ON fills(order_id, trade_id);
+    INSERT OR IGNORE INTO kv_state (key, value, updated_at)
+    VALUES ('client_oid_tag', hex(randomblob(4)), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));",
 ];
 
 /// Latest schema version this build knows.
@@ -175,6 +195,68 @@ mod tests {
         conn.pragma_update(None, "user_version", version as i64)
             .unwrap();
         conn
+    }
+
+    /// A v8 database (orders and fills as every version before wrote them) becomes v9:
+    /// every order reads back as filled with no client id, entry fills name their
+    /// order, older fills have no trade id, and the client id tag is made once.
+    #[test]
+    fn v9_keeps_old_orders_and_fills_readable_and_makes_the_tag_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v8.db");
+        let mut conn = Connection::open(&path).unwrap();
+        for sql in &MIGRATIONS[..8] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        conn.execute_batch(
+            "INSERT INTO orders (id, symbol, side, qty, order_type, status, price, created_at, signal_id)
+               VALUES (1, 'BTCUSDT', 'buy', '2', 'market', 'filled', '100', '2025-12-01T10:00:00.000000Z', 'k1');
+             INSERT INTO positions (id, order_id, symbol, side, qty, entry_price, status,
+                 created_at, exchange, market_type, exit_strategy, opened_qty)
+               VALUES (1, 1, 'BTCUSDT', 'long', '0', '100', 'closed', '2025-12-01T10:00:00.000000Z', 'e', 'm', 's', '2');
+             INSERT INTO fills (id, position_id, kind, side, qty, price, fee, ts, reason)
+               VALUES (10, 1, 'entry', 'buy', '2', '100', '0.12', '2025-12-01T10:00:00.000000Z', NULL),
+                      (11, 1, 'exit', 'sell', '2', '101', '0.12', '2025-12-01T10:01:00.000000Z', 'tp');",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        let fills: Vec<(i64, Option<i64>, Option<String>)> = conn
+            .prepare("SELECT id, order_id, trade_id FROM fills ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(fills, [(10, Some(1), None), (11, None, None)]);
+        drop(conn);
+
+        let store = crate::Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 9);
+        let orders = store.orders(None, None).unwrap();
+        assert_eq!(orders.len(), 1);
+        let o = &orders[0];
+        assert_eq!(o.status, loms_domain::OrderStatus::Filled);
+        assert_eq!(
+            (o.client_oid.as_deref(), o.exchange_order_id.as_deref()),
+            (None, None)
+        );
+        assert_eq!(
+            (o.position_id, o.signal_id.as_deref()),
+            (Some(1), Some("k1"))
+        );
+        let tag = store.client_oid_tag().unwrap();
+        assert_eq!(tag.len(), 8, "{tag}");
+        assert!(tag.bytes().all(|b| b.is_ascii_hexdigit()), "{tag}");
+        drop(store);
+        let store = crate::Store::open(&path).unwrap();
+        assert_eq!(store.client_oid_tag().unwrap(), tag, "made once, kept");
+        let other = crate::Store::open_in_memory().unwrap();
+        assert_ne!(
+            other.client_oid_tag().unwrap(),
+            tag,
+            "each database has its own"
+        );
     }
 
     #[test]
@@ -226,7 +308,7 @@ mod tests {
         assert_eq!((&rows[2].1[..], &rows[2].2[..]), ("3", "[]"), "open");
         let indexes: i64 = conn
             .query_row(
-                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'fills'",
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'fills_position_v8'",
                 [],
                 |r| r.get(0),
             )

@@ -5,7 +5,8 @@ use crate::columns::{Col, POSITION_COLUMNS};
 use crate::rows::{BadRow, each_row};
 use crate::{Result, StorageError, Store};
 use loms_domain::{
-    CloseReason, ClosedPiece, Decimal, Order, Position, PositionStatus, Side, Timestamp,
+    CloseReason, ClosedPiece, Decimal, Order, OrderStatus, Position, PositionStatus, Side,
+    Timestamp,
 };
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{OptionalExtension, Row, params_from_iter};
@@ -98,6 +99,13 @@ pub(crate) fn opt_dec_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Dec
         .map(|s| parse_dec(&s))
         .transpose()
         .map_err(corrupt)
+}
+
+/// An order's status, by its stored name ([`OrderStatus::as_str`]).
+fn status_at(row: &Row<'_>, i: usize) -> rusqlite::Result<OrderStatus> {
+    text(row, i)?
+        .parse()
+        .map_err(|e: loms_domain::DomainError| corrupt(StorageError::Corrupt(e.to_string())))
 }
 
 fn ts_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
@@ -338,14 +346,14 @@ impl Store {
             .optional()?)
     }
 
-    /// Orders, newest first, with the position each opened.
+    /// Orders, newest first, with the position each opened or reduced.
     ///
     /// # Errors
     /// [`StorageError`] on a database failure or a corrupt row.
     pub fn orders(&self, limit: Option<u32>, offset: Option<u32>) -> Result<Vec<Order>> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT o.id, o.symbol, o.side, o.qty, o.order_type, o.status, o.price, o.created_at,
-                    p.id, o.signal_id
+                    COALESCE(o.position_id, p.id), o.signal_id, o.client_oid, o.exchange_order_id
              FROM orders o LEFT JOIN positions p ON p.order_id = o.id
              ORDER BY o.id DESC LIMIT ?1 OFFSET ?2",
         )?;
@@ -358,11 +366,13 @@ impl Store {
                     side: row.get(2)?,
                     qty: dec_at(row, 3)?,
                     order_type: row.get(4)?,
-                    status: row.get(5)?,
+                    status: status_at(row, 5)?,
                     price: dec_at(row, 6)?,
                     created_at: ts_at(row, 7)?,
                     position_id: row.get(8)?,
                     signal_id: row.get(9)?,
+                    client_oid: row.get(10)?,
+                    exchange_order_id: row.get(11)?,
                 })
             },
         )?;
@@ -501,6 +511,19 @@ impl Store {
             .optional()?)
     }
 
+    /// The database's client order id tag ([`loms_domain::DB_TAG_KEY`], made once by
+    /// the v9 migration), checked as [`loms_domain::ClientOid::derive`] checks it.
+    ///
+    /// # Errors
+    /// [`StorageError::Corrupt`] when it is missing or not 1 to 8 letters or digits.
+    pub fn client_oid_tag(&self) -> Result<String> {
+        let tag = self.state(loms_domain::DB_TAG_KEY)?.ok_or_else(|| {
+            StorageError::Corrupt(format!("kv_state has no {}", loms_domain::DB_TAG_KEY))
+        })?;
+        loms_domain::ClientOid::check_tag(&tag).map_err(StorageError::Corrupt)?;
+        Ok(tag)
+    }
+
     /// Positions opened by signals at or after `since`, by symbol (rate limits).
     ///
     /// # Errors
@@ -520,6 +543,7 @@ mod tests {
     use super::*;
     use crate::{NewOrder, SignalRecord};
     use chrono::{Duration, TimeZone, Utc};
+    use loms_domain::{ClientOid, DB_TAG_KEY};
     use rust_decimal::dec;
     use serde_json::json;
 
@@ -535,10 +559,13 @@ mod tests {
                 side: "buy",
                 qty: dec!(0.001),
                 order_type: "market",
-                status: "filled",
+                status: loms_domain::OrderStatus::Filled,
                 price: dec!(97250.5),
                 created_at: t0(),
                 signal_id: signal,
+                client_oid: "Ltest-1-e",
+                exchange_order_id: None,
+                position_id: None,
             })
             .unwrap();
         let mut p = Position::open(symbol, Side::Long, dec!(0.001), dec!(97250.5), t0());
@@ -709,6 +736,8 @@ mod tests {
             fee: dec!(0.03),
             ts: t0(),
             reason: Some(CloseReason::Tp),
+            order_id: 1,
+            trade_id: "t1",
         })
         .unwrap();
         tx.commit().unwrap();
@@ -864,10 +893,13 @@ mod tests {
                 side: "buy",
                 qty: dec!(1),
                 order_type: "market",
-                status: "filled",
+                status: loms_domain::OrderStatus::Filled,
                 price: dec!(1),
                 created_at: t0(),
                 signal_id: None,
+                client_oid: "Ltest-1-e",
+                exchange_order_id: None,
+                position_id: None,
             })
             .unwrap();
         }
@@ -920,6 +952,33 @@ mod tests {
         assert_eq!(s.state("other").unwrap(), None);
     }
 
+    /// The tag is read back as `ClientOid::derive` would check it: a row edited by
+    /// hand is refused clearly instead of producing ids the venue would refuse.
+    #[test]
+    fn a_missing_or_malformed_client_id_tag_is_refused() {
+        let s = Store::open_in_memory().unwrap();
+        assert!(ClientOid::check_tag(&s.client_oid_tag().unwrap()).is_ok());
+        for bad in ["a-b", "", "123456789"] {
+            s.conn
+                .execute(
+                    "UPDATE kv_state SET value = ?1 WHERE key = ?2",
+                    [bad, DB_TAG_KEY],
+                )
+                .unwrap();
+            let err = s.client_oid_tag().unwrap_err().to_string();
+            assert!(err.contains("1 to 8 letters or digits"), "{bad:?}: {err}");
+        }
+        s.conn
+            .execute("DELETE FROM kv_state WHERE key = ?1", [DB_TAG_KEY])
+            .unwrap();
+        assert!(
+            s.client_oid_tag()
+                .unwrap_err()
+                .to_string()
+                .contains("client_oid_tag")
+        );
+    }
+
     #[test]
     fn file_database_is_created_with_its_folder_and_reopens() {
         let dir = tempfile::tempdir().unwrap();
@@ -928,7 +987,7 @@ mod tests {
         let id = open_one(&mut s, "BTCUSDT", None);
         drop(s);
         let s = Store::open(&path).unwrap();
-        assert_eq!(s.schema_version().unwrap(), 8);
+        assert_eq!(s.schema_version().unwrap(), 9);
         let r = Store::open_reader(&path).unwrap();
         assert_eq!(r.position(id).unwrap().unwrap().symbol, "BTCUSDT");
         let mode: String = s

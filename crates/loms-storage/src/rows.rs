@@ -75,10 +75,13 @@ mod tests {
                 side: "buy",
                 qty: dec!(1),
                 order_type: "market",
-                status: "filled",
+                status: loms_domain::OrderStatus::Filled,
                 price: dec!(100),
                 created_at: t,
                 signal_id: None,
+                client_oid: "Ltest-1-e",
+                exchange_order_id: None,
+                position_id: None,
             })
             .unwrap();
         let mut p = Position::open(symbol, Side::Long, dec!(1), dec!(100), t);

@@ -8,7 +8,7 @@ use crate::columns::{
 };
 use crate::queries::{closes_at, dec_at, opt_dec_at, opt_ts_at};
 use crate::{Result, StorageError};
-use loms_domain::{CloseReason, ClosedPiece, Decimal, Position, Timestamp};
+use loms_domain::{CloseReason, ClosedPiece, Decimal, OrderStatus, Position, Timestamp};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params, params_from_iter};
 use std::cell::RefCell;
 
@@ -42,14 +42,20 @@ pub struct NewOrder<'a> {
     pub qty: Decimal,
     /// `market`.
     pub order_type: &'a str,
-    /// `filled`.
-    pub status: &'a str,
+    /// Where it stands.
+    pub status: OrderStatus,
     /// Fill price.
     pub price: Decimal,
     /// Creation time.
     pub created_at: Timestamp,
     /// Originating signal.
     pub signal_id: Option<&'a str>,
+    /// Deterministic client order id.
+    pub client_oid: &'a str,
+    /// The venue's order id, once known.
+    pub exchange_order_id: Option<&'a str>,
+    /// The position an exit reduces (`None` for an entry: its position points at it).
+    pub position_id: Option<i64>,
 }
 
 /// An open write transaction. Dropping it without [`Tx::commit`] rolls back.
@@ -78,9 +84,11 @@ enum Held {
     UpdateOpen,
     ReadReferences,
     SignalAt,
+    ExitsDone,
+    NextPositionId,
 }
 
-const HELD: usize = Held::SignalAt as usize + 1;
+const HELD: usize = Held::NextPositionId as usize + 1;
 
 impl std::fmt::Debug for Tx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -253,17 +261,21 @@ impl<'c> Tx<'c> {
     pub fn insert_order(&self, o: &NewOrder<'_>) -> Result<i64> {
         self.held(
             Held::InsertOrder,
-                "INSERT INTO orders (symbol, side, qty, order_type, status, price, created_at, signal_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO orders (symbol, side, qty, order_type, status, price, created_at, signal_id,
+                     client_oid, exchange_order_id, position_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             |st| st.execute(params![
                 o.symbol,
                 o.side,
                 dec(o.qty),
                 o.order_type,
-                o.status,
+                o.status.as_str(),
                 dec(o.price),
                 ts(o.created_at),
-                o.signal_id
+                o.signal_id,
+                o.client_oid,
+                o.exchange_order_id,
+                o.position_id
             ]),
         )?;
         Ok(self.raw.last_insert_rowid())
@@ -374,6 +386,33 @@ impl<'c> Tx<'c> {
         Ok(())
     }
 
+    /// The id [`Tx::insert_position`] gives the next position (positions are never
+    /// deleted: the largest id plus one), so an entry's client order id can be derived
+    /// before its rows are written.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure.
+    pub fn next_position_id(&self) -> Result<i64> {
+        self.held(
+            Held::NextPositionId,
+            "SELECT COALESCE(MAX(id), 0) + 1 FROM positions",
+            |st| st.query_row([], |r| r.get(0)),
+        )
+    }
+
+    /// How many exits (partial closes, then the close) position `id` has had: the
+    /// pieces its row lists. The next exit is leg `n + 1` of its client order ids.
+    ///
+    /// # Errors
+    /// [`StorageError`] on a database failure, or when the row is gone.
+    pub fn exits_done(&self, id: i64) -> Result<u32> {
+        self.held(
+            Held::ExitsDone,
+            "SELECT json_array_length(closes) FROM positions WHERE id = ?1",
+            |st| st.query_row([id], |r| r.get(0)),
+        )
+    }
+
     /// Record one fill of a position (`entry`, `partial` or `exit`).
     ///
     /// # Errors
@@ -381,8 +420,8 @@ impl<'c> Tx<'c> {
     pub fn insert_fill(&self, f: &FillRecord<'_>) -> Result<()> {
         self.held(
             Held::InsertFill,
-            "INSERT INTO fills (position_id, kind, side, qty, price, fee, ts, reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO fills (position_id, kind, side, qty, price, fee, ts, reason, order_id, trade_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             |st| {
                 st.execute(params![
                     f.position_id,
@@ -393,6 +432,8 @@ impl<'c> Tx<'c> {
                     dec(f.fee),
                     ts(f.ts),
                     f.reason.map(|r| r.as_str()),
+                    f.order_id,
+                    f.trade_id,
                 ])
             },
         )?;
@@ -419,6 +460,10 @@ pub struct FillRecord<'a> {
     pub ts: Timestamp,
     /// Close reason for `partial` and `exit`.
     pub reason: Option<CloseReason>,
+    /// The order it filled.
+    pub order_id: i64,
+    /// The venue's trade id (unique per order).
+    pub trade_id: &'a str,
 }
 
 impl Drop for Tx<'_> {
@@ -447,10 +492,13 @@ mod tests {
             side: "buy",
             qty: Decimal::ONE,
             order_type: "market",
-            status: "filled",
+            status: loms_domain::OrderStatus::Filled,
             price: Decimal::ONE_HUNDRED,
             created_at: chrono::Utc::now(),
             signal_id: None,
+            client_oid: "Ltest-1-e",
+            exchange_order_id: None,
+            position_id: None,
         })
     }
 

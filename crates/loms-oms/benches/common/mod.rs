@@ -75,10 +75,13 @@ pub(crate) fn seed_closed(path: &Path, n: usize, symbols: usize, now: Timestamp)
                 side: if side == Side::Long { "buy" } else { "sell" },
                 qty: Decimal::new(1, 1),
                 order_type: "market",
-                status: "filled",
+                status: loms_domain::OrderStatus::Filled,
                 price: entry,
                 created_at: opened_at,
                 signal_id: None,
+                client_oid: &format!("Lbench-{i}-e"),
+                exchange_order_id: None,
+                position_id: None,
             })
             .expect("insert_order");
         let mut p = Position::open(sym, side, Decimal::new(1, 1), entry, opened_at);

@@ -1,35 +1,36 @@
-//! Closing through the broker: a whole position or a part of it, at the market or at
+//! Closing through the execution client: a whole position or a part of it, at the market or at
 //! the level a policy says was touched, stored with its closed piece and exit fill.
 
-use super::open::record_fill;
+use super::execute::{self, Filled};
 use super::{Ctx, Tick};
 use crate::OmsError;
-use loms_broker::OrderRequest;
-use loms_domain::{CloseReason, ClosedPiece, Decimal, Position, Timestamp, pnl};
+use loms_domain::{CloseReason, ClosedPiece, Decimal, Leg, Position, Timestamp, pnl};
 use loms_storage::Tx;
 
-/// Fill an exit: at the level a policy says was touched inside a bar (`at`), else at
-/// the market (the tick's price and quote).
-fn close_fill(
+/// Execute an exit ([`execute::execute_inline`]) — at the level a policy says was
+/// touched inside a bar (`at`), else at the market (the tick's price and quote) — as
+/// leg `n + 1` of the position's client order ids (`n` exits done), and store its
+/// order and fills.
+fn exit_fill(
     ctx: &Ctx,
-    pos: &Position,
-    qty: Decimal,
-    tick: &Tick,
-    at: Option<Decimal>,
+    tx: &Tx<'_>,
+    (pos, qty): (&Position, Decimal),
+    (tick, at): (&Tick, Option<Decimal>),
+    (kind, reason): (&str, CloseReason),
     now: Timestamp,
-) -> Result<loms_broker::Fill, OmsError> {
-    Ok(ctx.broker.close(&OrderRequest {
-        symbol: &pos.symbol,
-        side: pos.side,
-        qty,
-        price: at.unwrap_or(tick.price),
-        quote: if at.is_some() {
-            None
-        } else {
-            Some(&tick.quote)
-        },
-        ts: now,
-    })?)
+) -> Result<Filled, OmsError> {
+    let leg = Leg::Exit(tx.exits_done(pos.id)? + 1);
+    let quote = if at.is_some() {
+        None
+    } else {
+        Some(&tick.quote)
+    };
+    let price = at.unwrap_or(tick.price);
+    let order = execute::intent(ctx, (pos.id, leg), pos, qty, price, quote, now)?;
+    let fill = execute::execute_inline(ctx, &order)?;
+    let order_id = execute::store_order(tx, (pos, pos.id), &fill, "market", true)?;
+    execute::store_fills(tx, (pos.id, order_id), pos, &fill, (kind, Some(reason)))?;
+    Ok(fill)
 }
 
 /// Close the whole (remaining) position through the broker and store the result.
@@ -43,7 +44,7 @@ pub(super) fn close_one(
     reason: CloseReason,
     now: Timestamp,
 ) -> Result<Position, OmsError> {
-    let fill = close_fill(ctx, &c, c.qty, tick, at, now)?;
+    let fill = exit_fill(ctx, tx, (&c, c.qty), (tick, at), ("exit", reason), now)?;
     let fees = c.fees + fill.fee;
     let gross = c.realized_pnl + pnl(c.side, c.entry_price, fill.price, fill.qty)?;
     c.status = loms_domain::PositionStatus::Closed;
@@ -59,7 +60,6 @@ pub(super) fn close_one(
             c.id
         )));
     }
-    record_fill(tx, &c, "exit", &fill, Some(reason))?;
     Ok(c)
 }
 
@@ -91,16 +91,16 @@ pub(super) fn partial_close(
             "partial close of {fraction} leaves nothing to close or nothing open"
         )));
     }
-    let fill = close_fill(ctx, pos, qty, tick, at, now)?;
+    let fill = exit_fill(ctx, tx, (pos, qty), (tick, at), ("partial", reason), now)?;
     pos.realized_pnl += pnl(pos.side, pos.entry_price, fill.price, fill.qty)?;
     pos.fees += fill.fee;
     pos.qty -= fill.qty;
     tx.update_open_position(pos, Some(&closed_piece(&fill, reason)))?;
-    record_fill(tx, pos, "partial", &fill, Some(reason))
+    Ok(())
 }
 
 /// The piece of a position an exit fill closed, as its row lists it.
-fn closed_piece(fill: &loms_broker::Fill, reason: CloseReason) -> ClosedPiece {
+fn closed_piece(fill: &Filled, reason: CloseReason) -> ClosedPiece {
     ClosedPiece {
         qty: fill.qty,
         price: fill.price,

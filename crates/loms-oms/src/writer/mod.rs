@@ -21,6 +21,9 @@
 mod batch;
 mod close;
 mod close_all;
+mod execute;
+#[cfg(test)]
+mod execute_tests;
 mod open;
 mod pass;
 #[cfg(test)]
@@ -41,7 +44,7 @@ use crate::publish::{Closed, Event, Finish, FlushFailure, PendingAudit, Reply, f
 use crate::trading::{STATE_KEY, TradingMode, TradingState};
 use close::{close_one, with_references};
 use close_all::on_close_all;
-use loms_broker::BrokerAdapter;
+use loms_broker::ExecutionClient;
 use loms_domain::{Clock, CloseReason, Decimal, Position, PriceQuote, Signal, Sizing, Timestamp};
 use loms_exit_engine::{Bar, PolicyRegistry};
 use loms_price_source::PriceSource;
@@ -136,7 +139,10 @@ pub(crate) type Market = HashMap<String, Tick>;
 #[derive(Debug)]
 pub(crate) struct Ctx {
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) broker: Arc<dyn BrokerAdapter>,
+    /// Executes orders; inside the writer only when immediate (paper).
+    pub(crate) execution: Arc<dyn ExecutionClient>,
+    /// The database's client order id tag ([`loms_domain::DB_TAG_KEY`]).
+    pub(crate) oid_tag: String,
     pub(crate) prices: Arc<dyn PriceSource>,
     pub(crate) policies: PolicyRegistry,
     pub(crate) limits: RiskLimits,

@@ -2,6 +2,7 @@
 //! or from an operator's order; the order, the position and its entry fill are stored
 //! together.
 
+use super::execute;
 use super::{Ctx, Tick};
 use crate::OmsError;
 use crate::answer::SignalAnswer;
@@ -9,10 +10,9 @@ use crate::book::Book;
 use crate::entry::EntryQuote;
 use crate::order::ManualOrder;
 use crate::publish::Event;
-use loms_broker::OrderRequest;
-use loms_domain::{CloseReason, Decimal, Position, Signal, Timestamp, size_qty, tp_sl_prices};
+use loms_domain::{Decimal, Leg, Position, Signal, Timestamp, size_qty, tp_sl_prices};
 use loms_risk::{Intent, RiskLimits, check, check_signal_age};
-use loms_storage::{FillRecord, NewOrder, SignalRecord, Tx};
+use loms_storage::{SignalRecord, Tx};
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn on_signal(
@@ -161,9 +161,9 @@ enum Levels {
     Abs(Option<Decimal>, Option<Decimal>),
 }
 
-/// Fill through the broker — at the tick's quote when there is one (the paper broker
-/// buys at its ask and sells at its bid), else at the position's price — and store the
-/// order, the position and the entry fill.
+/// Execute the entry ([`execute::execute_inline`]) — at the tick's quote when there is
+/// one (paper buys at its ask and sells at its bid), else at the position's price —
+/// and store the order (with its client order id), the position and its fills.
 fn open_position(
     ctx: &Ctx,
     tx: &Tx<'_>,
@@ -172,20 +172,24 @@ fn open_position(
     order_type: &str,
     now: Timestamp,
 ) -> Result<Position, OmsError> {
-    let fill = ctx.broker.open(&OrderRequest {
-        symbol: &p.symbol,
-        side: p.side,
-        qty: p.qty,
-        price: tick.map_or(p.entry_price, |t| t.price),
-        quote: tick.map(|t| &t.quote),
-        ts: now,
-    })?;
+    let id = tx.next_position_id()?;
+    let price = tick.map_or(p.entry_price, |t| t.price);
+    let order = execute::intent(
+        ctx,
+        (id, Leg::Entry),
+        &p,
+        p.qty,
+        price,
+        tick.map(|t| &t.quote),
+        now,
+    )?;
+    let fill = execute::execute_inline(ctx, &order)?;
     p.entry_price = fill.price;
     p.qty = fill.qty;
     p.opened_qty = fill.qty;
     p.created_at = fill.ts;
     p.fees = fill.fee;
-    p.external_order_id = fill.external_order_id.clone();
+    p.external_order_id = fill.report.exchange_order_id.clone();
     (p.tp_price, p.sl_price) = match levels {
         Levels::Pct(tp, sl) => {
             let (t, s) = tp_sl_prices(p.side, fill.price, tp, sl)?;
@@ -193,45 +197,18 @@ fn open_position(
         }
         Levels::Abs(t, s) => (t, s),
     };
-    let order_id = tx.insert_order(&NewOrder {
-        symbol: &p.symbol,
-        side: p.side.entry_order_side(),
-        qty: p.qty,
-        order_type,
-        status: "filled",
-        price: fill.price,
-        created_at: fill.ts,
-        signal_id: p.signal_id.as_deref(),
-    })?;
+    let order_id = execute::store_order(tx, (&p, id), &fill, order_type, false)?;
     p.order_id = Some(order_id);
     p.id = tx.insert_position(&p)?;
-    record_fill(tx, &p, "entry", &fill, None)?;
+    if p.id != id {
+        return Err(OmsError::Storage(format!(
+            "position stored as {} where its client order id says {id}",
+            p.id
+        )));
+    }
+    execute::store_fills(tx, (p.id, order_id), &p, &fill, ("entry", None))?;
     ctx.prices.observe(&p.symbol, p.entry_price);
     Ok(p)
-}
-
-pub(super) fn record_fill(
-    tx: &Tx<'_>,
-    p: &Position,
-    kind: &str,
-    fill: &loms_broker::Fill,
-    reason: Option<CloseReason>,
-) -> Result<(), OmsError> {
-    let side = match kind {
-        "entry" => p.side.entry_order_side(),
-        _ => p.side.opposite().entry_order_side(),
-    };
-    tx.insert_fill(&FillRecord {
-        position_id: p.id,
-        kind,
-        side,
-        qty: fill.qty,
-        price: fill.price,
-        fee: fill.fee,
-        ts: fill.ts,
-        reason,
-    })?;
-    Ok(())
 }
 
 fn opened_event(p: &Position) -> String {

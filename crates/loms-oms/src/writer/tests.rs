@@ -7,13 +7,14 @@ fn writer() -> Writer {
     writer_on(Store::open_in_memory().unwrap())
 }
 
-fn writer_on(store: Store) -> Writer {
+pub(super) fn writer_on(store: Store) -> Writer {
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     let book = Book::load(&store, clock.now(), true, chrono::Duration::days(7)).unwrap();
     let ctx = crate::replay::offline_ctx(
         &crate::Settings::for_tests(std::path::Path::new("/nonexistent")),
         clock,
         &book,
+        store.client_oid_tag().unwrap(),
     );
     Writer::new(store, book, ctx)
 }
@@ -33,7 +34,7 @@ fn order_cmd(symbol: &str) -> (Cmd, oneshot::Receiver<Result<Position, OmsError>
     (Cmd::Write(Write::Order { order, reply }), rx)
 }
 
-fn order(w: &mut Writer) -> Result<Position, OmsError> {
+pub(super) fn order(w: &mut Writer) -> Result<Position, OmsError> {
     let (cmd, mut rx) = order_cmd("BTCUSDT");
     w.process(vec![cmd]);
     rx.try_recv().expect("answered")
