@@ -32,6 +32,9 @@ pub(crate) struct OpenPosition {
     pub(crate) created_at: Timestamp,
     /// Policy state, when a policy keeps any (boxed: most positions have none).
     pub(crate) exit_meta: Option<Box<ExitMeta>>,
+    /// Exits done so far (partial closes): the next exit is leg `exits + 1` of the
+    /// position's client order ids.
+    pub(crate) exits: u32,
 }
 
 impl OpenPosition {
@@ -73,6 +76,8 @@ impl OpenPosition {
     /// Take what the writer may change on an open position from `p`: the columns
     /// `Tx::update_open_position` stores (`OPEN_SETS` in loms-storage's columns.rs).
     fn update(&mut self, p: &Position) {
+        // Only an exit makes an open position smaller (a partial close).
+        self.exits += u32::from(p.qty < self.qty);
         self.qty = p.qty;
         self.dynamic_tp_price = p.dynamic_tp_price;
         self.dynamic_sl_price = p.dynamic_sl_price;
@@ -260,6 +265,7 @@ impl Book {
         let exit_strategy = self.intern(&p.exit_strategy);
         *self.open_by_symbol.entry(symbol.clone()).or_default() += 1;
         let exit_meta = (!p.exit_meta.is_empty()).then(|| Box::new(p.exit_meta));
+        let exits = u32::try_from(p.closes.len()).unwrap_or(u32::MAX);
         let o = OpenPosition {
             id: p.id,
             symbol,
@@ -276,6 +282,7 @@ impl Book {
             realized_pnl: p.realized_pnl,
             created_at: p.created_at,
             exit_meta,
+            exits,
         };
         self.open.insert(p.id, Box::new(o));
     }

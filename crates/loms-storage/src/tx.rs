@@ -84,7 +84,6 @@ enum Held {
     UpdateOpen,
     ReadReferences,
     SignalAt,
-    ExitsDone,
     NextPositionId,
 }
 
@@ -397,19 +396,6 @@ impl<'c> Tx<'c> {
             Held::NextPositionId,
             "SELECT COALESCE(MAX(id), 0) + 1 FROM positions",
             |st| st.query_row([], |r| r.get(0)),
-        )
-    }
-
-    /// How many exits (partial closes, then the close) position `id` has had: the
-    /// pieces its row lists. The next exit is leg `n + 1` of its client order ids.
-    ///
-    /// # Errors
-    /// [`StorageError`] on a database failure, or when the row is gone.
-    pub fn exits_done(&self, id: i64) -> Result<u32> {
-        self.held(
-            Held::ExitsDone,
-            "SELECT json_array_length(closes) FROM positions WHERE id = ?1",
-            |st| st.query_row([id], |r| r.get(0)),
         )
     }
 

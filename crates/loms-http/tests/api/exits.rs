@@ -228,6 +228,8 @@ async fn a_partly_closed_position_shows_its_opened_size_and_every_piece() {
         (&p["qty"], &p["opened_qty"], &p["closes"]),
         (&json!(1), &json!(2), &json!([partial]))
     );
+    // A restart between the two exits: the next exit still knows it is the second.
+    let srv = srv.restart().await;
 
     srv.clock.advance(chrono::Duration::seconds(60));
     srv.market("BTCUSDT", "102").await;
@@ -254,4 +256,18 @@ async fn a_partly_closed_position_shows_its_opened_size_and_every_piece() {
     assert_eq!(list[0], closed);
     let srv = srv.restart().await;
     assert_eq!(srv.get(&format!("/positions/{id}")).await.1, closed);
+    // Its orders: the entry and two exits, each with its own client order id.
+    let (_, orders) = srv.get("/orders").await;
+    let mut legs: Vec<String> = orders
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["position_id"] == json!(id))
+        .map(|o| {
+            let oid = o["client_oid"].as_str().unwrap_or("");
+            oid.rsplit('-').next().unwrap_or("").to_string()
+        })
+        .collect();
+    legs.sort();
+    assert_eq!(legs, ["e", "x1", "x2"], "{orders}");
 }

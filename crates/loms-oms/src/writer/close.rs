@@ -9,17 +9,17 @@ use loms_storage::Tx;
 
 /// Execute an exit ([`execute::execute_inline`]) — at the level a policy says was
 /// touched inside a bar (`at`), else at the market (the tick's price and quote) — as
-/// leg `n + 1` of the position's client order ids (`n` exits done), and store its
-/// order and fills.
+/// leg `exits_done + 1` of the position's client order ids, and store its order and
+/// fills.
 fn exit_fill(
     ctx: &Ctx,
     tx: &Tx<'_>,
-    (pos, qty): (&Position, Decimal),
+    (pos, exits_done, qty): (&Position, u32, Decimal),
     (tick, at): (&Tick, Option<Decimal>),
     (kind, reason): (&str, CloseReason),
     now: Timestamp,
 ) -> Result<Filled, OmsError> {
-    let leg = Leg::Exit(tx.exits_done(pos.id)? + 1);
+    let leg = Leg::Exit(exits_done + 1);
     let quote = if at.is_some() {
         None
     } else {
@@ -39,12 +39,20 @@ fn exit_fill(
 pub(super) fn close_one(
     ctx: &Ctx,
     tx: &Tx<'_>,
-    mut c: Position,
+    (mut c, exits_done): (Position, u32),
     (tick, at): (&Tick, Option<Decimal>),
     reason: CloseReason,
     now: Timestamp,
 ) -> Result<Position, OmsError> {
-    let fill = exit_fill(ctx, tx, (&c, c.qty), (tick, at), ("exit", reason), now)?;
+    let qty = c.qty;
+    let fill = exit_fill(
+        ctx,
+        tx,
+        (&c, exits_done, qty),
+        (tick, at),
+        ("exit", reason),
+        now,
+    )?;
     let fees = c.fees + fill.fee;
     let gross = c.realized_pnl + pnl(c.side, c.entry_price, fill.price, fill.qty)?;
     c.status = loms_domain::PositionStatus::Closed;
@@ -74,7 +82,7 @@ pub(super) fn with_references(tx: &Tx<'_>, mut c: Position) -> Result<Position, 
 pub(super) fn partial_close(
     ctx: &Ctx,
     tx: &Tx<'_>,
-    pos: &mut Position,
+    (pos, exits_done): (&mut Position, u32),
     fraction: Decimal,
     (tick, at): (&Tick, Option<Decimal>),
     reason: CloseReason,
@@ -91,7 +99,14 @@ pub(super) fn partial_close(
             "partial close of {fraction} leaves nothing to close or nothing open"
         )));
     }
-    let fill = exit_fill(ctx, tx, (pos, qty), (tick, at), ("partial", reason), now)?;
+    let fill = exit_fill(
+        ctx,
+        tx,
+        (pos, exits_done, qty),
+        (tick, at),
+        ("partial", reason),
+        now,
+    )?;
     pos.realized_pnl += pnl(pos.side, pos.entry_price, fill.price, fill.qty)?;
     pos.fees += fill.fee;
     pos.qty -= fill.qty;

@@ -41,7 +41,7 @@ pub(super) fn on_close_all(
     let mut report = CloseAllReport::default();
     let ids: Vec<i64> = book.open.keys().copied().collect();
     for id in ids {
-        let Some(pos) = book.open.get(&id).map(|o| o.to_position()) else {
+        let Some((pos, exits)) = book.open.get(&id).map(|o| (o.to_position(), o.exits)) else {
             continue;
         };
         let fail = |error: String| CloseFailure {
@@ -54,7 +54,7 @@ pub(super) fn on_close_all(
             continue;
         };
         match tx.atomic(|tx| {
-            close_one(ctx, tx, pos.clone(), (tick, None), reason, now)
+            close_one(ctx, tx, (pos.clone(), exits), (tick, None), reason, now)
                 .and_then(|c| with_references(tx, c))
         }) {
             Ok(c) => {

@@ -39,10 +39,11 @@ fn exit(w: &mut Writer, mut p: Position, price: Decimal, rest: bool) {
     let tick = tick(w, price);
     let tx = w.store.transaction();
     let half = Decimal::new(5, 1);
+    let done = u32::try_from(p.closes.len()).unwrap();
     partial_close(
         &w.ctx,
         &tx,
-        &mut p,
+        (&mut p, done),
         half,
         (&tick, None),
         CloseReason::Tp,
@@ -50,7 +51,15 @@ fn exit(w: &mut Writer, mut p: Position, price: Decimal, rest: bool) {
     )
     .unwrap();
     if rest {
-        let c = close_one(&w.ctx, &tx, p, (&tick, None), CloseReason::Manual, now).unwrap();
+        let c = close_one(
+            &w.ctx,
+            &tx,
+            (p, done + 1),
+            (&tick, None),
+            CloseReason::Manual,
+            now,
+        )
+        .unwrap();
         assert_eq!(c.close_price, Some(price));
     }
     tx.commit().unwrap();
@@ -136,7 +145,16 @@ fn ids_and_the_tag_survive_a_restart_and_exits_go_on_counting() {
     let p = w.store.position(2).unwrap().unwrap();
     let (tick, now) = (tick(&w, Decimal::ONE_HUNDRED), w.ctx.clock.now());
     let tx = w.store.transaction();
-    close_one(&w.ctx, &tx, p, (&tick, None), CloseReason::Manual, now).unwrap();
+    let done = u32::try_from(p.closes.len()).unwrap();
+    close_one(
+        &w.ctx,
+        &tx,
+        (p, done),
+        (&tick, None),
+        CloseReason::Manual,
+        now,
+    )
+    .unwrap();
     tx.commit().unwrap();
     let oids: Vec<String> = w
         .store
@@ -212,7 +230,7 @@ fn a_client_that_is_not_immediate_is_never_called_inside_the_writer() {
     let now = w.ctx.clock.now();
     let tick = tick(&w, Decimal::ONE_HUNDRED);
     let tx = w.store.transaction();
-    let err = close_one(&w.ctx, &tx, p, (&tick, None), CloseReason::Manual, now).unwrap_err();
+    let err = close_one(&w.ctx, &tx, (p, 0), (&tick, None), CloseReason::Manual, now).unwrap_err();
     assert!(matches!(err, OmsError::Broker(_)), "{err}");
     drop(tx);
     assert_eq!(venue.submitted.load(Ordering::SeqCst), 0, "nothing sent");

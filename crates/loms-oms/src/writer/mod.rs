@@ -283,9 +283,16 @@ fn handle(
         } => {
             let r = match book.open.get(&id) {
                 None => Ok(None),
-                Some(o) => close_one(ctx, tx, o.to_position(), (&tick, None), reason, now)
-                    .and_then(|c| with_references(tx, c))
-                    .map(Some),
+                Some(o) => close_one(
+                    ctx,
+                    tx,
+                    (o.to_position(), o.exits),
+                    (&tick, None),
+                    reason,
+                    now,
+                )
+                .and_then(|c| with_references(tx, c))
+                .map(Some),
             };
             if let Ok(Some(c)) = &r {
                 book.remove(id);

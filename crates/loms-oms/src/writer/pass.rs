@@ -136,6 +136,8 @@ pub(super) fn step(
 struct Decided {
     updated: Position,
     exits: Exits,
+    /// Exits the position has had (its next exit's client id leg is this + 1).
+    exits_done: u32,
 }
 
 /// The exits a policy asked for: a partial close (fraction, reason, level touched),
@@ -206,6 +208,7 @@ fn decide(
     Ok(Some(Decided {
         updated: u,
         exits: Exits { partial, close },
+        exits_done: o.exits,
     }))
 }
 
@@ -261,14 +264,23 @@ fn on_pass(
     // whole batch, and the book is read again (see `Writer::commit_batch`); the next
     // pass tries these positions again. Any other error comes before its position
     // writes anything, and only that position is left alone.
-    for (Decided { updated, exits }, tick) in work {
+    for (
+        Decided {
+            updated,
+            exits,
+            exits_done,
+        },
+        tick,
+    ) in work
+    {
         let id = updated.id;
         let mark = events.len();
+        let pos = (updated, exits_done);
         let r = if exits.partial.is_some() {
             // Two steps: undo the partial close if the close after it fails.
-            tx.atomic(|tx| apply(ctx, tx, updated, exits, tick, now, events))
+            tx.atomic(|tx| apply(ctx, tx, pos, exits, tick, now, events))
         } else {
-            apply(ctx, tx, updated, exits, tick, now, events)
+            apply(ctx, tx, pos, exits, tick, now, events)
         };
         match r {
             Ok(Applied::Closed(mut c)) => {
@@ -306,7 +318,7 @@ enum Applied {
 fn apply(
     ctx: &Ctx,
     tx: &Tx<'_>,
-    mut updated: Position,
+    (mut updated, mut exits_done): (Position, u32),
     Exits { partial, close }: Exits,
     tick: &Tick,
     now: Timestamp,
@@ -314,7 +326,16 @@ fn apply(
 ) -> Result<Applied, OmsError> {
     let id = updated.id;
     if let Some((fraction, reason, at)) = partial {
-        partial_close(ctx, tx, &mut updated, fraction, (tick, at), reason, now)?;
+        partial_close(
+            ctx,
+            tx,
+            (&mut updated, exits_done),
+            fraction,
+            (tick, at),
+            reason,
+            now,
+        )?;
+        exits_done += 1;
         events.push(Event::Log(format!(
             "position_partial_close id={id} fraction={fraction} qty_left={}",
             updated.qty
@@ -322,7 +343,7 @@ fn apply(
     }
     match close {
         Some((reason, at)) => {
-            close_one(ctx, tx, updated, (tick, at), reason, now).map(Applied::Closed)
+            close_one(ctx, tx, (updated, exits_done), (tick, at), reason, now).map(Applied::Closed)
         }
         None => {
             tx.update_open_position(&updated, None)?;
