@@ -208,36 +208,14 @@ impl Client {
             url: self.base.clone(),
             transport: transport(&e),
         };
+        // Writes carry the token; GETs are open.
         let bearer = self.token.as_ref().map(|t| format!("Bearer {t}"));
+        let auth = bearer.as_deref().filter(|_| method != Method::Get);
         let sent = match method {
-            Method::Get => {
-                let mut req = self.agent.get(&url);
-                for (k, v) in query {
-                    req = req.query(k, v);
-                }
-                req.call()
-            }
-            Method::Delete => {
-                let mut req = self.agent.delete(&url);
-                for (k, v) in query {
-                    req = req.query(k, v);
-                }
-                if let Some(b) = &bearer {
-                    req = req.header("Authorization", b);
-                }
-                req.call()
-            }
+            Method::Get => prepared(self.agent.get(&url), query, auth, header).call(),
+            Method::Delete => prepared(self.agent.delete(&url), query, auth, header).call(),
             Method::Post => {
-                let mut req = self.agent.post(&url);
-                for (k, v) in query {
-                    req = req.query(k, v);
-                }
-                if let Some(b) = &bearer {
-                    req = req.header("Authorization", b);
-                }
-                if let Some((name, value)) = header {
-                    req = req.header(name, value);
-                }
+                let req = prepared(self.agent.post(&url), query, auth, header);
                 match body {
                     Some(b) => req.send_json(b),
                     None => req.send_empty(),
@@ -358,6 +336,26 @@ pub fn is_loopback(url: &str) -> bool {
                 .parse::<IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback())
     })
+}
+
+/// A request with its query parameters, the token (`auth`, writes only) and one more
+/// header when asked.
+fn prepared<B>(
+    mut req: ureq::RequestBuilder<B>,
+    query: &[(&str, &str)],
+    auth: Option<&str>,
+    header: Option<(&str, &str)>,
+) -> ureq::RequestBuilder<B> {
+    for (k, v) in query {
+        req = req.query(k, v);
+    }
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    if let Some((name, value)) = header {
+        req = req.header(name, value);
+    }
+    req
 }
 
 #[cfg(test)]
