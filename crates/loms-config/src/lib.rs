@@ -35,18 +35,20 @@ mod render;
 mod sources;
 #[cfg(test)]
 mod tests;
+mod values;
 
 pub use error::{ConfigError, Problem};
 pub use keys::{KEYS, KeySpec, PROFILE_DEFAULT, is_secret_key, key_spec};
 pub use render::{env_sample, redact, reference_markdown};
 
-use keys::{Draft, Reject, parse_bool, parse_decimal};
+use keys::{Draft, Reject};
 use loms_domain::{PriceMode, SignalDefaults, Sizing};
 use rust_decimal::Decimal;
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use values::{parse_bool, parse_decimal};
 
 /// Parse a command-line override `KEY=VALUE` (`--set`); the key is upper-cased.
 /// Usable as a clap `value_parser`.
@@ -686,7 +688,7 @@ fn shown(key: &str, v: &str) -> String {
 /// Two spellings of the same value: equal text, numbers, booleans or "no limit" words.
 fn same_value(a: &str, b: &str) -> bool {
     let (a, b) = (a.trim(), b.trim());
-    if a == b || (keys::is_none_word(a) && keys::is_none_word(b)) {
+    if a == b || (values::is_none_word(a) && values::is_none_word(b)) {
         return true;
     }
     match (parse_decimal(a), parse_decimal(b)) {

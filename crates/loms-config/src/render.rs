@@ -18,7 +18,7 @@ use std::fmt::Write;
 pub fn redact(key: &str, value: &str) -> String {
     if is_secret_key(key) {
         // "none" and friends say the secret is unset: nothing to hide.
-        return if crate::keys::is_none_word(value) {
+        return if crate::values::is_none_word(value) {
             value.to_string()
         } else {
             "***".into()
