@@ -4,10 +4,11 @@ use crate::client::{Client, Method};
 use crate::error::Error;
 use crate::types::{
     CloseAllAnswer, Health, MarketPrice, NewOrder, PositionQuery, ServiceInfo, SignalAnswer, Stats,
-    StatsQuery, TradingAnswer, TradingMode, TradingState,
+    StatsQuery, TradingAnswer,
 };
 use chrono::SecondsFormat;
 use loms_domain::{Decimal, Order, Position};
+use loms_domain::{TradingMode, TradingState};
 use serde_json::{Value, json};
 
 impl Client {

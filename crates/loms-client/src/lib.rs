@@ -30,10 +30,11 @@ mod types;
 
 pub use client::{Answer, Client, DEFAULT_TIMEOUT, DEFAULT_URL, Method, base_url, is_loopback};
 pub use error::{ApiError, Error, Problem, Transport, TransportKind};
+pub use loms_domain::{TradingMode, TradingState};
 pub use types::{
     CloseAllAnswer, CloseFailure, CloseReport, Health, HealthCheck, HealthChecks, MarketPrice,
     NewOrder, PositionQuery, ServiceInfo, SignalAnswer, Spread, Stats, StatsFilters, StatsQuery,
-    SymbolStats, TradingAnswer, TradingMode, TradingState,
+    SymbolStats, TradingAnswer,
 };
 
 /// The domain types the answers are made of.

@@ -2,11 +2,9 @@
 //! [`loms_domain::Order`]), and the bodies and filters of the requests. Unknown fields
 //! in an answer are ignored, so a newer server with more fields still reads.
 
-use loms_domain::{Decimal, Position, PositionStatus, Side, Timestamp};
+use loms_domain::{Decimal, Position, PositionStatus, Side, Timestamp, TradingState};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
 /// `GET /`: who answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,67 +13,6 @@ pub struct ServiceInfo {
     pub status: String,
     /// `CryptoNakCore LOMS`.
     pub service: String,
-}
-
-/// Trading mode (`/admin/oms`), kept across restarts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TradingMode {
-    /// Everything runs.
-    Active,
-    /// Signals open nothing; exits and manual orders go on.
-    EntriesOff,
-    /// Nothing may open; exits go on.
-    ReduceOnly,
-    /// Close every open position, then nothing opens.
-    Flatten,
-}
-
-impl TradingMode {
-    /// Every mode.
-    pub const ALL: [TradingMode; 4] = [
-        Self::Active,
-        Self::EntriesOff,
-        Self::ReduceOnly,
-        Self::Flatten,
-    ];
-
-    /// Wire name (`active`, `entries_off`, `reduce_only`, `flatten`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::EntriesOff => "entries_off",
-            Self::ReduceOnly => "reduce_only",
-            Self::Flatten => "flatten",
-        }
-    }
-}
-
-impl fmt::Display for TradingMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for TradingMode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| format!("unknown trading mode {s:?}"))
-    }
-}
-
-/// `GET /admin/oms`: the mode, since when, set by whom.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TradingState {
-    /// Current mode.
-    pub mode: TradingMode,
-    /// When it was set.
-    pub since: Timestamp,
-    /// Who set it (`config`, `cli`, `api`...).
-    pub set_by: String,
 }
 
 /// `POST /admin/oms`: the new state, and what a `flatten` closed.

@@ -14,6 +14,7 @@ pub mod position;
 pub mod price;
 pub mod side;
 pub mod signal;
+pub mod trading;
 
 pub use client_oid::{ClientOid, DB_TAG_KEY, Leg};
 pub use clock::{Clock, ManualClock, SystemClock};
@@ -25,6 +26,7 @@ pub use price::{PriceMode, PriceQuote};
 pub use rust_decimal::Decimal;
 pub use side::Side;
 pub use signal::{Signal, SignalDefaults};
+pub use trading::{TradingMode, TradingState};
 
 /// Timestamps are UTC everywhere.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
