@@ -1,10 +1,10 @@
-//! The answers that are not domain records (those are [`loms_domain::Position`] and
-//! [`loms_domain::Order`]), and the bodies and filters of the requests. Unknown fields
+//! The answers that are not the domain's own types (positions, orders, the trading
+//! state and `/stats` come from [`loms_domain`]), and the bodies and filters of the requests. Unknown fields
 //! in an answer are ignored, so a newer server with more fields still reads.
 
+pub use loms_domain::stats::{Spread, Stats, StatsFilters, SymbolStats};
 use loms_domain::{Decimal, Position, PositionStatus, Side, Timestamp, TradingState};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// `GET /`: who answers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,100 +145,6 @@ pub struct StatsQuery {
     /// Before this time.
     pub until: Option<Timestamp>,
     /// Only this symbol.
-    pub symbol: Option<String>,
-}
-
-/// `GET /stats`. See docs/api.md for how each figure is computed and rounded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Stats {
-    /// Open plus closed positions of the filter.
-    pub total_positions: u64,
-    /// Open positions (opened in the window with `since`/`until`).
-    pub open_positions: u64,
-    /// Closed trades of the filter.
-    pub closed_positions: u64,
-    /// Net PnL (after fees).
-    pub total_pnl: Decimal,
-    /// PnL before fees.
-    pub gross_pnl: Decimal,
-    /// Same as `total_pnl`.
-    pub net_pnl: Decimal,
-    /// Fees of the closed trades.
-    pub fees_paid: Decimal,
-    /// Trades with pnl > 0.
-    pub winning_trades: u64,
-    /// Trades with pnl < 0.
-    pub losing_trades: u64,
-    /// Closed by take-profit.
-    pub tp_count: u64,
-    /// Closed by stop-loss.
-    pub sl_count: u64,
-    /// Percent of closed trades won.
-    pub winrate: f64,
-    /// Mean PnL per trade.
-    pub avg_pnl_per_trade: Decimal,
-    /// Mean PnL of wins.
-    pub avg_pnl_win: Decimal,
-    /// Mean PnL of losses.
-    pub avg_pnl_loss: Decimal,
-    /// Largest fall of cumulative PnL from a previous peak.
-    pub max_drawdown: Decimal,
-    /// Gross wins / |gross losses|; `None` without losses.
-    pub profit_factor: Option<Decimal>,
-    /// Expected PnL per trade.
-    pub expectancy: Decimal,
-    /// Closed trades per day.
-    pub trades_per_day: f64,
-    /// Closed trades by close reason.
-    pub by_close_reason: BTreeMap<String, u64>,
-    /// Figures by symbol.
-    pub by_symbol: BTreeMap<String, SymbolStats>,
-    /// Earliest open among the closed trades.
-    pub first_trade_at: Option<Timestamp>,
-    /// Latest close.
-    pub last_trade_at: Option<Timestamp>,
-    /// Entry fills against the signal's price, basis points (positive: against the
-    /// trader); `None` without a trade that carries a signal price (or an older server).
-    #[serde(default)]
-    pub entry_slippage_bps: Option<Spread>,
-    /// From the signal's timestamp to the entry fill, milliseconds; `None` without a
-    /// trade that carries a signal time (or an older server).
-    #[serde(default)]
-    pub signal_to_fill_ms: Option<Spread>,
-    /// The filters applied.
-    pub filters: StatsFilters,
-}
-
-/// The mean and the worst of a measure over the trades that carry it.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Spread {
-    /// Trades measured.
-    pub trades: u64,
-    /// Mean, 2 decimals.
-    pub avg: f64,
-    /// Largest, 2 decimals.
-    pub max: f64,
-}
-
-/// Figures of one symbol.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SymbolStats {
-    /// Closed trades.
-    pub trades: u64,
-    /// Wins.
-    pub wins: u64,
-    /// Net PnL.
-    pub pnl: Decimal,
-}
-
-/// The filters `/stats` applied.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatsFilters {
-    /// From.
-    pub since: Option<Timestamp>,
-    /// Before.
-    pub until: Option<Timestamp>,
-    /// Symbol.
     pub symbol: Option<String>,
 }
 

@@ -14,6 +14,7 @@ pub mod position;
 pub mod price;
 pub mod side;
 pub mod signal;
+pub mod stats;
 pub mod trading;
 
 pub use client_oid::{ClientOid, DB_TAG_KEY, Leg};
