@@ -47,7 +47,7 @@ pub enum Problem {
         /// Where the value came from.
         layer: Layer,
     },
-    /// A value naming a feature this version does not have (e.g. `BROKER_MODE=live`).
+    /// A value naming a feature this version does not have (e.g. `PRICE_SOURCE=replay`).
     Unavailable {
         /// The key.
         key: &'static str,

@@ -5,6 +5,7 @@
 //! [`Draft::new`]), then one entry to [`KEYS`]. The tests check that the built-in
 //! values match the defaults of the table and that the docs list every key.
 
+use crate::live::LIVE_KEYS;
 use crate::{BrokerMode, PriceSourceKind, Settings};
 use loms_domain::{Decimal, PriceMode, SignalDefaults, Sizing};
 use loms_risk::RiskLimits;
@@ -69,6 +70,15 @@ impl Draft {
             retention_days: 30,
             idempotency_retention: Duration::from_secs(7 * 24 * 3600),
             disk_free_warn_mb: 1024,
+            bitget_api_key: None,
+            bitget_api_secret: None,
+            bitget_api_passphrase: None,
+            bitget_secrets_file: None,
+            bitget_demo: false,
+            live_leverage: 1,
+            live_ack_timeout: Duration::from_millis(2000),
+            live_resolve_interval: Duration::from_millis(2000),
+            live_exec_workers: 4,
             entries: Vec::new(),
             warnings: Vec::new(),
             files_read: Vec::new(),
@@ -119,12 +129,14 @@ impl KeySpec {
 }
 
 /// Whether a key holds a secret: its name contains TOKEN, SECRET, PASSWORD,
-/// PASSPHRASE or API_KEY (any case). Secret values are shown as `***`.
+/// PASSPHRASE or API_KEY (any case), unless it ends in `_FILE` (the path of a file of
+/// secrets, such as `BITGET_SECRETS_FILE`, is shown). Secret values are shown as `***`.
 pub fn is_secret_key(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    ["TOKEN", "SECRET", "PASSWORD", "PASSPHRASE", "API_KEY"]
-        .iter()
-        .any(|w| upper.contains(w))
+    !upper.ends_with("_FILE")
+        && ["TOKEN", "SECRET", "PASSWORD", "PASSPHRASE", "API_KEY"]
+            .iter()
+            .any(|w| upper.contains(w))
 }
 
 /// Look a key up by name, ignoring case.
@@ -135,8 +147,31 @@ pub fn key_spec(name: &str) -> Option<&'static KeySpec> {
 /// Accepted text of the optional whole-number limits.
 const LIMIT_U32: &str = "a whole number >= 0, or none/null/off/empty for no limit";
 
-/// Every setting, in the documented order (the order of `--print-config`).
-pub static KEYS: &[KeySpec] = &[
+/// Every setting, in the documented order (the order of `--print-config`): the keys
+/// below, then the live trading keys ([`crate::live`]).
+pub static KEYS: &[KeySpec] = &ALL_KEYS;
+
+const ALL_KEYS: [KeySpec; BASE_KEYS.len() + LIVE_KEYS.len()] = concat(BASE_KEYS, LIVE_KEYS);
+
+/// `a` then `b`; `N` must be the sum of their lengths (checked at compile time).
+const fn concat<const N: usize>(a: &[KeySpec], b: &[KeySpec]) -> [KeySpec; N] {
+    assert!(a.len() + b.len() == N && N > 0);
+    let mut out = [a[0]; N];
+    let mut i = 0;
+    while i < b.len() {
+        out[a.len() + i] = b[i];
+        i += 1;
+    }
+    i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    out
+}
+
+/// The settings of every mode (the live ones are in [`crate::live`]).
+const BASE_KEYS: &[KeySpec] = &[
     // --- General ---------------------------------------------------------------
     KeySpec {
         name: "ENVIRONMENT",
@@ -161,14 +196,17 @@ pub static KEYS: &[KeySpec] = &[
         name: "BROKER_MODE",
         group: "General",
         default: "paper",
-        accepted: "paper",
-        doc: "Where orders go: the built-in paper broker (live trading is not available in this version).",
+        accepted: "paper, live",
+        doc: "Where orders go: paper (the built-in paper broker, filling at the price source's quotes) or live (Bitget USDT-M futures; needs PRICE_SOURCE=exchange, PRICE_EXCHANGE=bitget, PRICE_MARKET=perp and the Bitget API credentials, see Live trading).",
         apply: |d, v| match v.to_ascii_lowercase().as_str() {
             "paper" => {
                 d.s.broker_mode = BrokerMode::Paper;
                 Ok(())
             }
-            "live" => Err(Reject::Unavailable("no live broker adapter yet")),
+            "live" => {
+                d.s.broker_mode = BrokerMode::Live;
+                Ok(())
+            }
             _ => Err(Reject::Invalid),
         },
     },

@@ -31,7 +31,9 @@
 
 mod error;
 mod keys;
+mod live;
 mod render;
+mod secret;
 mod sources;
 #[cfg(test)]
 mod tests;
@@ -40,6 +42,7 @@ mod values;
 pub use error::{ConfigError, Problem};
 pub use keys::{KEYS, KeySpec, PROFILE_DEFAULT, is_secret_key, key_spec};
 pub use render::{env_sample, redact, reference_markdown};
+pub use secret::Secret;
 
 use keys::{Draft, Reject};
 use loms_domain::{PriceMode, SignalDefaults, Sizing};
@@ -88,8 +91,9 @@ impl fmt::Display for Layer {
     }
 }
 
-/// What to read the configuration from.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What to read the configuration from. `Debug` shows no value of the environment
+/// and redacts secrets given on the command line.
+#[derive(Clone, PartialEq, Eq)]
 pub struct ConfigSources {
     /// Profile name: selects `<config_dir>/<profile>.toml` (`dev`, `paper`, `live`, or any
     /// name of letters, digits, `-` and `_`).
@@ -187,6 +191,8 @@ pub struct Entry {
 pub enum BrokerMode {
     /// Simulated fills against the price source.
     Paper,
+    /// Real orders on Bitget USDT-M futures (the `BITGET_*` and `LIVE_*` settings).
+    Live,
 }
 
 impl BrokerMode {
@@ -194,6 +200,7 @@ impl BrokerMode {
     pub fn as_str(self) -> &'static str {
         match self {
             BrokerMode::Paper => "paper",
+            BrokerMode::Live => "live",
         }
     }
 }
@@ -229,8 +236,8 @@ impl fmt::Display for PriceSourceKind {
     }
 }
 
-/// The validated, effective configuration.
-#[derive(Debug, Clone, PartialEq)]
+/// The validated, effective configuration. `Debug` never shows a secret.
+#[derive(Clone, PartialEq)]
 pub struct Settings {
     /// Profile name.
     pub profile: String,
@@ -301,6 +308,27 @@ pub struct Settings {
     /// `DISK_FREE_WARN_MB`, default 1024: /health warns below this much free space in
     /// the folders of the database and the audit file (0: not checked).
     pub disk_free_warn_mb: u64,
+    /// `BITGET_API_KEY`: the API key of the Bitget sub-account, when set. Secret.
+    pub bitget_api_key: Option<Secret>,
+    /// `BITGET_API_SECRET`: the secret that signs private requests, when set. Secret.
+    pub bitget_api_secret: Option<Secret>,
+    /// `BITGET_API_PASSPHRASE`: the API key's passphrase, when set. Secret.
+    pub bitget_api_passphrase: Option<Secret>,
+    /// `BITGET_SECRETS_FILE`: a file of `NAME=value` lines with the three parts, used
+    /// when they are not all set above (read and checked owner-only by the Bitget crate).
+    pub bitget_secrets_file: Option<PathBuf>,
+    /// `BITGET_DEMO`, default false: Bitget demo trading (header `paptrading: 1`).
+    pub bitget_demo: bool,
+    /// `LIVE_LEVERAGE`, 1 to 20, default 1: set on each symbol before its first order.
+    pub live_leverage: u32,
+    /// `LIVE_ACK_TIMEOUT_MS`, 0 to 30 s, default 2 s: how long a live signal's answer
+    /// waits for its order's outcome.
+    pub live_ack_timeout: Duration,
+    /// `LIVE_RESOLVE_INTERVAL_MS`, 100 ms to 10 min, default 2 s: how often an order
+    /// whose outcome is unknown is looked up by its client order id.
+    pub live_resolve_interval: Duration,
+    /// `LIVE_EXEC_WORKERS`, 1 to 64, default 4: threads sending orders to the venue.
+    pub live_exec_workers: usize,
     /// Every key of [`KEYS`], in that order, with its effective value and layer.
     pub entries: Vec<Entry>,
     /// Things start-up should log: the process environment overriding a file value,
@@ -349,6 +377,19 @@ impl Settings {
             }
         }
         s
+    }
+
+    /// The Bitget API key part named `BITGET_API_KEY`, `BITGET_API_SECRET` or
+    /// `BITGET_API_PASSPHRASE`, when set; `None` for any other name. Shaped for the
+    /// Bitget crate's `Credentials::load(|n| s.bitget_credential(n).map(str::to_owned), ..)`.
+    pub fn bitget_credential(&self, name: &str) -> Option<&str> {
+        let part = match name {
+            "BITGET_API_KEY" => &self.bitget_api_key,
+            "BITGET_API_SECRET" => &self.bitget_api_secret,
+            "BITGET_API_PASSPHRASE" => &self.bitget_api_passphrase,
+            _ => return None,
+        };
+        part.as_ref().map(Secret::expose)
     }
 
     /// The entry of a key (any case).
@@ -607,6 +648,7 @@ pub(crate) fn load_with(src: &ConfigSources, keys: &[KeySpec]) -> Result<Setting
             ),
         });
     }
+    live::check(&draft.s, &mut problems);
     if !problems.is_empty() {
         return Err(ConfigError::Invalid(problems));
     }

@@ -64,6 +64,15 @@ pub(crate) fn whole_u32(v: &str) -> Result<u32, Reject> {
     })
 }
 
+/// A whole number from `min` to `max` (no sign, no fraction).
+pub(crate) fn whole_between(v: &str, min: u64, max: u64) -> Result<u64, Reject> {
+    v.trim()
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or(Reject::Invalid)
+}
+
 pub(crate) fn positive_amount(v: &str) -> Result<Decimal, Reject> {
     let d = decimal(v)?;
     if d <= Decimal::ZERO || d > MAX_AMOUNT {

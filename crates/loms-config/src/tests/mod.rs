@@ -297,11 +297,6 @@ fn errors_from_every_layer_are_collected_together() {
 
 #[test]
 fn unavailable_features_are_refused_with_a_clear_message() {
-    let e = with_env(&[("BROKER_MODE", "live")]).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "BROKER_MODE=live is not available in this version (no live broker adapter yet); accepted: paper (from env)"
-    );
     let e = with_env(&[("PRICE_SOURCE", "replay")])
         .unwrap_err()
         .to_string();
@@ -347,7 +342,7 @@ fn unavailable_features_are_refused_with_a_clear_message() {
     assert!(with_env(&[("PRICE_MARKET", "options")]).is_err());
     let e = with_env(&[("BROKER_MODE", "foo")]).unwrap_err().to_string();
     assert!(
-        e.contains("BROKER_MODE: \"foo\" is not valid; accepted: paper"),
+        e.contains("BROKER_MODE: \"foo\" is not valid; accepted: paper, live"),
         "{e}"
     );
     // Case does not matter for the accepted names.
@@ -355,5 +350,6 @@ fn unavailable_features_are_refused_with_a_clear_message() {
 }
 
 mod files;
+mod live;
 mod output;
 mod values;

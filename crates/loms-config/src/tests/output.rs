@@ -56,7 +56,21 @@ fn secret_keys_are_detected_and_redacted() {
         .filter(|k| k.is_secret())
         .map(|k| k.name)
         .collect();
-    assert_eq!(secret, vec!["LOMS_API_TOKEN"]);
+    assert_eq!(
+        secret,
+        vec![
+            "LOMS_API_TOKEN",
+            "BITGET_API_KEY",
+            "BITGET_API_SECRET",
+            "BITGET_API_PASSPHRASE"
+        ]
+    );
+    // The path of a file of secrets is not one.
+    assert!(!is_secret_key("BITGET_SECRETS_FILE"));
+    assert_eq!(
+        redact("BITGET_SECRETS_FILE", "/etc/loms/bitget"),
+        "/etc/loms/bitget"
+    );
     assert_eq!(redact("PRICE_MODE", "mid"), "mid");
     assert_eq!(
         redact("DATABASE_URL", "postgres://user:pw@host:5432/db"),
