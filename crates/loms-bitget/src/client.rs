@@ -21,6 +21,10 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+mod history;
+
+pub use history::MAX_FILLS_WINDOW_MS;
+
 /// USDT-M perpetuals.
 pub const PRODUCT_TYPE: &str = "USDT-FUTURES";
 /// Their margin coin.
@@ -260,13 +264,18 @@ impl BitgetClient {
         symbol: &str,
         client_oid: &ClientOid,
     ) -> Result<Option<OrderDetail>, BitgetError> {
+        self.detail_by(symbol, ("clientOid", client_oid.as_str()))
+    }
+
+    /// `detail` by one id parameter (`clientOid` or `orderId`); `None` on 40109.
+    fn detail_by(
+        &self,
+        symbol: &str,
+        id: (&str, &str),
+    ) -> Result<Option<OrderDetail>, BitgetError> {
         let r = self.get(
             "/api/v2/mix/order/detail",
-            &[
-                ("symbol", symbol),
-                ("productType", PRODUCT_TYPE),
-                ("clientOid", client_oid.as_str()),
-            ],
+            &[("symbol", symbol), ("productType", PRODUCT_TYPE), id],
         );
         match r {
             Ok(data) => OrderDetail::from_json(&data)

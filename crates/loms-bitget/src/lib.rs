@@ -4,7 +4,8 @@
 //!   credentials (never shown by `Debug`).
 //! - [`contract`]: contract rules and the rounding of sizes (down) and stops (toward the
 //!   entry); an order that breaks a rule is refused before anything is sent.
-//! - [`client`]: the blocking REST client (place, detail by clientOid, cancel, fills,
+//! - [`client`]: the blocking REST client (place, detail by clientOid or order id,
+//!   cancel, fills of an order or of a symbol since a time,
 //!   positions, account, key info, leverage, margin mode, stop amend, server time).
 //! - [`submit`]: placing an order when answers can be lost: look it up by clientOid,
 //!   re-send only under the same id, back off on 429.
@@ -34,6 +35,6 @@ pub use codes::ErrorClass;
 pub use contract::{ContractSpec, SizeRefusal};
 pub use error::BitgetError;
 pub use execution::BitgetExecution;
-pub use order::{ClientOid, Leg, OrderSide, PlaceOrder};
+pub use order::{ClientOid, Fill, Leg, OrderSide, OrderSource, PlaceOrder};
 pub use sign::Credentials;
 pub use submit::{Backoff, Submitted, submit};

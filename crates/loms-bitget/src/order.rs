@@ -124,6 +124,34 @@ pub struct OrderDetail {
     pub fee_paid: Decimal,
     /// `reduceOnly`.
     pub reduce_only: bool,
+    /// What made it (`orderSource`): an API order, or the position's exchange stop.
+    pub source: OrderSource,
+}
+
+/// What made an order, from Bitget's `orderSource`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderSource {
+    /// An ordinary order (`normal`, `market`, `limit`, ...): LOMS's own.
+    Placed,
+    /// A stop-loss that fired (`pos_loss_market`, `pos_loss_limit`, `loss_market`, ...):
+    /// the venue closed the position by itself.
+    StopLoss,
+    /// A take-profit that fired (`pos_profit_market`, `profit_market`, ...).
+    TakeProfit,
+    /// Anything else (liquidation, trailing, ...), as the venue spelled it.
+    Other(String),
+}
+
+impl OrderSource {
+    fn parse(s: &str) -> Self {
+        let lower = s.to_ascii_lowercase();
+        match lower.as_str() {
+            "" | "normal" | "market" | "limit" => OrderSource::Placed,
+            _ if lower.contains("loss") => OrderSource::StopLoss,
+            _ if lower.contains("profit") => OrderSource::TakeProfit,
+            _ => OrderSource::Other(s.to_string()),
+        }
+    }
 }
 
 impl OrderDetail {
@@ -143,6 +171,7 @@ impl OrderDetail {
             price_avg,
             fee_paid: -dec_field(v, "fee").unwrap_or(Decimal::ZERO),
             reduce_only: text("reduceOnly").eq_ignore_ascii_case("yes"),
+            source: OrderSource::parse(&text("orderSource")),
         })
     }
 }
@@ -169,8 +198,11 @@ pub struct Fill {
     pub qty: Decimal,
     /// Fee paid, positive (the sum of `feeDetail[].totalFee`, negated).
     pub fee_paid: Decimal,
-    /// Direction.
+    /// Direction: on a one-way position, the side opposite to the position closes it.
     pub side: OrderSide,
+    /// Realized PnL of the part of a position it closed (`profit`; zero for an entry),
+    /// fees not included.
+    pub profit: Decimal,
     /// Time, Unix ms.
     pub time_ms: i64,
 }
@@ -202,6 +234,7 @@ impl Fill {
             qty: dec_field(v, "baseVolume")?,
             fee_paid: -fee,
             side,
+            profit: dec_field(v, "profit").unwrap_or(Decimal::ZERO),
             time_ms: text("cTime").parse().unwrap_or(0),
         })
     }
@@ -400,6 +433,21 @@ mod tests {
         )
         .unwrap();
         assert_eq!((d.state, d.price_avg), (OrderState::Canceled, None));
+        assert_eq!(
+            d.source,
+            OrderSource::Placed,
+            "no orderSource: an ordinary order"
+        );
+        for (text, source) in [
+            ("market", OrderSource::Placed),
+            ("pos_loss_market", OrderSource::StopLoss),
+            ("loss_market", OrderSource::StopLoss),
+            ("pos_loss_limit", OrderSource::StopLoss),
+            ("pos_profit_market", OrderSource::TakeProfit),
+            ("liquidation", OrderSource::Other("liquidation".into())),
+        ] {
+            assert_eq!(OrderSource::parse(text), source, "{text}");
+        }
         assert!(OrderDetail::from_json(&json!({"size":"1","state":"weird"})).is_err());
 
         let f = Fill::from_json(&json!({"tradeId":"t1","symbol":"BTCUSDT","orderId":"o1","price":"64210.1",

@@ -1,10 +1,10 @@
 //! Bitget as LOMS's execution client, against the fake venue.
 
-use crate::fake::{FakeBitget, Fault};
-use crate::{PLACE, client, places};
+use crate::{PLACE, client};
 use loms_bitget::{Backoff, BitgetExecution};
 use loms_broker::{ExecError, ExecutionClient, OrderIntent};
 use loms_domain::{OrderStatus, Side};
+use loms_fake_bitget::{FakeBitget, Fault};
 use rust_decimal::dec;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,7 +47,7 @@ fn an_entry_is_one_market_order_with_a_rounded_preset_stop_and_real_fills() {
     assert_eq!(r.avg_price(), Some(dec!(64210)));
     assert_eq!(r.fees(), dec!(0.0577890), "the venue's fee, paid: positive");
     assert!(r.exchange_order_id.is_some());
-    let sent = places(&venue);
+    let sent = venue.place_requests();
     assert_eq!(sent.len(), 1);
     assert!(
         sent[0].body.contains(r#""presetStopLossPrice":"62500.1""#),
@@ -72,7 +72,7 @@ fn an_entry_is_one_market_order_with_a_rounded_preset_stop_and_real_fills() {
     };
     let r = ex.submit(&exit);
     assert_eq!(r.status, OrderStatus::Filled, "{r:?}");
-    let last = places(&venue).pop().unwrap();
+    let last = venue.place_requests().pop().unwrap();
     assert!(last.body.contains(r#""side":"sell""#) && last.body.contains(r#""reduceOnly":"YES""#));
     assert!(
         !last.body.contains("preset"),
@@ -104,13 +104,13 @@ fn an_order_below_the_contract_minimum_is_refused_before_anything_is_sent() {
             .starts_with("not sent: BTCUSDT: size 0 is below the minimum 0.0001"),
         "{r:?}"
     );
-    assert!(places(&venue).is_empty(), "nothing sent");
+    assert!(venue.place_requests().is_empty(), "nothing sent");
     let r = ex.submit(&OrderIntent {
         client_oid: "bad#id".into(),
         ..entry("x")
     });
     assert_eq!(r.status, OrderStatus::Rejected, "{r:?}");
-    assert!(places(&venue).is_empty());
+    assert!(venue.place_requests().is_empty());
 }
 
 #[test]

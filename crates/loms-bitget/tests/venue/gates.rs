@@ -1,10 +1,10 @@
 //! The pre-live checklist against the fake venue: each gate passes on a good account
 //! and fails with its one line on a bad one.
 
-use crate::fake::{FakeBitget, Fault, KEY, NOW_MS, PASSPHRASE, SECRET};
 use crate::{client, entry};
 use loms_bitget::gates::{GateCheck, GateSettings, run};
 use loms_bitget::{BitgetClient, BitgetConfig, Credentials};
+use loms_fake_bitget::{FakeBitget, Fault, KEY, NOW_MS, PASSPHRASE, SECRET};
 use rust_decimal::dec;
 use std::sync::Arc;
 use std::time::Duration;

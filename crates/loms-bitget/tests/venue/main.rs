@@ -2,22 +2,22 @@
 //! Bitget does and answers with the real envelopes and error codes.
 
 mod execution;
-mod fake;
 mod gates;
+mod history;
 mod submit;
 
-use fake::{FakeBitget, Fault, KEY, NOW_MS, PASSPHRASE, SECRET};
 use loms_bitget::client::BitgetConfig;
 use loms_bitget::order::{CancelOutcome, Leg, OrderState};
 use loms_bitget::{
     BitgetClient, BitgetError, ClientOid, Credentials, ErrorClass, OrderSide, PlaceOrder,
 };
+use loms_fake_bitget::{FakeBitget, Fault, KEY, NOW_MS, PASSPHRASE, SECRET};
 use rust_decimal::Decimal;
 use rust_decimal::dec;
 use std::sync::Arc;
 use std::time::Duration;
 
-const PLACE: &str = "/api/v2/mix/order/place-order";
+const PLACE: &str = loms_fake_bitget::PLACE_ORDER_PATH;
 
 fn client_at(venue: &FakeBitget, now_ms: i64, demo: bool) -> BitgetClient {
     let cfg = BitgetConfig {
@@ -45,14 +45,6 @@ fn entry(oid: &str, size: Decimal) -> PlaceOrder {
     }
 }
 
-fn places(venue: &FakeBitget) -> Vec<fake::Seen> {
-    venue
-        .seen()
-        .into_iter()
-        .filter(|s| s.path == PLACE)
-        .collect()
-}
-
 #[test]
 fn an_entry_with_a_preset_stop_then_its_fill_then_a_reduce_only_exit() {
     let venue = FakeBitget::start();
@@ -68,7 +60,7 @@ fn an_entry_with_a_preset_stop_then_its_fill_then_a_reduce_only_exit() {
         })
         .unwrap();
     assert!(ack.order_id.is_some());
-    let sent = places(&venue);
+    let sent = venue.place_requests();
     assert_eq!(sent.len(), 1, "exactly one place-order");
     assert!(
         sent[0].body.contains(r#""presetStopLossPrice":"62500""#),
@@ -294,7 +286,8 @@ fn the_venue_checks_key_signature_clock_and_environment() {
     let demo = client_at(&venue, NOW_MS, true);
     demo.place_order(&entry("demo-1", dec!(0.001))).unwrap();
     assert_eq!(
-        places(&venue)
+        venue
+            .place_requests()
             .last()
             .unwrap()
             .headers

@@ -1,9 +1,9 @@
 //! `submit`: one intent, one order, whatever answers are lost.
 
-use crate::fake::{FakeBitget, Fault};
 use crate::{PLACE, client, entry};
 use loms_bitget::order::OrderState;
 use loms_bitget::{Backoff, ErrorClass, Submitted, submit};
+use loms_fake_bitget::{FakeBitget, Fault};
 use rust_decimal::dec;
 use std::cell::RefCell;
 use std::time::Duration;

@@ -1,0 +1,234 @@
+//! The signed routes spoken raw (as any client would): fill history by symbol and time,
+//! the request log, and the `fake-bitget` binary.
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use loms_fake_bitget::{FILL_HISTORY_PATH, FakeBitget, KEY, NOW_MS, PASSPHRASE, SECRET, Side};
+use rust_decimal::dec;
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::io::BufRead as _;
+
+/// One request signed as Bitget specifies, at the venue's default clock.
+fn signed(venue: &FakeBitget, method: &str, path: &str, query: &str, body: &str) -> Value {
+    signed_as(venue, false, method, path, query, body)
+}
+
+/// [`signed`], with `paptrading: 1` when `demo`.
+fn signed_as(
+    venue: &FakeBitget,
+    demo: bool,
+    method: &str,
+    path: &str,
+    query: &str,
+    body: &str,
+) -> Value {
+    let ts = NOW_MS.to_string();
+    let q = if query.is_empty() {
+        String::new()
+    } else {
+        format!("?{query}")
+    };
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(format!("{ts}{method}{path}{q}{body}").as_bytes());
+    let sign = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    let url = format!("{}{path}{q}", venue.base_url());
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let paptrading = if demo { "1" } else { "0" };
+    let headers = [
+        ("paptrading", paptrading),
+        ("ACCESS-KEY", KEY),
+        ("ACCESS-PASSPHRASE", PASSPHRASE),
+        ("ACCESS-TIMESTAMP", ts.as_str()),
+        ("ACCESS-SIGN", sign.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let mut resp = if method == "POST" {
+        let mut r = agent.post(&url);
+        for (k, v) in headers {
+            r = r.header(k, v);
+        }
+        r.send(body.as_bytes()).unwrap()
+    } else {
+        let mut r = agent.get(&url);
+        for (k, v) in headers {
+            r = r.header(k, v);
+        }
+        r.call().unwrap()
+    };
+    resp.body_mut().read_json().unwrap()
+}
+
+fn place(venue: &FakeBitget, oid: &str, side: &str, size: &str, extra: Value) -> Value {
+    let mut body = json!({"symbol":"BTCUSDT","productType":"USDT-FUTURES","marginMode":"isolated",
+        "marginCoin":"USDT","size":size,"side":side,"orderType":"market","clientOid":oid});
+    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+        b.extend(e.clone());
+    }
+    signed(
+        venue,
+        "POST",
+        "/api/v2/mix/order/place-order",
+        "",
+        &body.to_string(),
+    )
+}
+
+#[test]
+fn fill_history_by_symbol_is_the_real_envelope_newest_first() {
+    let venue = FakeBitget::start();
+    place(
+        &venue,
+        "a-1",
+        "buy",
+        "0.001",
+        json!({"presetStopLossPrice":"62000"}),
+    );
+    venue.set_mark("BTCUSDT", dec!(64500));
+    let r = place(&venue, "a-2", "sell", "0.001", json!({"reduceOnly":"YES"}));
+    assert_eq!(r["code"], "00000", "{r}");
+    let h = signed(
+        &venue,
+        "GET",
+        FILL_HISTORY_PATH,
+        &format!(
+            "endTime={NOW_MS}&productType=USDT-FUTURES&startTime={}&symbol=BTCUSDT",
+            NOW_MS - 1
+        ),
+        "",
+    );
+    assert_eq!(
+        (&h["code"], &h["msg"]),
+        (&json!("00000"), &json!("success"))
+    );
+    let list = h["data"]["fillList"].as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    let (close, open) = (&list[0], &list[1]);
+    assert_eq!(
+        (
+            &close["side"],
+            &close["price"],
+            &close["profit"],
+            &close["marginCoin"]
+        ),
+        (
+            &json!("sell"),
+            &json!("64500"),
+            &json!("0.290"),
+            &json!("USDT")
+        ),
+        "newest first, with the realized PnL"
+    );
+    assert_eq!(open["side"], "buy");
+    assert_eq!(h["data"]["endId"], open["tradeId"]);
+    assert_eq!(
+        close["feeDetail"][0]["totalFee"], "-0.0387000",
+        "paid: negative"
+    );
+    let ids: Vec<&Value> = list.iter().map(|f| &f["orderId"]).collect();
+    let orders = venue.orders();
+    assert_eq!(
+        ids,
+        [&json!(orders[1].order_id), &json!(orders[0].order_id)]
+    );
+    assert_eq!(orders[1].side, Side::Sell);
+
+    // Outside the window, another symbol, a bad window.
+    let none = |q: &str| signed(&venue, "GET", FILL_HISTORY_PATH, q, "");
+    let r = none(&format!(
+        "productType=USDT-FUTURES&startTime={}&endTime={}",
+        NOW_MS + 1,
+        NOW_MS + 9
+    ));
+    assert_eq!(r["data"]["fillList"], json!([]));
+    assert_eq!(r["data"]["endId"], Value::Null);
+    let r = none("productType=USDT-FUTURES&symbol=ETHUSDT");
+    assert_eq!(r["data"]["fillList"], json!([]));
+    let r = none(&format!(
+        "productType=USDT-FUTURES&startTime={NOW_MS}&endTime={}",
+        NOW_MS - 1
+    ));
+    assert_eq!(r["code"], "40017");
+    venue.set_demo(true);
+    let r = none("productType=USDT-FUTURES");
+    assert_eq!(r["code"], "40099", "a live request on a demo venue");
+    let r = signed_as(
+        &venue,
+        true,
+        "GET",
+        FILL_HISTORY_PATH,
+        "productType=USDT-FUTURES",
+        "",
+    );
+    assert_eq!(r["code"], "40110", "no fill history in demo: {r}");
+    let q = "productType=USDT-FUTURES&symbol=BTCUSDT";
+    let r = signed_as(&venue, true, "GET", loms_fake_bitget::FILLS_PATH, q, "");
+    assert_eq!(
+        r["data"]["fillList"].as_array().map(Vec::len),
+        Some(2),
+        "fills work in demo"
+    );
+}
+
+#[test]
+fn the_request_log_counts_place_orders_refused_ones_included() {
+    let venue = FakeBitget::start();
+    place(&venue, "ok-1", "buy", "0.001", json!({}));
+    let r = place(&venue, "tiny", "buy", "0.00001", json!({}));
+    assert_eq!(r["code"], "40808", "{r}");
+    let bodies = venue.placed_orders();
+    assert_eq!(bodies.len(), 2);
+    assert_eq!(bodies[1]["clientOid"], "tiny");
+    assert_eq!(venue.orders().len(), 1, "only one accepted");
+    let p = venue.open_position("BTCUSDT").unwrap();
+    assert_eq!((p.long, p.size, p.entry), (true, dec!(0.001), dec!(64210)));
+    assert_eq!(venue.positions(), vec![p]);
+    assert!(venue.place_requests().iter().all(|s| s.signed()));
+}
+
+#[test]
+fn the_binary_prints_its_url_then_serves() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fake-bitget"))
+        .args([
+            "--port",
+            "0",
+            "--latency-ms",
+            "5",
+            "--mark",
+            "BTCUSDT=70000",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().to_string();
+    let get = |path: &str| -> Value {
+        ureq::get(&format!("{url}{path}"))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    };
+    let time = get("/api/v2/public/time");
+    let server: i64 = time["data"]["serverTime"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let now = chrono::Utc::now().timestamp_millis();
+    assert!(
+        (server - now).abs() < 60_000,
+        "the system clock: {server} vs {now}"
+    );
+    let t = get("/api/v2/mix/market/ticker?symbol=BTCUSDT&productType=USDT-FUTURES");
+    assert_eq!(t["data"][0]["markPrice"], "70000");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
