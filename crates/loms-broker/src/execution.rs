@@ -184,11 +184,35 @@ pub trait ExecutionClient: Send + Sync + Debug {
     /// [`ExecError`].
     fn amend_stop(&self, symbol: &str, side: Side, stop: Decimal) -> Result<(), ExecError>;
 
+    /// Get `symbol` ready for its first entry (margin mode, leverage). Called before every
+    /// entry; a client does the work once per symbol.
+    ///
+    /// # Errors
+    /// [`ExecError`]: the entry must not be sent.
+    fn prepare(&self, _symbol: &str) -> Result<(), ExecError> {
+        Ok(())
+    }
+
     /// The venue's open positions.
     ///
     /// # Errors
     /// [`ExecError`].
     fn positions(&self) -> Result<Vec<VenuePosition>, ExecError>;
+
+    /// The trades on `symbol` since `since` that reduced a `side` position and were not
+    /// sent by LOMS (a venue-side stop or take-profit that fired), oldest first, with
+    /// the venue's order id of each.
+    ///
+    /// # Errors
+    /// [`ExecError`].
+    fn venue_closes(
+        &self,
+        _symbol: &str,
+        _side: Side,
+        _since: Timestamp,
+    ) -> Result<Vec<(String, ExecFill)>, ExecError> {
+        Err(ExecError::NotSupported(self.venue()))
+    }
 
     /// The account's equity and what is available.
     ///
