@@ -2,8 +2,14 @@
 //! its client id — size rounded down to the contract, the stop rounded toward the entry,
 //! refused before anything is sent when it breaks a contract rule — and the venue's
 //! answer becomes an [`ExecutionReport`] with the real fills (price, quantity, fee).
+//! A symbol is [prepared](prepare) (isolated margin, the configured leverage) once per
+//! process before its first entry; the venue's own closes (a fired stop) are read back
+//! by [`closes`].
 
-use crate::client::BitgetClient;
+mod closes;
+pub mod prepare;
+
+use crate::client::{BitgetClient, lock};
 use crate::error::BitgetError;
 use crate::order::{ClientOid, Fill, OrderDetail, OrderSide, OrderState, PlaceOrder};
 use crate::submit::{Backoff, Submitted, submit};
@@ -12,17 +18,26 @@ use loms_broker::{
     OrderIntent, VenuePosition,
 };
 use loms_domain::{Decimal, OrderStatus, Side, Timestamp};
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 /// How the client waits between tries (injected: tests do not sleep).
 pub type Sleep = Arc<dyn Fn(Duration) + Send + Sync>;
+
+/// The leverage set on a symbol unless [`BitgetExecution::with_leverage`] says otherwise
+/// (the least risk; `LIVE_LEVERAGE`'s default too).
+pub const DEFAULT_LEVERAGE: u32 = 1;
 
 /// The Bitget execution client (one-way mode, isolated margin, market orders).
 pub struct BitgetExecution {
     client: BitgetClient,
     backoff: Backoff,
     sleep: Sleep,
+    /// Set on each symbol before its first entry.
+    leverage: u32,
+    /// Symbols already prepared by this process.
+    prepared: Mutex<HashSet<String>>,
 }
 
 impl std::fmt::Debug for BitgetExecution {
@@ -30,12 +45,14 @@ impl std::fmt::Debug for BitgetExecution {
         f.debug_struct("BitgetExecution")
             .field("client", &self.client)
             .field("backoff", &self.backoff)
+            .field("leverage", &self.leverage)
             .finish_non_exhaustive()
     }
 }
 
 impl BitgetExecution {
-    /// Execute through `client`, resolving lost answers with `backoff`.
+    /// Execute through `client`, resolving lost answers with `backoff`; symbols are
+    /// prepared with [`DEFAULT_LEVERAGE`] unless [`BitgetExecution::with_leverage`].
     pub fn new(client: BitgetClient, backoff: Backoff) -> Self {
         Self::with_sleep(client, backoff, Arc::new(std::thread::sleep))
     }
@@ -46,23 +63,32 @@ impl BitgetExecution {
             client,
             backoff,
             sleep,
+            leverage: DEFAULT_LEVERAGE,
+            prepared: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Prepare each symbol with `leverage` (`LIVE_LEVERAGE`) instead of
+    /// [`DEFAULT_LEVERAGE`]. A leverage outside a contract's `minLever..=maxLever` makes
+    /// [`ExecutionClient::prepare`] refuse that symbol, nothing sent.
+    #[must_use]
+    pub fn with_leverage(mut self, leverage: u32) -> Self {
+        self.leverage = leverage;
+        self
+    }
+
+    /// The leverage set on each symbol.
+    pub fn leverage(&self) -> u32 {
+        self.leverage
+    }
+
+    fn prepared_symbols(&self) -> MutexGuard<'_, HashSet<String>> {
+        lock(&self.prepared)
     }
 
     /// The REST client underneath (start-up checks: key, account, clock).
     pub fn client(&self) -> &BitgetClient {
         &self.client
-    }
-
-    /// Before the first order on `symbol`: isolated margin and `leverage` (both refused
-    /// by the venue while a position or order exists on it — then they stay as they are).
-    ///
-    /// # Errors
-    /// [`BitgetError`] from the venue.
-    pub fn prepare(&self, symbol: &str, leverage: u32) -> Result<(), BitgetError> {
-        self.client.contract(symbol)?;
-        self.client.set_isolated(symbol)?;
-        self.client.set_leverage(symbol, leverage)
     }
 
     /// The place-order request of `intent`, or why none may be sent.
@@ -257,6 +283,21 @@ impl ExecutionClient for BitgetExecution {
         self.client
             .move_stop(symbol, &id, spec.round_stop(stop, long))
             .map_err(unavailable)
+    }
+
+    /// Once per symbol per process: the contract, isolated margin, the leverage
+    /// ([`prepare`]).
+    fn prepare(&self, symbol: &str) -> Result<(), ExecError> {
+        self.prepare_once(symbol)
+    }
+
+    fn venue_closes(
+        &self,
+        symbol: &str,
+        side: Side,
+        since: Timestamp,
+    ) -> Result<Vec<(String, ExecFill)>, ExecError> {
+        self.closes_since(symbol, side, since)
     }
 
     fn positions(&self) -> Result<Vec<VenuePosition>, ExecError> {

@@ -10,7 +10,8 @@
 //! - [`submit`]: placing an order when answers can be lost: look it up by clientOid,
 //!   re-send only under the same id, back off on 429.
 //! - [`execution`]: Bitget as LOMS's `ExecutionClient` (an order intent in, a report
-//!   with the real fills out).
+//!   with the real fills out; each symbol prepared once; the venue's own closes, such
+//!   as a fired stop, read back).
 //! - [`gates`]: the read-only pre-live checklist (clock, key UID and permissions,
 //!   account family, one-way mode, equity ceiling).
 //! - [`codes`] and [`error`]: every failure classified by what the caller may assume,

@@ -10,7 +10,7 @@
 //!   positions with their stop-loss, fills, the account and the key's permissions, and
 //!   answer with the real envelopes and error codes (min size 45111, min notional 45110,
 //!   balance 40762, duplicate clientOid 40786, no position 22002, stop on the wrong side
-//!   40917/45122, unknown order 40109, ...). Routes: `place-order`, `detail` (by
+//!   40917/45122, unknown order 40109, margin mode locked by a position 45117, ...). Routes: `place-order`, `detail` (by
 //!   `clientOid` or `orderId`), `fills` and `fill-history` (by order, or by symbol and
 //!   time window, paged), `cancel-order`, `all-position`, `account`, `accounts`,
 //!   `spot/account/info`, `set-leverage`, `set-margin-mode`, `set-position-mode`,
@@ -208,6 +208,14 @@ impl FakeBitget {
     /// `one_way_mode` or `hedge_mode`.
     pub fn set_pos_mode(&self, mode: &str) {
         lock(&self.state).pos_mode = mode.into();
+    }
+
+    /// The margin mode of `symbol` (`isolated` or `crossed`), as if set in the app; the
+    /// `account` route reports it. Default `isolated`.
+    pub fn set_margin_mode(&self, symbol: &str, mode: &str) {
+        lock(&self.state)
+            .margin_modes
+            .insert(symbol.to_string(), mode.to_string());
     }
 
     /// The account's position mode.

@@ -123,8 +123,8 @@ pub(crate) fn route(req: &Seen, s: &mut State) -> (u16, String) {
             let list: Vec<Value> = list.into_iter().map(|p| position(p, now)).collect();
             envelope(now, json!(list))
         }
-        ("GET", "/api/v2/mix/account/account") => envelope(now, account(s, false)),
-        ("GET", "/api/v2/mix/account/accounts") => envelope(now, json!([account(s, true)])),
+        ("GET", "/api/v2/mix/account/account") => envelope(now, account(s, Some(&param("symbol")))),
+        ("GET", "/api/v2/mix/account/accounts") => envelope(now, json!([account(s, None)])),
         ("GET", "/api/v2/spot/account/info") => envelope(
             now,
             json!({"userId":s.user_id,"inviterId":"","ips":"203.0.113.7",
@@ -152,11 +152,22 @@ pub(crate) fn route(req: &Seen, s: &mut State) -> (u16, String) {
             s.pos_mode = field("posMode");
             envelope(now, json!({"posMode": s.pos_mode}))
         }
-        ("POST", "/api/v2/mix/account/set-margin-mode") => envelope(
-            now,
-            json!({"symbol":field("symbol"),"marginCoin":"USDT","longLeverage":"3",
-            "shortLeverage":"3","marginMode":field("marginMode")}),
-        ),
+        ("POST", "/api/v2/mix/account/set-margin-mode") => {
+            if s.positions.contains_key(&field("symbol")) {
+                return error(
+                    now,
+                    400,
+                    "45117",
+                    "Currently holding positions or orders, the margin mode cannot be adjusted",
+                );
+            }
+            s.margin_modes.insert(field("symbol"), field("marginMode"));
+            envelope(
+                now,
+                json!({"symbol":field("symbol"),"marginCoin":"USDT","longLeverage":"3",
+                "shortLeverage":"3","marginMode":field("marginMode")}),
+            )
+        }
         ("POST", "/api/v2/mix/order/modify-tpsl-order") => {
             let id = field("orderId");
             let price = Decimal::from_str(&field("triggerPrice")).ok();
@@ -172,35 +183,39 @@ pub(crate) fn route(req: &Seen, s: &mut State) -> (u16, String) {
     }
 }
 
-/// The USDT-M account object (`accounts` adds the union-margin fields).
-fn account(s: &State, list_row: bool) -> Value {
+/// The USDT-M account object: of one symbol (its modes and leverage), or the list row of
+/// `accounts` (`None`: the union-margin fields).
+fn account(s: &State, symbol: Option<&str>) -> Value {
     let b = s.balance.to_string();
     let mut v = json!({"marginCoin":"USDT","locked":"0","available":b,"crossedMaxAvailable":b,
         "isolatedMaxAvailable":b,"maxTransferOut":b,"accountEquity":b,"usdtEquity":b,
         "btcEquity":"0.0016","crossedRiskRate":"0","unrealizedPL":"0","coupon":"0"});
-    if list_row {
-        for (k, val) in [
-            ("unionTotalMagin", json!(b)),
-            ("unionAvailable", json!(b)),
-            ("unionMm", json!("0")),
-            ("assetList", json!([{"coin":"USDT","balance":b}])),
-            ("isolatedMargin", json!("0")),
-            ("crossedMargin", json!("0")),
-            ("crossedUnrealizedPL", json!("0")),
-            ("isolatedUnrealizedPL", json!("0")),
-            ("assetMode", json!("single")),
-        ] {
-            v[k] = val;
+    match symbol {
+        None => {
+            for (k, val) in [
+                ("unionTotalMagin", json!(b)),
+                ("unionAvailable", json!(b)),
+                ("unionMm", json!("0")),
+                ("assetList", json!([{"coin":"USDT","balance":b}])),
+                ("isolatedMargin", json!("0")),
+                ("crossedMargin", json!("0")),
+                ("crossedUnrealizedPL", json!("0")),
+                ("isolatedUnrealizedPL", json!("0")),
+                ("assetMode", json!("single")),
+            ] {
+                v[k] = val;
+            }
         }
-    } else {
-        for (k, val) in [
-            ("crossedMarginLeverage", json!(3)),
-            ("isolatedLongLever", json!(3)),
-            ("isolatedShortLever", json!(3)),
-            ("marginMode", json!("isolated")),
-            ("posMode", json!(s.pos_mode)),
-        ] {
-            v[k] = val;
+        Some(symbol) => {
+            for (k, val) in [
+                ("crossedMarginLeverage", json!(3)),
+                ("isolatedLongLever", json!(3)),
+                ("isolatedShortLever", json!(3)),
+                ("marginMode", json!(s.margin_mode(symbol))),
+                ("posMode", json!(s.pos_mode)),
+            ] {
+                v[k] = val;
+            }
         }
     }
     v

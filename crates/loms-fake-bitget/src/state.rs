@@ -184,6 +184,8 @@ pub(crate) struct State {
     pub(crate) seen: Vec<Seen>,
     pub(crate) next_id: u64,
     pub(crate) pos_mode: String,
+    /// Margin mode by symbol, as set (absent: `isolated`).
+    pub(crate) margin_modes: HashMap<String, String>,
     pub(crate) authorities: Vec<String>,
     pub(crate) user_id: String,
     pub(crate) parent_id: u64,
@@ -205,6 +207,7 @@ impl State {
             seen: Vec::new(),
             next_id: 1_187_654_321_098_765_432,
             pos_mode: "one_way_mode".into(),
+            margin_modes: HashMap::new(),
             authorities: vec!["coow".into(), "cpow".into(), "stor".into()],
             user_id: "5550000001".into(),
             parent_id: 5_550_000_000,
@@ -233,6 +236,13 @@ impl State {
 
     pub(crate) fn contract(&self, symbol: &str) -> Option<&Contract> {
         self.contracts.iter().find(|c| c.symbol == symbol)
+    }
+
+    /// The margin mode of `symbol` (`isolated` unless set otherwise).
+    pub(crate) fn margin_mode(&self, symbol: &str) -> &str {
+        self.margin_modes
+            .get(symbol)
+            .map_or("isolated", String::as_str)
     }
 
     /// A fresh venue id.

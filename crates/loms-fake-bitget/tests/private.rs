@@ -189,6 +189,35 @@ fn the_request_log_counts_place_orders_refused_ones_included() {
     assert!(venue.place_requests().iter().all(|s| s.signed()));
 }
 
+/// Bitget refuses to change a symbol's margin mode while it holds a position (45117);
+/// other symbols, and the symbol once flat, may change.
+#[test]
+fn the_margin_mode_is_locked_while_a_position_is_open() {
+    let venue = FakeBitget::start();
+    let set = |symbol: &str| {
+        let body = json!({"symbol":symbol,"productType":"USDT-FUTURES","marginCoin":"USDT",
+            "marginMode":"isolated"});
+        signed(
+            &venue,
+            "POST",
+            "/api/v2/mix/account/set-margin-mode",
+            "",
+            &body.to_string(),
+        )
+    };
+    assert_eq!(set("BTCUSDT")["code"], "00000");
+    place(&venue, "m-1", "buy", "0.001", json!({}));
+    let r = set("BTCUSDT");
+    assert_eq!(r["code"], "45117", "{r}");
+    assert_eq!(set("ETHUSDT")["code"], "00000", "another symbol is free");
+    place(&venue, "m-2", "sell", "0.001", json!({"reduceOnly":"YES"}));
+    assert_eq!(set("BTCUSDT")["code"], "00000", "flat again");
+    venue.set_margin_mode("BTCUSDT", "crossed");
+    let q = "marginCoin=USDT&productType=USDT-FUTURES&symbol=BTCUSDT";
+    let a = signed(&venue, "GET", "/api/v2/mix/account/account", q, "");
+    assert_eq!(a["data"]["marginMode"], "crossed", "{a}");
+}
+
 #[test]
 fn the_binary_prints_its_url_then_serves() {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fake-bitget"))

@@ -1,7 +1,7 @@
 //! Bitget as LOMS's execution client, against the fake venue.
 
 use crate::{PLACE, client};
-use loms_bitget::{Backoff, BitgetExecution};
+use loms_bitget::{Backoff, BitgetClient, BitgetExecution};
 use loms_broker::{ExecError, ExecutionClient, OrderIntent};
 use loms_domain::{OrderStatus, Side};
 use loms_fake_bitget::{FakeBitget, Fault};
@@ -9,15 +9,20 @@ use rust_decimal::dec;
 use std::sync::Arc;
 use std::time::Duration;
 
-fn execution(venue: &FakeBitget) -> BitgetExecution {
+pub(crate) fn execution(venue: &FakeBitget) -> BitgetExecution {
+    execution_with(client(venue))
+}
+
+/// Bitget's execution client through `client`, never sleeping.
+pub(crate) fn execution_with(client: BitgetClient) -> BitgetExecution {
     let backoff = Backoff {
         delays: vec![Duration::from_millis(10)],
         max_tries: 6,
     };
-    BitgetExecution::with_sleep(client(venue), backoff, Arc::new(|_| {}))
+    BitgetExecution::with_sleep(client, backoff, Arc::new(|_| {}))
 }
 
-fn entry(oid: &str) -> OrderIntent {
+pub(crate) fn entry(oid: &str) -> OrderIntent {
     OrderIntent {
         client_oid: oid.into(),
         symbol: "BTCUSDT".into(),
@@ -36,7 +41,7 @@ fn entry(oid: &str) -> OrderIntent {
 fn an_entry_is_one_market_order_with_a_rounded_preset_stop_and_real_fills() {
     let venue = FakeBitget::start();
     let ex = execution(&venue);
-    ex.prepare("BTCUSDT", 3).unwrap();
+    ex.prepare("BTCUSDT").unwrap();
     let r = ex.submit(&entry("Lt1-1-e"));
     assert_eq!(r.status, OrderStatus::Filled, "{r:?}");
     assert_eq!(

@@ -1,9 +1,11 @@
 //! The Bitget client against a fake venue on 127.0.0.1 that checks every signature as
 //! Bitget does and answers with the real envelopes and error codes.
 
+mod closes;
 mod execution;
 mod gates;
 mod history;
+mod prepare;
 mod submit;
 
 use loms_bitget::client::BitgetConfig;
