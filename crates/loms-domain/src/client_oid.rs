@@ -73,6 +73,16 @@ impl ClientOid {
         Ok(())
     }
 
+    /// Which leg of its position a derived id names (`None`: not a derived id).
+    pub fn leg(&self) -> Option<Leg> {
+        let (_, last) = self.0.rsplit_once('-')?;
+        match last.strip_prefix('x') {
+            None if last == "e" => Some(Leg::Entry),
+            None => None,
+            Some(n) => n.parse().ok().filter(|n| *n > 0).map(Leg::Exit),
+        }
+    }
+
     /// The id's text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -88,6 +98,16 @@ impl fmt::Display for ClientOid {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_derived_id_says_its_leg() {
+        for leg in [Leg::Entry, Leg::Exit(1), Leg::Exit(12)] {
+            assert_eq!(ClientOid::derive("T1", 7, leg).unwrap().leg(), Some(leg));
+        }
+        for s in ["abc", "L1-2-x0", "L1-2-xx", "L1-2-f"] {
+            assert_eq!(ClientOid::parse(s).unwrap().leg(), None, "{s}");
+        }
+    }
 
     #[test]
     fn derived_ids_are_stable_short_and_checked() {

@@ -16,6 +16,9 @@ pub enum PositionStatus {
     Open,
     /// Closed; `close_price`, `pnl`, `closed_at` and `auto_close_reason` are set.
     Closed,
+    /// Never opened: its entry order was rejected, or canceled or not found at the
+    /// venue with nothing filled (live trading). Not a trade: no PnL, not in /stats.
+    Void,
 }
 
 impl PositionStatus {
@@ -24,6 +27,7 @@ impl PositionStatus {
         match self {
             PositionStatus::Open => "open",
             PositionStatus::Closed => "closed",
+            PositionStatus::Void => "void",
         }
     }
 }
@@ -34,8 +38,9 @@ impl FromStr for PositionStatus {
         match s {
             "open" => Ok(Self::Open),
             "closed" => Ok(Self::Closed),
+            "void" => Ok(Self::Void),
             _ => Err(DomainError::invalid(format!(
-                "status must be open or closed, got {s:?}"
+                "status must be open, closed or void, got {s:?}"
             ))),
         }
     }
@@ -59,11 +64,14 @@ pub enum CloseReason {
     BreakEven,
     /// Closed by the panic procedure.
     Panic,
+    /// Closed by the venue-side stop (or take-profit) attached to the entry, found
+    /// filled at the venue (live trading): the position closes at the venue's fill.
+    ExchangeStop,
 }
 
 impl CloseReason {
     /// Every reason, in display order.
-    pub const ALL: [CloseReason; 7] = [
+    pub const ALL: [CloseReason; 8] = [
         Self::Tp,
         Self::Sl,
         Self::Manual,
@@ -71,6 +79,7 @@ impl CloseReason {
         Self::TrailingSl,
         Self::BreakEven,
         Self::Panic,
+        Self::ExchangeStop,
     ];
 
     /// Wire name (`tp`, `sl`, `manual`, ...).
@@ -83,6 +92,7 @@ impl CloseReason {
             Self::TrailingSl => "trailing_sl",
             Self::BreakEven => "break_even",
             Self::Panic => "panic",
+            Self::ExchangeStop => "exchange_stop",
         }
     }
 }

@@ -244,6 +244,17 @@ pub(crate) const OPEN_SETS: &[Col] = &[
     Col::fees,
 ];
 
+/// What an entry's fills set on a position opened before its order filled (live): the
+/// real price, size, fees and time.
+pub(crate) const ENTRY_SETS: &[Col] = &[
+    Col::entry_price,
+    Col::qty,
+    Col::opened_qty,
+    Col::fees,
+    Col::created_at,
+    Col::external_order_id,
+];
+
 /// What only a position's row holds (the writer does not keep it in memory), read back
 /// for an answer that shows the position whole ([`crate::Tx::read_references`]).
 pub(crate) const REFERENCES: &[Col] = &[
@@ -291,6 +302,14 @@ pub(crate) static UPDATE_OPEN: LazyLock<String> = LazyLock::new(|| {
          WHERE id = ?1 AND status = 'open'",
         assignments(OPEN_SETS),
         piece = OPEN_SETS.len() + 2,
+    )
+});
+
+/// Store an entry's fills: [`ENTRY_SETS`] of the open position `?1`.
+pub(crate) static ENTRY_FILLED: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE positions SET {} WHERE id = ?1 AND status = 'open'",
+        assignments(ENTRY_SETS),
     )
 });
 

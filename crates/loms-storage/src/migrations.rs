@@ -155,6 +155,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX fills_trade ON fills(order_id, trade_id);
     INSERT OR IGNORE INTO kv_state (key, value, updated_at)
     VALUES ('client_oid_tag', hex(randomblob(4)), strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));",
+    // v10: live orders (issue 12). A client order id names one order only (the unique
+    // index is also how a report finds its order); the orders whose outcome is not known
+    // yet are found at start without reading every order; an exit keeps why it was sent
+    // (its close reason), since its fill may come back after a restart.
+    "CREATE UNIQUE INDEX orders_client_oid ON orders(client_oid) WHERE client_oid IS NOT NULL;
+    CREATE INDEX orders_unresolved ON orders(id)
+        WHERE status IN ('pending_submit', 'submitted', 'unknown');
+    ALTER TABLE orders ADD COLUMN reason TEXT;",
 ];
 
 /// Latest schema version this build knows.
@@ -232,7 +240,7 @@ mod tests {
         drop(conn);
 
         let store = crate::Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 9);
+        assert_eq!(store.schema_version().unwrap(), LATEST);
         let orders = store.orders(None, None).unwrap();
         assert_eq!(orders.len(), 1);
         let o = &orders[0];

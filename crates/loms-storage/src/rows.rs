@@ -79,9 +79,10 @@ mod tests {
                 price: dec!(100),
                 created_at: t,
                 signal_id: None,
-                client_oid: "Ltest-1-e",
+                client_oid: &crate::tx::tests::unique_client_oid(),
                 exchange_order_id: None,
                 position_id: None,
+                reason: None,
             })
             .unwrap();
         let mut p = Position::open(symbol, Side::Long, dec!(1), dec!(100), t);

@@ -54,8 +54,10 @@ pub struct NewOrder<'a> {
     pub client_oid: &'a str,
     /// The venue's order id, once known.
     pub exchange_order_id: Option<&'a str>,
-    /// The position an exit reduces (`None` for an entry: its position points at it).
+    /// The position the order opens or reduces.
     pub position_id: Option<i64>,
+    /// Why an exit is sent (`None` for an entry).
+    pub reason: Option<CloseReason>,
 }
 
 /// An open write transaction. Dropping it without [`Tx::commit`] rolls back.
@@ -261,8 +263,8 @@ impl<'c> Tx<'c> {
         self.held(
             Held::InsertOrder,
                 "INSERT INTO orders (symbol, side, qty, order_type, status, price, created_at, signal_id,
-                     client_oid, exchange_order_id, position_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                     client_oid, exchange_order_id, position_id, reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             |st| st.execute(params![
                 o.symbol,
                 o.side,
@@ -274,7 +276,8 @@ impl<'c> Tx<'c> {
                 o.signal_id,
                 o.client_oid,
                 o.exchange_order_id,
-                o.position_id
+                o.position_id,
+                o.reason.map(CloseReason::as_str)
             ]),
         )?;
         Ok(self.raw.last_insert_rowid())
@@ -399,15 +402,18 @@ impl<'c> Tx<'c> {
         )
     }
 
-    /// Record one fill of a position (`entry`, `partial` or `exit`).
+    /// Record one fill of a position (`entry`, `partial` or `exit`), once per trade:
+    /// `false` when the order already has a fill with that trade id (a report applied
+    /// twice), and nothing is written.
     ///
     /// # Errors
     /// [`StorageError`] on a database failure.
-    pub fn insert_fill(&self, f: &FillRecord<'_>) -> Result<()> {
-        self.held(
+    pub fn insert_fill(&self, f: &FillRecord<'_>) -> Result<bool> {
+        let n = self.held(
             Held::InsertFill,
             "INSERT INTO fills (position_id, kind, side, qty, price, fee, ts, reason, order_id, trade_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                 ON CONFLICT (order_id, trade_id) DO NOTHING",
             |st| {
                 st.execute(params![
                     f.position_id,
@@ -423,7 +429,7 @@ impl<'c> Tx<'c> {
                 ])
             },
         )?;
-        Ok(())
+        Ok(n == 1)
     }
 }
 
@@ -468,9 +474,16 @@ impl Drop for Tx<'_> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Store;
+
+    /// A client order id no other test row has (the column is unique).
+    pub(crate) fn unique_client_oid() -> String {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("Ltest-{n}-e")
+    }
 
     fn order(tx: &Tx<'_>) -> Result<i64> {
         tx.insert_order(&NewOrder {
@@ -485,6 +498,7 @@ mod tests {
             client_oid: "Ltest-1-e",
             exchange_order_id: None,
             position_id: None,
+            reason: None,
         })
     }
 

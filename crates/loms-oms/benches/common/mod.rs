@@ -82,6 +82,7 @@ pub(crate) fn seed_closed(path: &Path, n: usize, symbols: usize, now: Timestamp)
                 client_oid: &format!("Lbench-{i}-e"),
                 exchange_order_id: None,
                 position_id: None,
+                reason: None,
             })
             .expect("insert_order");
         let mut p = Position::open(sym, side, Decimal::new(1, 1), entry, opened_at);

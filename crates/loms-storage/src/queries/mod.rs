@@ -102,13 +102,13 @@ pub(crate) fn opt_dec_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Dec
 }
 
 /// An order's status, by its stored name ([`OrderStatus::as_str`]).
-fn status_at(row: &Row<'_>, i: usize) -> rusqlite::Result<OrderStatus> {
+pub(crate) fn status_at(row: &Row<'_>, i: usize) -> rusqlite::Result<OrderStatus> {
     text(row, i)?
         .parse()
         .map_err(|e: loms_domain::DomainError| corrupt(StorageError::Corrupt(e.to_string())))
 }
 
-fn ts_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
+pub(crate) fn ts_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Timestamp> {
     parse_ts(&text(row, i)?).map_err(corrupt)
 }
 
@@ -119,7 +119,7 @@ pub(crate) fn opt_ts_at(row: &Row<'_>, i: usize) -> rusqlite::Result<Option<Time
         .map_err(corrupt)
 }
 
-fn parse_at<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T>
+pub(crate) fn parse_at<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T>
 where
     T::Err: std::fmt::Display,
 {

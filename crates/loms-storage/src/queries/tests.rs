@@ -22,9 +22,10 @@ fn open_one(store: &mut Store, symbol: &str, signal: Option<&str>) -> i64 {
             price: dec!(97250.5),
             created_at: t0(),
             signal_id: signal,
-            client_oid: "Ltest-1-e",
+            client_oid: &crate::tx::tests::unique_client_oid(),
             exchange_order_id: None,
             position_id: None,
+            reason: None,
         })
         .unwrap();
     let mut p = Position::open(symbol, Side::Long, dec!(0.001), dec!(97250.5), t0());
@@ -356,9 +357,10 @@ fn a_transaction_dropped_without_commit_writes_nothing() {
             price: dec!(1),
             created_at: t0(),
             signal_id: None,
-            client_oid: "Ltest-1-e",
+            client_oid: &crate::tx::tests::unique_client_oid(),
             exchange_order_id: None,
             position_id: None,
+            reason: None,
         })
         .unwrap();
     }
@@ -446,7 +448,7 @@ fn file_database_is_created_with_its_folder_and_reopens() {
     let id = open_one(&mut s, "BTCUSDT", None);
     drop(s);
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 9);
+    assert_eq!(s.schema_version().unwrap(), 10);
     let r = Store::open_reader(&path).unwrap();
     assert_eq!(r.position(id).unwrap().unwrap().symbol, "BTCUSDT");
     let mode: String = s
