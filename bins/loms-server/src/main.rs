@@ -1,5 +1,7 @@
 //! `loms-server`: load settings, start the OMS and serve the HTTP API until SIGINT/SIGTERM.
 
+mod live;
+
 use anyhow::Context;
 use clap::Parser;
 use std::path::PathBuf;
@@ -68,8 +70,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 async fn serve(settings: loms_config::Settings) -> anyhow::Result<()> {
     let bind = settings.bind;
-    let oms = loms_oms::Oms::start(settings.clone(), loms_oms::Deps::from_settings(&settings))
-        .context("starting the OMS")?;
+    let mut deps = loms_oms::Deps::from_settings(&settings);
+    if settings.broker_mode == loms_config::BrokerMode::Live {
+        deps.execution = live::execution(&settings)?;
+    }
+    let oms = loms_oms::Oms::start(settings.clone(), deps).context("starting the OMS")?;
     let listener = match tokio::net::TcpListener::bind(bind).await {
         Ok(l) => l,
         Err(e) => {

@@ -33,8 +33,8 @@ pub use error::{ApiError, Error, Problem, Transport, TransportKind};
 pub use loms_domain::{TradingMode, TradingState};
 pub use types::{
     CloseAllAnswer, CloseFailure, CloseReport, Health, HealthCheck, HealthChecks, MarketPrice,
-    NewOrder, PositionQuery, ServiceInfo, SignalAnswer, Spread, Stats, StatsFilters, StatsQuery,
-    SymbolStats, TradingAnswer,
+    NewOrder, PositionQuery, SentClose, ServiceInfo, SignalAnswer, Spread, Stats, StatsFilters,
+    StatsQuery, SymbolStats, TradingAnswer,
 };
 
 /// The domain types the answers are made of.

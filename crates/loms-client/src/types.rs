@@ -2,6 +2,7 @@
 //! state and `/stats` come from [`loms_domain`]), and the bodies and filters of the requests. Unknown fields
 //! in an answer are ignored, so a newer server with more fields still reads.
 
+pub use loms_domain::SignalAnswer;
 pub use loms_domain::stats::{Spread, Stats, StatsFilters, SymbolStats};
 use loms_domain::{Decimal, Position, PositionStatus, Side, Timestamp, TradingState};
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,20 @@ pub struct CloseReport {
     pub closed: Vec<Position>,
     /// Positions not closed, and why.
     pub failed: Vec<CloseFailure>,
+    /// Live: positions whose exit is at the venue, not filled yet.
+    #[serde(default)]
+    pub sent: Vec<SentClose>,
+}
+
+/// Live: a position whose exit order is at the venue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentClose {
+    /// Position id.
+    pub position_id: i64,
+    /// Its symbol.
+    pub symbol: String,
+    /// The order and where it stands.
+    pub detail: String,
 }
 
 /// `POST /admin/close-all`.
@@ -46,6 +61,12 @@ pub struct CloseAllAnswer {
     pub closed: Vec<Position>,
     /// Positions not closed, and why.
     pub failed: Vec<CloseFailure>,
+    /// Live only: exits at the venue, not filled yet.
+    #[serde(default)]
+    pub sent_count: usize,
+    /// Live only: positions whose exit is at the venue.
+    #[serde(default)]
+    pub sent: Vec<SentClose>,
 }
 
 /// A position that could not be closed.
@@ -57,52 +78,6 @@ pub struct CloseFailure {
     pub symbol: String,
     /// Why.
     pub error: String,
-}
-
-/// `POST /signals/bounce`: what the signal did. Fields that do not apply are `None`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SignalAnswer {
-    /// Always true.
-    pub received: bool,
-    /// The kill switch when the signal was handled.
-    pub oms_enabled: bool,
-    /// True when a position was opened.
-    pub risk_ok: bool,
-    /// Why the kill switch opened nothing.
-    #[serde(default)]
-    pub reason: Option<String>,
-    /// Why a risk limit refused it.
-    #[serde(default)]
-    pub risk_reason: Option<String>,
-    /// Which limit: total, symbol, size, rate, stale.
-    #[serde(default)]
-    pub risk_scope: Option<String>,
-    /// Entry order id.
-    #[serde(default)]
-    pub order_id: Option<i64>,
-    /// Opened position id.
-    #[serde(default)]
-    pub position_id: Option<i64>,
-    /// Entry fill price.
-    #[serde(default)]
-    pub entry_price: Option<Decimal>,
-    /// Quantity opened.
-    #[serde(default)]
-    pub qty: Option<Decimal>,
-    /// Take-profit level.
-    #[serde(default)]
-    pub tp_price: Option<Decimal>,
-    /// Stop-loss level.
-    #[serde(default)]
-    pub sl_price: Option<Decimal>,
-    /// Exit policy.
-    #[serde(default)]
-    pub exit_strategy: Option<String>,
-    /// The idempotency key it was recorded under.
-    pub signal_id: String,
-    /// True when this is the first answer to the same key, replayed.
-    #[serde(default)]
-    pub duplicate: bool,
 }
 
 /// `POST /orders/`: a manual market order that opens a position.
@@ -202,6 +177,9 @@ pub struct HealthChecks {
     pub auto_close_loop: HealthCheck,
     /// Every stored row start-up needed could be read.
     pub stored_data: HealthCheck,
+    /// Live only: every order settled, positions match the venue's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<HealthCheck>,
 }
 
 /// One check.

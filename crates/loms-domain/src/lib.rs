@@ -5,6 +5,7 @@
 //! take-profit / stop-loss levels, PnL and sizing. Money is [`rust_decimal::Decimal`],
 //! never `f64`; JSON output renders it as numbers for compatibility with the bot.
 
+pub mod answer;
 pub mod client_oid;
 pub mod clock;
 pub mod error;
@@ -17,6 +18,7 @@ pub mod signal;
 pub mod stats;
 pub mod trading;
 
+pub use answer::SignalAnswer;
 pub use client_oid::{ClientOid, DB_TAG_KEY, Leg};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::DomainError;

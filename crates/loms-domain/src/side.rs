@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// Direction of a position. Parsed from `long`/`buy` and `short`/`sell`, any case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     /// Profits when the price rises (entry order side `buy`).

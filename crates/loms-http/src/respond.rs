@@ -134,7 +134,9 @@ impl From<OmsError> for ApiError {
             OmsError::Malformed(_) => StatusCode::BAD_REQUEST,
             OmsError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             OmsError::NotFound(_) => StatusCode::NOT_FOUND,
-            OmsError::RiskBlocked(_) | OmsError::WrongMode(_) => StatusCode::CONFLICT,
+            OmsError::RiskBlocked(_) | OmsError::WrongMode(_) | OmsError::Busy(_) => {
+                StatusCode::CONFLICT
+            }
             OmsError::Broker(_) => StatusCode::BAD_GATEWAY,
             OmsError::PriceUnavailable { .. } | OmsError::Storage(_) | OmsError::Stopped => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -173,10 +173,7 @@ where
         }
         Endpoint::CloseAll => {
             let report = oms.close_all(CloseReason::Panic).await?;
-            ok(
-                &json!({"closed_count": report.closed.len(), "failed_count": report.failed.len(),
-                "closed": report.closed, "failed": report.failed}),
-            )
+            ok(&close_all_answer(&report))
         }
         Endpoint::Health => ok(&oms.health().await),
         Endpoint::Signal => signal(req, oms).await,
@@ -468,4 +465,15 @@ fn market_price(
         "pinned": set.map(|s| s.is_some()),
         "scope": if sym.is_some() { "symbol" } else { "all" },
     }))
+}
+
+/// The `/positions/close-all` answer (live adds the exits still at the venue).
+fn close_all_answer(r: &loms_oms::CloseAllReport) -> serde_json::Value {
+    let mut a = json!({"closed_count": r.closed.len(), "failed_count": r.failed.len(),
+        "closed": r.closed, "failed": r.failed});
+    if !r.sent.is_empty() {
+        a["sent_count"] = json!(r.sent.len());
+        a["sent"] = json!(r.sent);
+    }
+    a
 }

@@ -35,6 +35,21 @@ pub(crate) struct OpenPosition {
     /// Exits done so far (partial closes): the next exit is leg `exits + 1` of the
     /// position's client order ids.
     pub(crate) exits: u32,
+    /// The order working on this position at a venue (live: its entry not filled yet,
+    /// or an exit sent): no other order is sent for it, and no policy judges it, until
+    /// the venue's report settles it.
+    pub(crate) working: Option<Box<Working>>,
+}
+
+/// An order sent to a venue whose outcome is not settled yet.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Working {
+    /// Its client order id.
+    pub(crate) client_oid: String,
+    /// The position's entry, or one of its exits.
+    pub(crate) leg: loms_domain::Leg,
+    /// Where it stands.
+    pub(crate) status: loms_domain::OrderStatus,
 }
 
 impl OpenPosition {
@@ -130,6 +145,10 @@ pub(crate) struct Book {
     /// not be read: open positions this book does not hold (neither watched nor counted
     /// by the risk limits).
     pub(crate) unreadable_open: Vec<BadRow>,
+    /// What LOMS does not know about the venue (live): orders whose outcome is unknown,
+    /// orders left unresolved by the last run, positions that do not match. Entries are
+    /// held while anything is here; each entry says why (keyed by order id or check).
+    pub(crate) doubts: BTreeMap<String, String>,
     /// Why the stored trading state was not used, if it could not be read.
     pub(crate) unreadable_trading: Option<String>,
 }
@@ -163,6 +182,8 @@ impl Book {
         let mut book = Self::load_with(store, now, oms_enabled, empty())?;
         book.seen = std::mem::replace(&mut self.seen, empty());
         book.seen.forget_after(last);
+        book.mark_working(&store.unresolved_orders()?);
+        book.doubts = std::mem::take(&mut self.doubts);
         *self = book;
         Ok(())
     }
@@ -183,6 +204,7 @@ impl Book {
             trading,
             unreadable_trading,
             unreadable_open: Vec::new(),
+            doubts: BTreeMap::new(),
             last_check_saved: None,
             open: BTreeMap::new(),
             names: HashSet::new(),
@@ -223,6 +245,49 @@ impl Book {
                 ""
             }
         ))
+    }
+
+    /// Why entries are held now (live): the first doubt about the venue, and how many.
+    pub(crate) fn entries_held(&self) -> Option<String> {
+        let (_, why) = self.doubts.iter().next()?;
+        Some(match self.doubts.len() {
+            1 => format!("entries held until the venue answers: {why}"),
+            n => format!(
+                "entries held until the venue answers: {why} (and {} more)",
+                n - 1
+            ),
+        })
+    }
+
+    /// Mark the orders of `orders` (unresolved, as stored) that work on an open position.
+    pub(crate) fn mark_working(&mut self, orders: &[loms_storage::OrderRow]) {
+        for o in orders {
+            let leg = loms_domain::ClientOid::parse(&o.client_oid)
+                .ok()
+                .and_then(|c| c.leg());
+            let open = o.position_id.and_then(|id| self.open.get_mut(&id));
+            if let (Some(leg), Some(p)) = (leg, open) {
+                p.working = Some(Box::new(Working {
+                    client_oid: o.client_oid.clone(),
+                    leg,
+                    status: o.status,
+                }));
+            }
+        }
+    }
+
+    /// Doubt each order of `orders`, left unresolved by the last run, until the venue
+    /// is asked about it.
+    pub(crate) fn doubt_unresolved(&mut self, orders: &[loms_storage::OrderRow]) {
+        for o in orders {
+            self.doubts.insert(
+                o.client_oid.clone(),
+                format!(
+                    "order {} was {} when LOMS stopped and is looked up at the venue",
+                    o.client_oid, o.status
+                ),
+            );
+        }
     }
 
     fn roll_day(&mut self, now: Timestamp) {
@@ -283,6 +348,7 @@ impl Book {
             created_at: p.created_at,
             exit_meta,
             exits,
+            working: None,
         };
         self.open.insert(p.id, Box::new(o));
     }

@@ -21,6 +21,10 @@ pub enum OmsError {
     /// Not possible in the current mode (e.g. pinning a price without the simulator).
     #[error("{0}")]
     WrongMode(String),
+    /// An order is working on the position at the venue (live): nothing more is sent
+    /// for it until that one settles.
+    #[error("{0}")]
+    Busy(String),
     /// No usable price for the symbol.
     #[error("no price for {symbol}: {detail}")]
     PriceUnavailable {
@@ -63,6 +67,7 @@ impl OmsError {
             OmsError::NotFound(_) => "not_found",
             OmsError::RiskBlocked(_) => "risk_blocked",
             OmsError::WrongMode(_) => "wrong_mode",
+            OmsError::Busy(_) => "order_working",
             OmsError::PriceUnavailable { .. } => "price_unavailable",
             OmsError::Broker(_) => "broker_error",
             OmsError::Storage(_) => "storage_unavailable",

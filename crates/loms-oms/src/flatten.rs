@@ -48,7 +48,8 @@ impl Oms {
 
     /// Log, count and keep for /health what a step towards flat left open.
     fn flatten_outcome(&self, report: &CloseAllReport) {
-        let left = report.failed.len();
+        // Live: an exit at the venue leaves its position open until it fills.
+        let left = report.failed.len() + report.sent.len();
         self.0.metrics.flatten_left(left as u64);
         if left == 0 {
             if !report.closed.is_empty() {
@@ -57,15 +58,15 @@ impl Oms {
             self.0.health.flatten_left(None);
             return;
         }
-        let first = &report.failed[0];
-        let detail = format!(
-            "{left} position(s) still open (position {} {}: {})",
-            first.position_id, first.symbol, first.error
-        );
+        let (id, symbol, why) = match (report.failed.first(), report.sent.first()) {
+            (Some(f), _) => (f.position_id, &f.symbol, &f.error),
+            (None, Some(s)) => (s.position_id, &s.symbol, &s.detail),
+            (None, None) => return,
+        };
+        let detail = format!("{left} position(s) still open (position {id} {symbol}: {why})");
         log::error!(
-            "flatten_incomplete closed={} left={left} first_error=\"{}\"",
+            "flatten_incomplete closed={} left={left} first_error=\"{why}\"",
             report.closed.len(),
-            first.error
         );
         self.0.health.flatten_left(Some(detail));
     }

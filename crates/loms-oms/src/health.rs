@@ -134,6 +134,10 @@ pub struct Checks {
     pub auto_close_loop: Check,
     /// Every stored row start-up needed could be read ([`crate::stored`]).
     pub stored_data: Check,
+    /// Live only: LOMS knows what the venue did with every order and its positions
+    /// match the venue's; fails while entries are held for a doubt (each one named).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub venue: Option<Check>,
 }
 
 /// The `/health` answer. Never contains a secret.
@@ -308,8 +312,25 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
     }
 
     let stored_data = inner.stored.check(&oms.trading_state());
+    let venue = inner.executor.as_ref().map(|_| {
+        let doubts = lock(&inner.doubts);
+        match doubts.values().next() {
+            None => Check::new(true, "every order settled; positions match the venue"),
+            Some(first) => Check::new(
+                false,
+                format!(
+                    "entries held: {first}{}",
+                    match doubts.len() {
+                        1 => String::new(),
+                        n => format!(" (and {} more)", n - 1),
+                    }
+                ),
+            ),
+        }
+    });
 
-    let ok = database.ok
+    let ok = venue.as_ref().is_none_or(|v| v.ok)
+        && database.ok
         && audit_log.ok
         && disk_space.ok
         && price_feed.ok
@@ -339,6 +360,7 @@ pub(crate) fn report(oms: &Oms, db: Result<(u32, i64), OmsError>) -> HealthRepor
             price_feed,
             auto_close_loop,
             stored_data,
+            venue,
         },
     }
 }

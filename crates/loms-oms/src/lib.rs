@@ -22,7 +22,6 @@
 //!
 //! See `examples/paper_roundtrip.rs` for a complete open → close cycle.
 
-pub mod answer;
 pub mod audit;
 mod auto_close;
 mod book;
@@ -32,9 +31,11 @@ mod deps;
 mod disk;
 mod entry;
 mod error;
+mod executor;
 mod flatten;
 pub mod health;
 mod json_list;
+mod live_start;
 mod market;
 pub mod metrics;
 pub mod order;
@@ -45,19 +46,20 @@ mod seen;
 pub mod stats;
 mod stored;
 pub mod trading;
+mod venue_check;
 mod writer;
 
-pub use answer::SignalAnswer;
 pub use deps::Deps;
 pub use error::OmsError;
 pub use health::HealthReport;
 pub use json_list::{JSON_PIECE_BYTES, JsonList, JsonPieces};
 pub use loms_config::Settings;
+pub use loms_domain::SignalAnswer;
 pub use metrics::Metrics;
 pub use order::ManualOrder;
 pub use stats::Stats;
 pub use trading::{TradingMode, TradingState};
-pub use writer::{CloseAllReport, CloseFailure, PassReport};
+pub use writer::{CloseAllReport, CloseFailure, PassReport, SentClose};
 
 use audit::AuditLog;
 use book::Book;
@@ -73,7 +75,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
-use writer::{Cmd, Ctx, Write, Writer};
+use writer::{CloseOutcome, Cmd, Ctx, Write, Writer};
 
 /// Parse a signal (its time checked against `now`, the server clock) and check what
 /// the domain cannot: the exit strategy exists, and a client key does not pose as a
@@ -138,6 +140,10 @@ struct Inner {
     stored: stored::StoredData,
     /// This server's lock of the database file, released once the writer has stopped.
     lock: Mutex<Option<DatabaseLock>>,
+    /// Sends live orders (`None`: paper).
+    executor: Option<executor::Executor>,
+    /// What LOMS doubts about the venue, as last committed (live; see [`book::Book`]).
+    doubts: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
 }
 /// A running OMS. Cheap to clone; every clone talks to the same writer.
 #[derive(Debug, Clone)]
@@ -153,15 +159,24 @@ impl Oms {
         // One writer per database file, before anything is read or written.
         let lock = DatabaseLock::acquire(&path)
             .map_err(|e| OmsError::Storage(format!("opening database {}: {e}", path.display())))?;
-        let mut store = Store::open(&path)
+        let store = Store::open(&path)
             .map_err(|e| OmsError::Storage(format!("opening database {}: {e}", path.display())))?;
         let audit = Arc::new(AuditLog::open(&settings.audit_log_path)?);
-        let book = Book::load(
+        let mut book = Book::load(
             &store,
             deps.clock.now(),
             settings.oms_enabled,
             retention(&settings),
         )?;
+        // Live: what the last run left at the venue is settled before the first signal.
+        let live = !deps.execution.immediate();
+        let unresolved = if live {
+            store.unresolved_orders()?
+        } else {
+            Vec::new()
+        };
+        book.mark_working(&unresolved);
+        book.doubt_unresolved(&unresolved);
         let mut stored = stored::StoredData {
             unreadable_open: book.unreadable_open.clone(),
             unreadable_trading: book
@@ -195,13 +210,27 @@ impl Oms {
         metrics
             .open_positions
             .store(book.open.len() as u64, std::sync::atomic::Ordering::Relaxed);
+        let doubts = Arc::new(Mutex::new(book.doubts.clone()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let executor = if live {
+            Some(executor::Executor::start(
+                deps.execution.clone(),
+                tx.clone(),
+                settings.live_exec_workers,
+                settings.live_resolve_interval,
+            )?)
+        } else {
+            None
+        };
         let ctx = Ctx {
             clock: deps.clock.clone(),
             execution: deps.execution.clone(),
+            executor: executor.clone(),
+            doubts: doubts.clone(),
             oid_tag: store.client_oid_tag()?,
             prices: deps.prices.clone(),
             policies: deps.policies.clone(),
-            limits: settings.risk.clone(),
+            limits: live_start::limits(&settings.risk, live),
             sizing: settings.sizing,
             default_exit: settings.exit_strategy.clone(),
             min_age: chrono::Duration::from_std(settings.min_position_age).unwrap_or_default(),
@@ -212,6 +241,14 @@ impl Oms {
             audit: audit.clone(),
             failure: failure.clone(),
         };
+        let mut writer = Writer::new(store, book, ctx);
+        if let Some(x) = &executor {
+            // Commits are durable by themselves until the WAL sync is deferred below.
+            for job in live_start::settle(&mut writer, &*deps.execution, unresolved) {
+                x.send_after(settings.live_resolve_interval, job);
+            }
+        }
+        let store = &mut writer.store;
         store.disable_auto_checkpoint()?;
         // The writer never waits for the disk: its publisher thread syncs the WAL
         // before any answer goes out.
@@ -219,8 +256,6 @@ impl Oms {
         store.cut_wal_in_steps()?;
         let restart = Arc::new(AtomicBool::new(false));
         let checkpointer = spawn_checkpointer(&path, restart.clone())?;
-        let (tx, rx) = std::sync::mpsc::channel();
-        let writer = Writer::new(store, book, ctx);
         let handle = std::thread::Builder::new()
             .name("loms-writer".into())
             .spawn(move || writer.run(rx, Some(wal), Some(restart)))
@@ -241,6 +276,8 @@ impl Oms {
             gap: catch_up::Gap::default(),
             stored,
             lock: Mutex::new(Some(lock)),
+            executor,
+            doubts,
         })))
     }
 
@@ -400,14 +437,38 @@ impl Oms {
             signal.price
         );
         let entry = self.entry_quote(&signal).await;
-        self.ask(|reply| Write::Signal {
-            signal: Box::new(signal),
-            key,
-            payload_text,
-            entry,
-            reply,
-        })
-        .await
+        let accepted = self
+            .ask(|reply| Write::Signal {
+                signal: Box::new(signal),
+                key,
+                payload_text,
+                entry,
+                reply,
+            })
+            .await?;
+        let mut answer = accepted.answer;
+        if let Some(settled) = self.settled(accepted.settled).await {
+            answer.order_status = Some(settled.status);
+            answer.order_reason = settled.reason;
+            if let Some((price, qty)) = settled.entry {
+                answer.entry_price = Some(price);
+                answer.qty = Some(qty);
+            }
+        }
+        Ok(answer)
+    }
+
+    /// What became of a live order, if the venue's first report comes within
+    /// LIVE_ACK_TIMEOUT_MS (the order goes on anyway; its position shows the rest).
+    async fn settled(
+        &self,
+        told: Option<oneshot::Receiver<executor::Settled>>,
+    ) -> Option<executor::Settled> {
+        let told = told?;
+        match tokio::time::timeout(self.0.settings.live_ack_timeout, told).await {
+            Ok(Ok(s)) => Some(s),
+            _ => None,
+        }
     }
 
     fn validate(&self, raw: &Value) -> Result<Signal, OmsError> {
@@ -456,9 +517,14 @@ impl Oms {
             })
             .await?
         {
-            Some(closed) => Ok(closed),
+            CloseOutcome::Closed(closed) => Ok(*closed),
+            // Live: the exit was sent; what is stored once it settles (or the timeout).
+            CloseOutcome::Sent(told) => {
+                self.settled(Some(told)).await;
+                self.position(id).await?.ok_or(OmsError::NotFound(id))
+            }
             // Closed by someone else meanwhile: return what is stored.
-            None => self.position(id).await?.ok_or(OmsError::NotFound(id)),
+            CloseOutcome::NotOpen => self.position(id).await?.ok_or(OmsError::NotFound(id)),
         }
     }
 
@@ -540,6 +606,9 @@ impl Oms {
     /// Stop the writer after the commands already queued, and wait until the database
     /// is closed. Requests after this answer [`OmsError::Stopped`].
     pub async fn shutdown(&self) {
+        if let Some(x) = &self.0.executor {
+            x.stop();
+        }
         let _ = self.0.tx.send(Cmd::Stop);
         let handle = self
             .0

@@ -47,6 +47,9 @@ pub(crate) enum Event {
     Signal(&'static str),
     RiskBlock(&'static str),
     Closed(Closed),
+    /// Work for the venue (live): given to the executor only once the batch that
+    /// stored its order is durable; dropped with a batch that was not stored.
+    Venue(crate::executor::Job),
 }
 
 /// What the publisher needs of a position that closed: its trade (for /stats), its
@@ -191,6 +194,8 @@ pub(crate) struct Publisher {
     /// Batches handed over and not finished yet, counted down once each is answered
     /// (the writer answers a lone batch itself only when this is zero).
     pub(crate) in_flight: Option<Arc<AtomicUsize>>,
+    /// Where venue work goes (live only).
+    pub(crate) executor: Option<crate::executor::Executor>,
 }
 
 impl Publisher {
@@ -252,6 +257,10 @@ impl Publisher {
                         log::info!("{}", closed_line(&c));
                         self.trades.push(c.trade);
                     }
+                    Event::Venue(job) => match &self.executor {
+                        Some(x) => x.send(job),
+                        None => log::error!("venue_job_without_executor job={job:?}"),
+                    },
                 }
             }
         }
@@ -291,6 +300,7 @@ mod tests {
             wal: wal.map(Arc::new),
             failure: Arc::default(),
             in_flight: None,
+            executor: None,
         }
     }
 

@@ -12,7 +12,6 @@
 //! - only symbols with an open position are looked at, and stretches without any open
 //!   position are skipped, so a year of minute bars replays in about a second.
 
-use crate::answer::SignalAnswer;
 use crate::audit::AuditLog;
 use crate::book::Book;
 use crate::entry::EntryQuote;
@@ -309,7 +308,7 @@ fn submit(
         Err(_) => return "rejected".into(),
     };
     let key = idempotency_key(&signal, sig.key.as_deref());
-    let (reply, mut rx) = oneshot::channel::<Result<SignalAnswer, OmsError>>();
+    let (reply, mut rx) = oneshot::channel::<Result<crate::writer::Accepted, OmsError>>();
     w.process(vec![Cmd::Write(Write::Signal {
         signal: Box::new(signal),
         key,
@@ -319,7 +318,7 @@ fn submit(
         reply,
     })]);
     match rx.try_recv() {
-        Ok(Ok(a)) => a.outcome().to_string(),
+        Ok(Ok(a)) => a.answer.outcome().to_string(),
         Ok(Err(e)) => format!("error: {}", e.code()),
         Err(_) => "error: no answer".into(),
     }
@@ -360,6 +359,8 @@ pub(crate) fn offline_ctx(
     Ctx {
         clock: clock.clone(),
         oid_tag,
+        executor: None,
+        doubts: Arc::default(),
         execution: Arc::new(PaperSim {
             taker_fee_bps: settings.fee_taker_bps,
             slippage_bps: settings.slippage_bps,

@@ -60,6 +60,9 @@ pub enum RiskScope {
     Rate,
     /// MAX_SIGNAL_AGE_SEC.
     Stale,
+    /// Live: LOMS does not know what the venue did with an order, or the venue's
+    /// positions differ from LOMS's; entries wait until that is settled.
+    Venue,
 }
 
 impl RiskScope {
@@ -71,6 +74,7 @@ impl RiskScope {
             RiskScope::Size => "size",
             RiskScope::Rate => "rate",
             RiskScope::Stale => "stale",
+            RiskScope::Venue => "venue",
         }
     }
 }

@@ -156,6 +156,7 @@ impl Writer {
             wal,
             failure: self.ctx.failure.clone(),
             in_flight,
+            executor: self.ctx.executor.clone(),
         }
     }
 
@@ -275,6 +276,15 @@ impl Writer {
             let mut shared = self.ctx.trading.lock().unwrap_or_else(|e| e.into_inner());
             if *shared != self.book.trading {
                 *shared = self.book.trading.clone();
+            }
+        }
+        {
+            let mut shared = self.ctx.doubts.lock().unwrap_or_else(|e| e.into_inner());
+            if *shared != self.book.doubts {
+                shared.clone_from(&self.book.doubts);
+                for why in self.book.doubts.values() {
+                    log::warn!("venue_doubt {why}");
+                }
             }
         }
         Some(Committed {

@@ -65,18 +65,12 @@ pub(super) fn execute_inline(ctx: &Ctx, order: &OrderIntent) -> Result<Filled, O
     if !ctx.execution.immediate() {
         return Err(OmsError::Broker(format!(
             "execution client {} is not immediate: the writer never calls a venue inside \
-             its batch (live orders need the executor, not wired yet)",
+             its batch (a live order goes through the executor)",
             ctx.execution.venue()
         )));
     }
     let report = ctx.execution.submit(order);
-    let (qty, fee) = (report.filled_qty(), report.fees());
-    let summed = match (report.status, &report.fills[..]) {
-        (OrderStatus::Filled, [one]) => Some((one.price, one.ts)),
-        (OrderStatus::Filled, [.., last]) => report.avg_price().map(|p| (p.normalize(), last.ts)),
-        _ => None,
-    };
-    let Some((price, ts)) = summed else {
+    if report.status != OrderStatus::Filled {
         return Err(OmsError::Broker(format!(
             "order rejected: {}",
             report
@@ -84,8 +78,19 @@ pub(super) fn execute_inline(ctx: &Ctx, order: &OrderIntent) -> Result<Filled, O
                 .clone()
                 .unwrap_or_else(|| format!("{} with nothing filled", report.status))
         )));
+    }
+    summed(report).ok_or_else(|| OmsError::Broker("order filled with nothing filled".into()))
+}
+
+/// What `report`'s trades filled, summed (`None`: nothing filled).
+pub(super) fn summed(report: ExecutionReport) -> Option<Filled> {
+    let (qty, fee) = (report.filled_qty(), report.fees());
+    let (price, ts) = match &report.fills[..] {
+        [] => return None,
+        [one] => (one.price, one.ts),
+        [.., last] => (report.avg_price()?.normalize(), last.ts),
     };
-    Ok(Filled {
+    Some(Filled {
         report,
         price,
         qty,
@@ -94,51 +99,87 @@ pub(super) fn execute_inline(ctx: &Ctx, order: &OrderIntent) -> Result<Filled, O
     })
 }
 
-/// Store the order `f` executed for position `position_id` (an entry, or an exit
-/// of it); returns the order's id.
+/// Store the order `f` executed for position `position_id` (an entry, or an exit of
+/// it for `exit`'s reason); returns the order's id.
 pub(super) fn store_order(
     tx: &Tx<'_>,
     (p, position_id): (&Position, i64),
     f: &Filled,
     order_type: &str,
-    exit: bool,
+    exit: Option<CloseReason>,
 ) -> Result<i64, OmsError> {
-    let side = if exit {
-        p.side.opposite().entry_order_side()
-    } else {
-        p.side.entry_order_side()
-    };
     let order_id = tx.insert_order(&NewOrder {
         symbol: &p.symbol,
-        side,
+        side: order_side(p, exit.is_some()),
         qty: f.qty,
         order_type,
         status: f.report.status,
         price: f.price,
         created_at: f.ts,
-        signal_id: if exit { None } else { p.signal_id.as_deref() },
+        signal_id: if exit.is_some() {
+            None
+        } else {
+            p.signal_id.as_deref()
+        },
         client_oid: &f.report.client_oid,
         exchange_order_id: f.report.exchange_order_id.as_deref(),
         position_id: Some(position_id),
+        reason: exit,
     })?;
     Ok(order_id)
 }
 
+/// Store `order` for position `position_id` as `pending_submit`, before it is sent
+/// (live); returns the order's id.
+pub(super) fn store_pending(
+    tx: &Tx<'_>,
+    (p, position_id): (&Position, i64),
+    order: &OrderIntent,
+    order_type: &str,
+    exit: Option<CloseReason>,
+) -> Result<i64, OmsError> {
+    Ok(tx.insert_order(&NewOrder {
+        symbol: &p.symbol,
+        side: order_side(p, exit.is_some()),
+        qty: order.qty,
+        order_type,
+        status: OrderStatus::PendingSubmit,
+        price: order.price,
+        created_at: order.ts,
+        signal_id: if exit.is_some() {
+            None
+        } else {
+            p.signal_id.as_deref()
+        },
+        client_oid: &order.client_oid,
+        exchange_order_id: None,
+        position_id: Some(position_id),
+        reason: exit,
+    })?)
+}
+
+/// `buy` or `sell`: the side of `p`'s entry, or of an exit of it.
+pub(super) fn order_side(p: &Position, exit: bool) -> &'static str {
+    if exit {
+        p.side.opposite().entry_order_side()
+    } else {
+        p.side.entry_order_side()
+    }
+}
+
 /// Store the fills of order `order_id` of position `position_id`, one per trade with
-/// its trade id.
+/// its trade id; a trade stored before is skipped. Returns how many were new.
 pub(super) fn store_fills(
     tx: &Tx<'_>,
     (position_id, order_id): (i64, i64),
     p: &Position,
     f: &Filled,
     (kind, reason): (&str, Option<CloseReason>),
-) -> Result<(), OmsError> {
-    let side = match kind {
-        "entry" => p.side.entry_order_side(),
-        _ => p.side.opposite().entry_order_side(),
-    };
+) -> Result<usize, OmsError> {
+    let mut new = 0;
+    let side = order_side(p, kind != "entry");
     for t in &f.report.fills {
-        tx.insert_fill(&FillRecord {
+        new += tx.insert_fill(&FillRecord {
             position_id,
             kind,
             side,
@@ -149,7 +190,7 @@ pub(super) fn store_fills(
             reason,
             order_id,
             trade_id: &t.trade_id,
-        })?;
+        })? as usize;
     }
-    Ok(())
+    Ok(new)
 }

@@ -60,6 +60,9 @@ fn exit(w: &mut Writer, mut p: Position, price: Decimal, rest: bool) {
             now,
         )
         .unwrap();
+        let super::close::Exit::Done(c) = c else {
+            panic!("paper closes at once")
+        };
         assert_eq!(c.close_price, Some(price));
     }
     tx.commit().unwrap();

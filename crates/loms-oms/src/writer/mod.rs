@@ -26,25 +26,28 @@ mod execute;
 mod execute_tests;
 mod open;
 mod pass;
+mod report;
 #[cfg(test)]
 mod tests;
 
-pub use close_all::{CloseAllReport, CloseFailure};
+pub use close_all::{CloseAllReport, CloseFailure, SentClose};
 pub(crate) use pass::PassProgress;
 pub use pass::PassReport;
 
 use crate::OmsError;
-use crate::answer::SignalAnswer;
 use crate::audit::AuditLog;
 use crate::book::Book;
 use crate::entry::EntryQuote;
+use crate::executor::Settled;
 use crate::metrics::Metrics;
 use crate::order::ManualOrder;
 use crate::publish::{Closed, Event, Finish, FlushFailure, PendingAudit, Reply, finish};
 use crate::trading::{STATE_KEY, TradingMode, TradingState};
-use close::{close_one, with_references};
+use crate::venue_check::Found;
+use close::{Exit, close_one, with_references};
 use close_all::on_close_all;
-use loms_broker::ExecutionClient;
+use loms_broker::{ExecutionClient, ExecutionReport};
+use loms_domain::SignalAnswer;
 use loms_domain::{Clock, CloseReason, Decimal, Position, PriceQuote, Signal, Sizing, Timestamp};
 use loms_exit_engine::{Bar, PolicyRegistry};
 use loms_price_source::PriceSource;
@@ -81,8 +84,17 @@ pub(crate) enum Write {
         payload_text: String,
         /// What an entry fills at, fetched before the command was queued.
         entry: EntryQuote,
-        reply: Reply<SignalAnswer>,
+        reply: Reply<Accepted>,
     },
+    /// A venue's report on an order (live): applied once, idempotently.
+    Execution {
+        report: ExecutionReport,
+        /// The report says only that the venue has no such order.
+        not_found: bool,
+        reply: Reply<Settled>,
+    },
+    /// What comparing positions with the venue found (live).
+    VenueCheck { found: Found, reply: Reply<()> },
     Order {
         order: ManualOrder,
         reply: Reply<Position>,
@@ -91,7 +103,7 @@ pub(crate) enum Write {
         id: i64,
         tick: Box<Tick>,
         reason: CloseReason,
-        reply: Reply<Option<Position>>,
+        reply: Reply<CloseOutcome>,
     },
     Pass {
         market: Market,
@@ -120,6 +132,25 @@ pub(crate) enum Write {
     },
 }
 
+/// A signal's answer, and where a live entry's outcome will be told.
+#[derive(Debug)]
+pub(crate) struct Accepted {
+    pub(crate) answer: SignalAnswer,
+    /// Told once the venue's first report on the entry is applied (live).
+    pub(crate) settled: Option<oneshot::Receiver<Settled>>,
+}
+
+/// What a close request did.
+#[derive(Debug)]
+pub(crate) enum CloseOutcome {
+    /// Closed (paper: at once).
+    Closed(Box<Position>),
+    /// The exit order was stored and is being sent (live); told when settled.
+    Sent(oneshot::Receiver<Settled>),
+    /// Not open (closed meanwhile).
+    NotOpen,
+}
+
 /// A usable price of a symbol: the one PRICE_MODE picked, and the quote it came from
 /// (the paper broker fills buys at its ask and sells at its bid).
 #[derive(Debug, Clone)]
@@ -141,6 +172,10 @@ pub(crate) struct Ctx {
     pub(crate) clock: Arc<dyn Clock>,
     /// Executes orders; inside the writer only when immediate (paper).
     pub(crate) execution: Arc<dyn ExecutionClient>,
+    /// Sends live orders after their batch is durable (`None`: paper, replay).
+    pub(crate) executor: Option<crate::executor::Executor>,
+    /// The book's doubts about the venue as last committed, for /health.
+    pub(crate) doubts: Arc<Mutex<std::collections::BTreeMap<String, String>>>,
     /// The database's client order id tag ([`loms_domain::DB_TAG_KEY`]).
     pub(crate) oid_tag: String,
     pub(crate) prices: Arc<dyn PriceSource>,
@@ -182,6 +217,17 @@ impl Writer {
     }
 }
 
+/// Why no other order may be sent for `o` now: one is working on it at the venue.
+pub(crate) fn working_on(o: &crate::book::OpenPosition) -> String {
+    match &o.working {
+        Some(w) => format!(
+            "position {}: order {} is {} at the venue; it settles first",
+            o.id, w.client_oid, w.status
+        ),
+        None => format!("position {}: no order working", o.id),
+    }
+}
+
 /// Answer `w` with a storage error `e` without doing anything; a signal's audit line
 /// (it was received, and refused) is returned.
 fn refuse(w: Write, e: &str, now: Timestamp) -> Option<String> {
@@ -201,6 +247,8 @@ fn refuse(w: Write, e: &str, now: Timestamp) -> Option<String> {
             finish(reply, err(e))
         }
         Write::Order { reply, .. } => finish(reply, err(e)),
+        Write::Execution { reply, .. } => finish(reply, err(e)),
+        Write::VenueCheck { reply, .. } => finish(reply, err(e)),
         Write::Close { reply, .. } => finish(reply, err(e)),
         Write::Pass { reply, .. } => finish(reply, err(e)),
         Write::CloseAll { reply, .. } => finish(reply, err(e)),
@@ -258,8 +306,11 @@ fn handle(
                 events,
             );
             let outcome = match &r {
-                Ok(a) => json!({"status": a.outcome(), "position_id": a.position_id,
-                    "risk_scope": a.risk_scope, "risk_reason": a.risk_reason, "reason": a.reason}),
+                Ok(Accepted { answer: a, .. }) => {
+                    json!({"status": a.outcome(), "position_id": a.position_id,
+                    "risk_scope": a.risk_scope, "risk_reason": a.risk_reason, "reason": a.reason,
+                    "order_status": a.order_status})
+                }
                 Err(e) => json!({"status": "error", "error": e.code(), "detail": e.to_string()}),
             };
             out.audits.push(PendingAudit {
@@ -282,7 +333,8 @@ fn handle(
             reply,
         } => {
             let r = match book.open.get(&id) {
-                None => Ok(None),
+                None => Ok(CloseOutcome::NotOpen),
+                Some(o) if o.working.is_some() => Err(OmsError::Busy(working_on(o))),
                 Some(o) => close_one(
                     ctx,
                     tx,
@@ -291,13 +343,38 @@ fn handle(
                     reason,
                     now,
                 )
-                .and_then(|c| with_references(tx, c))
-                .map(Some),
+                .and_then(|exit| match exit {
+                    Exit::Done(c) => {
+                        let c = with_references(tx, c)?;
+                        book.remove(id);
+                        events.extend(Closed::of(&c).map(Event::Closed));
+                        Ok(CloseOutcome::Closed(Box::new(c)))
+                    }
+                    Exit::Sent(mut sent) => {
+                        sent.mark(book, id);
+                        let (tell, told) = oneshot::channel();
+                        if let crate::executor::Job::Submit { settled, .. } = &mut sent.job {
+                            *settled = Some(tell);
+                        }
+                        events.push(Event::Venue(sent.job));
+                        Ok(CloseOutcome::Sent(told))
+                    }
+                }),
             };
-            if let Ok(Some(c)) = &r {
-                book.remove(id);
-                events.extend(Closed::of(c).map(Event::Closed));
-            }
+            let bad = failed(&r);
+            (Some(finish(reply, r)), bad)
+        }
+        Write::Execution {
+            report,
+            not_found,
+            reply,
+        } => {
+            let r = report::on_report(ctx, book, tx, report, not_found, now, events);
+            let bad = failed(&r);
+            (Some(finish(reply, r)), bad)
+        }
+        Write::VenueCheck { found, reply } => {
+            let r = report::on_venue_check(ctx, book, tx, found, now, events);
             let bad = failed(&r);
             (Some(finish(reply, r)), bad)
         }

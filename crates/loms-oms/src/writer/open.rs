@@ -3,14 +3,16 @@
 //! together.
 
 use super::execute;
-use super::{Ctx, Tick};
+use super::{Accepted, Ctx, Tick};
 use crate::OmsError;
-use crate::answer::SignalAnswer;
 use crate::book::Book;
+use crate::book::Working;
 use crate::entry::EntryQuote;
+use crate::executor::{Job, Settled};
 use crate::order::ManualOrder;
 use crate::publish::Event;
-use loms_domain::{Decimal, Leg, Position, Signal, Timestamp, size_qty, tp_sl_prices};
+use loms_domain::SignalAnswer;
+use loms_domain::{Decimal, Leg, OrderStatus, Position, Signal, Timestamp, size_qty, tp_sl_prices};
 use loms_risk::{Intent, RiskLimits, check, check_signal_age};
 use loms_storage::{SignalRecord, Tx};
 
@@ -24,20 +26,28 @@ pub(super) fn on_signal(
     payload: &str,
     now: Timestamp,
     events: &mut Vec<Event>,
-) -> Result<SignalAnswer, OmsError> {
+) -> Result<Accepted, OmsError> {
     if let Some(prev) = book.seen.response(tx, key, now)? {
         let mut a: SignalAnswer = serde_json::from_str(&prev)
             .map_err(|e| OmsError::Storage(format!("stored answer of {key} unreadable: {e}")))?;
         a.duplicate = true;
+        // A live entry moves on after its first answer: say where it stands now.
+        if let (Some(id), Some(_)) = (a.order_id, a.order_status) {
+            a.order_status = tx.order_status(id)?;
+        }
         events.push(Event::Log(format!(
             "signal_duplicate key={key} symbol={}",
             s.symbol
         )));
         events.push(Event::Signal("duplicate"));
-        return Ok(a);
+        return Ok(Accepted {
+            answer: a,
+            settled: None,
+        });
     }
     let enabled = book.trading.mode.signals_may_open();
     let mut a = SignalAnswer::base(enabled, key);
+    let mut settled = None;
     if !enabled {
         a.reason = Some(book.trading.refusal());
         events.push(Event::Log(format!(
@@ -56,6 +66,7 @@ pub(super) fn on_signal(
             qty,
         };
         let verdict = check_signal_age(&ctx.limits, s.timestamp, now)
+            .and_then(|()| held(ctx, book))
             .and_then(|()| check(&ctx.limits, &snap, &intent));
         match verdict {
             Err(b) => {
@@ -82,8 +93,18 @@ pub(super) fn on_signal(
                 p.signal_price = Some(s.price);
                 p.signal_time = Some(s.timestamp);
                 let levels = Levels::Pct(s.tp_pct, s.sl_pct);
-                let p = open_position(ctx, tx, (p, tick), levels, "market", now)?;
+                let (tell, told) = match ctx.executor {
+                    Some(_) => {
+                        let (tx, rx) = tokio::sync::oneshot::channel();
+                        (Some(tx), Some(rx))
+                    }
+                    None => (None, None),
+                };
+                let (p, status) =
+                    open_position(ctx, tx, (p, tick), levels, "market", now, (events, tell))?;
+                settled = told;
                 a.risk_ok = true;
+                a.order_status = Some(status);
                 a.order_id = p.order_id;
                 a.position_id = Some(p.id);
                 a.entry_price = Some(p.entry_price);
@@ -93,7 +114,7 @@ pub(super) fn on_signal(
                 a.exit_strategy = Some(p.exit_strategy.clone());
                 events.push(Event::Log(opened_event(&p)));
                 book.count_signal_open(&p.symbol, now);
-                book.add_open(p);
+                add_open(ctx, book, p, status);
             }
         }
     }
@@ -109,7 +130,40 @@ pub(super) fn on_signal(
     })?;
     book.seen.insert(key, row);
     events.push(Event::Signal(a.outcome()));
-    Ok(a)
+    Ok(Accepted { answer: a, settled })
+}
+
+/// A live signal meets doubts about the venue: entries are held, with the reason.
+fn held(ctx: &Ctx, book: &Book) -> Result<(), loms_risk::RiskBlock> {
+    if ctx.executor.is_none() {
+        return Ok(());
+    }
+    match book.entries_held() {
+        None => Ok(()),
+        Some(reason) => Err(loms_risk::RiskBlock {
+            scope: loms_risk::RiskScope::Venue,
+            reason,
+        }),
+    }
+}
+
+/// Track the position just stored; an entry still at the venue is working on it.
+fn add_open(ctx: &Ctx, book: &mut Book, p: Position, status: OrderStatus) {
+    let id = p.id;
+    book.add_open(p);
+    if status == OrderStatus::Filled {
+        return;
+    }
+    let client_oid = loms_domain::ClientOid::derive(&ctx.oid_tag, id, Leg::Entry)
+        .map(|c| c.as_str().to_string())
+        .unwrap_or_default();
+    if let Some(o) = book.open.get_mut(&id) {
+        o.working = Some(Box::new(Working {
+            client_oid,
+            leg: Leg::Entry,
+            status,
+        }));
+    }
 }
 
 pub(super) fn on_order(
@@ -139,20 +193,23 @@ pub(super) fn on_order(
         price: o.entry_price,
         qty: o.qty,
     };
-    check(&limits, &snap, &intent).map_err(OmsError::RiskBlocked)?;
+    held(ctx, book)
+        .and_then(|()| check(&limits, &snap, &intent))
+        .map_err(OmsError::RiskBlocked)?;
     let mut p = Position::open(o.symbol.clone(), o.side, o.qty, o.entry_price, now);
     p.exit_strategy = ctx.default_exit.clone();
     // An operator's order states its price: no quote.
-    let p = open_position(
+    let (p, status) = open_position(
         ctx,
         tx,
         (p, None),
         Levels::Abs(o.tp_price, o.sl_price),
         &o.order_type,
         now,
+        (events, None),
     )?;
     events.push(Event::Log(opened_event(&p)));
-    book.add_open(p.clone());
+    add_open(ctx, book, p.clone(), status);
     Ok(p)
 }
 
@@ -161,10 +218,62 @@ enum Levels {
     Abs(Option<Decimal>, Option<Decimal>),
 }
 
+/// Open `p`: paper executes the entry at once ([`open_paper`]); live stores it as
+/// `pending_submit` and sends it once the batch is durable ([`open_live`]). Returns the
+/// position as stored and its entry order's status.
+#[allow(clippy::too_many_arguments)]
+fn open_position(
+    ctx: &Ctx,
+    tx: &Tx<'_>,
+    (p, tick): (Position, Option<&Tick>),
+    levels: Levels,
+    order_type: &str,
+    now: Timestamp,
+    (events, settled): (
+        &mut Vec<Event>,
+        Option<tokio::sync::oneshot::Sender<Settled>>,
+    ),
+) -> Result<(Position, OrderStatus), OmsError> {
+    match ctx.executor {
+        None => open_paper(ctx, tx, (p, tick), levels, order_type, now)
+            .map(|p| (p, OrderStatus::Filled)),
+        Some(_) => {
+            let (p, order) = open_live(ctx, tx, (p, tick), levels, order_type, now)?;
+            events.push(Event::Venue(Job::Submit { order, settled }));
+            Ok((p, OrderStatus::PendingSubmit))
+        }
+    }
+}
+
+/// The stop-loss and take-profit of `p` from its entry price.
+fn set_levels(p: &mut Position, levels: Levels) -> Result<(), OmsError> {
+    (p.tp_price, p.sl_price) = match levels {
+        Levels::Pct(tp, sl) => {
+            let (t, s) = tp_sl_prices(p.side, p.entry_price, tp, sl)?;
+            (Some(t), Some(s))
+        }
+        Levels::Abs(t, s) => (t, s),
+    };
+    Ok(())
+}
+
+/// Store the position `p` under `id` with its entry order `order_id`, checking the id.
+fn insert_position(tx: &Tx<'_>, p: &mut Position, id: i64, order_id: i64) -> Result<(), OmsError> {
+    p.order_id = Some(order_id);
+    p.id = tx.insert_position(p)?;
+    if p.id != id {
+        return Err(OmsError::Storage(format!(
+            "position stored as {} where its client order id says {id}",
+            p.id
+        )));
+    }
+    Ok(())
+}
+
 /// Execute the entry ([`execute::execute_inline`]) — at the tick's quote when there is
 /// one (paper buys at its ask and sells at its bid), else at the position's price —
 /// and store the order (with its client order id), the position and its fills.
-fn open_position(
+fn open_paper(
     ctx: &Ctx,
     tx: &Tx<'_>,
     (mut p, tick): (Position, Option<&Tick>),
@@ -190,25 +299,43 @@ fn open_position(
     p.created_at = fill.ts;
     p.fees = fill.fee;
     p.external_order_id = fill.report.exchange_order_id.clone();
-    (p.tp_price, p.sl_price) = match levels {
-        Levels::Pct(tp, sl) => {
-            let (t, s) = tp_sl_prices(p.side, fill.price, tp, sl)?;
-            (Some(t), Some(s))
-        }
-        Levels::Abs(t, s) => (t, s),
-    };
-    let order_id = execute::store_order(tx, (&p, id), &fill, order_type, false)?;
-    p.order_id = Some(order_id);
-    p.id = tx.insert_position(&p)?;
-    if p.id != id {
-        return Err(OmsError::Storage(format!(
-            "position stored as {} where its client order id says {id}",
-            p.id
-        )));
-    }
+    set_levels(&mut p, levels)?;
+    let order_id = execute::store_order(tx, (&p, id), &fill, order_type, None)?;
+    insert_position(tx, &mut p, id, order_id)?;
     execute::store_fills(tx, (p.id, order_id), &p, &fill, ("entry", None))?;
     ctx.prices.observe(&p.symbol, p.entry_price);
     Ok(p)
+}
+
+/// Store a live entry before anything is sent: the order as `pending_submit` under its
+/// client order id and the position at the reference price (the tick's, else its
+/// own), with the stop computed from that price and sent with the order (the venue
+/// holds it from the first fill). The take-profit stays with LOMS's exit policy.
+/// The fills set the real price, size and fees when they come ([`super::report`]).
+fn open_live(
+    ctx: &Ctx,
+    tx: &Tx<'_>,
+    (mut p, tick): (Position, Option<&Tick>),
+    levels: Levels,
+    order_type: &str,
+    now: Timestamp,
+) -> Result<(Position, loms_broker::OrderIntent), OmsError> {
+    let id = tx.next_position_id()?;
+    p.entry_price = tick.map_or(p.entry_price, |t| t.price);
+    set_levels(&mut p, levels)?;
+    let mut order = execute::intent(
+        ctx,
+        (id, Leg::Entry),
+        &p,
+        p.qty,
+        p.entry_price,
+        tick.map(|t| &t.quote),
+        now,
+    )?;
+    order.take_profit = None;
+    let order_id = execute::store_pending(tx, (&p, id), &order, order_type, None)?;
+    insert_position(tx, &mut p, id, order_id)?;
+    Ok((p, order))
 }
 
 fn opened_event(p: &Position) -> String {

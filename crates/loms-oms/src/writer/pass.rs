@@ -2,10 +2,11 @@
 //! and what it decided (a moved stop, a partial close, a close) is stored. A pass over
 //! many positions runs in slices that take turns with the other commands.
 
-use super::close::{close_one, partial_close};
+use super::close::{Exit, SentExit, close_one, partial_close};
 use super::{BatchOut, Ctx, LAST_CHECK_KEY, Market, Tick, Write, failed};
 use crate::OmsError;
 use crate::book::{Book, OpenPosition};
+use crate::executor::Job;
 use crate::publish::{Closed, Event, Finish, Reply, finish};
 use loms_domain::{CloseReason, Decimal, Position, Timestamp};
 use loms_exit_engine::{ExitAction, ExitContext, favorable_move_pct};
@@ -50,6 +51,10 @@ pub struct PassReport {
     pub closed: Vec<Position>,
     /// Positions closed.
     pub closed_count: usize,
+    /// Live: positions left alone because an order of theirs is at the venue.
+    pub working: usize,
+    /// Live: exits sent (each closes its position, or part of it, when filled).
+    pub exits_sent: usize,
 }
 
 /// One turn of a [`super::Write::Pass`]: a slice from where the pass stands, then its
@@ -238,6 +243,11 @@ fn on_pass(
             next = Some(p.id);
             break;
         }
+        if p.working.is_some() {
+            // Live: an order of it is at the venue; judged again once it settles.
+            report.working += 1;
+            continue;
+        }
         if now - p.created_at < ctx.min_age {
             report.too_young += 1;
             continue;
@@ -275,6 +285,7 @@ fn on_pass(
     {
         let id = updated.id;
         let mark = events.len();
+        let old_stop = book.open.get(&id).and_then(|o| o.dynamic_sl_price);
         let pos = (updated, exits_done);
         let r = if exits.partial.is_some() {
             // Two steps: undo the partial close if the close after it fails.
@@ -292,7 +303,17 @@ fn on_pass(
                 }
                 events.extend(Closed::of(&c).map(Event::Closed));
             }
-            Ok(Applied::Open(p)) => book.update(&p),
+            Ok(Applied::Open(p)) => {
+                amend_stop(ctx, &p, old_stop, events);
+                book.update(&p);
+            }
+            Ok(Applied::Sent(p, sent)) => {
+                amend_stop(ctx, &p, old_stop, events);
+                book.update(&p);
+                sent.mark(book, id);
+                report.exits_sent += 1;
+                events.push(Event::Venue(sent.job));
+            }
             Err(e @ OmsError::Storage(_)) => return Err(e),
             Err(e) => {
                 // Nothing of this position was stored: nothing of it is told.
@@ -311,6 +332,23 @@ enum Applied {
     Open(Position),
     /// Closed.
     Closed(Position),
+    /// Live: an exit was stored and goes to the venue after the batch.
+    Sent(Position, Box<SentExit>),
+}
+
+/// Live: a stop the policy moved (trailing, break-even) is moved at the venue too.
+fn amend_stop(ctx: &Ctx, p: &Position, old: Option<Decimal>, events: &mut Vec<Event>) {
+    if ctx.executor.is_none() {
+        return;
+    }
+    if let Some(stop) = p.dynamic_sl_price.filter(|s| Some(*s) != old) {
+        events.push(Event::Venue(Job::AmendStop {
+            position_id: p.id,
+            symbol: p.symbol.clone(),
+            side: p.side,
+            stop,
+        }));
+    }
 }
 
 /// Store what the policy decided for one position: a partial close, then a close or
@@ -326,7 +364,7 @@ fn apply(
 ) -> Result<Applied, OmsError> {
     let id = updated.id;
     if let Some((fraction, reason, at)) = partial {
-        partial_close(
+        if let Some(sent) = partial_close(
             ctx,
             tx,
             (&mut updated, exits_done),
@@ -334,7 +372,11 @@ fn apply(
             (tick, at),
             reason,
             now,
-        )?;
+        )? {
+            // Live: the close, if any, is decided again once the partial exit fills.
+            tx.update_open_position(&updated, None)?;
+            return Ok(Applied::Sent(updated, sent));
+        }
         exits_done += 1;
         events.push(Event::Log(format!(
             "position_partial_close id={id} fraction={fraction} qty_left={}",
@@ -343,7 +385,15 @@ fn apply(
     }
     match close {
         Some((reason, at)) => {
-            close_one(ctx, tx, (updated, exits_done), (tick, at), reason, now).map(Applied::Closed)
+            let before = updated.clone();
+            match close_one(ctx, tx, (updated, exits_done), (tick, at), reason, now)? {
+                Exit::Done(c) => Ok(Applied::Closed(c)),
+                Exit::Sent(sent) => {
+                    // What the policy changed this pass is kept while the exit works.
+                    tx.update_open_position(&before, None)?;
+                    Ok(Applied::Sent(before, sent))
+                }
+            }
         }
         None => {
             tx.update_open_position(&updated, None)?;

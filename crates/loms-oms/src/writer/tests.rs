@@ -103,7 +103,7 @@ fn a_storage_error_inside_a_command_rolls_the_whole_batch_back() {
 }
 
 /// A signal command for BTCUSDT under idempotency key `key`.
-fn signal_cmd(key: &str) -> (Cmd, oneshot::Receiver<Result<SignalAnswer, OmsError>>) {
+fn signal_cmd(key: &str) -> (Cmd, oneshot::Receiver<Result<super::Accepted, OmsError>>) {
     let (reply, rx) = oneshot::channel();
     let signal = Signal {
         symbol: "BTCUSDT".into(),
@@ -142,10 +142,10 @@ fn a_signal_of_a_rolled_back_batch_is_new_when_it_comes_again() {
     let (signal, mut again) = signal_cmd("k1");
     w.process(vec![signal]);
     let a = again.try_recv().unwrap().unwrap();
-    assert!(a.risk_ok && !a.duplicate, "{a:?}");
+    assert!(a.answer.risk_ok && !a.answer.duplicate, "{a:?}");
     let (signal, mut third) = signal_cmd("k1");
     w.process(vec![signal]);
-    assert!(third.try_recv().unwrap().unwrap().duplicate);
+    assert!(third.try_recv().unwrap().unwrap().answer.duplicate);
 }
 
 /// Frames in the WAL of a file database after `orders` orders sent one at a time

@@ -1,6 +1,7 @@
-//! The JSON answer to `POST /signals/bounce`, as the bot knows it.
+//! The JSON answer to `POST /signals/bounce`, as the bot knows it: made by the OMS, read
+//! by loms-client (one definition).
 
-use loms_domain::Decimal;
+use crate::{Decimal, OrderStatus};
 use serde::{Deserialize, Serialize};
 
 /// Answer to a signal. Fields not relevant to the outcome are omitted from the JSON.
@@ -42,6 +43,14 @@ pub struct SignalAnswer {
     /// Exit policy managing the position.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub exit_strategy: Option<String>,
+    /// Where the entry order stands: `filled` (paper: always), or live `pending_submit`
+    /// (no answer from the venue within LIVE_ACK_TIMEOUT_MS yet), `submitted`,
+    /// `rejected` (the position is void), `canceled`, `unknown`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub order_status: Option<OrderStatus>,
+    /// Why a live entry was rejected, or what is unknown about it.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub order_reason: Option<String>,
     /// The idempotency key the signal was recorded under.
     pub signal_id: String,
     /// True when this key was seen before: this is the first answer, replayed.
@@ -50,7 +59,8 @@ pub struct SignalAnswer {
 }
 
 impl SignalAnswer {
-    pub(crate) fn base(oms_enabled: bool, key: &str) -> Self {
+    /// An answer that opened nothing (yet), for the key `key`.
+    pub fn base(oms_enabled: bool, key: &str) -> Self {
         Self {
             received: true,
             oms_enabled,
@@ -65,6 +75,8 @@ impl SignalAnswer {
             tp_price: None,
             sl_price: None,
             exit_strategy: None,
+            order_status: None,
+            order_reason: None,
             signal_id: key.to_string(),
             duplicate: false,
         }

@@ -1,0 +1,159 @@
+//! Live start-up: before the first signal is taken, every order the last run left
+//! unresolved is looked up at the venue by its client id and settled, and LOMS's open
+//! positions are compared with the venue's — a stop that fired while LOMS was down
+//! closes its position at the venue's fill with reason `exchange_stop`
+//! ([`crate::venue_check`]). What the venue cannot answer now stays a doubt (entries
+//! held, /health failing) and is retried by the executor.
+
+use crate::executor::Job;
+use crate::venue_check::{self, Watched};
+use crate::writer::{Cmd, Write, Writer};
+use loms_broker::{ExecutionClient, ExecutionReport};
+use loms_domain::OrderStatus;
+use loms_risk::RiskLimits;
+use loms_storage::OrderRow;
+use tokio::sync::oneshot;
+
+/// The doubt of the start-up comparison with the venue, until it is done.
+pub(crate) const START_CHECK: &str = "venue:start";
+
+/// The risk limits in force: live allows one open position per symbol, since the
+/// venue nets a symbol's positions into one (one-way mode) with one stop.
+pub(crate) fn limits(risk: &RiskLimits, live: bool) -> RiskLimits {
+    let mut limits = risk.clone();
+    if live {
+        limits.max_open_positions_per_symbol =
+            Some(limits.max_open_positions_per_symbol.map_or(1, |n| n.min(1)));
+    }
+    limits
+}
+
+/// Settle what the last run left (`unresolved`) and compare positions with the venue,
+/// through `writer` before it serves anyone. Returns the jobs to retry later.
+pub(crate) fn settle(
+    writer: &mut Writer,
+    client: &dyn ExecutionClient,
+    unresolved: Vec<OrderRow>,
+) -> Vec<Job> {
+    let mut later = Vec::new();
+    let mut waiting = Vec::new();
+    let mut batch = Vec::new();
+    for o in unresolved {
+        let (report, not_found) = match client.query(&o.symbol, &o.client_oid) {
+            Ok(Some(r)) => (r, false),
+            Ok(None) => (
+                ExecutionReport {
+                    client_oid: o.client_oid.clone(),
+                    exchange_order_id: None,
+                    status: OrderStatus::Rejected,
+                    fills: Vec::new(),
+                    reason: Some(format!(
+                        "never placed: the venue has no order {} (LOMS stopped before sending it)",
+                        o.client_oid
+                    )),
+                },
+                true,
+            ),
+            Err(e) => {
+                log::warn!(
+                    "order_lookup_failed client_oid={} error=\"{e}\"",
+                    o.client_oid
+                );
+                later.push(resolve(&o));
+                continue;
+            }
+        };
+        let (reply, rx) = oneshot::channel();
+        batch.push(Cmd::Write(Write::Execution {
+            report,
+            not_found,
+            reply,
+        }));
+        waiting.push((o, rx));
+    }
+    if !batch.is_empty() {
+        writer.process(batch);
+    }
+    for (o, mut rx) in waiting {
+        match rx.try_recv() {
+            Ok(Ok(s)) if !s.status.unresolved() => {
+                log::info!(
+                    "order_resolved client_oid={} status={}",
+                    o.client_oid,
+                    s.status
+                );
+            }
+            Ok(Ok(s)) => {
+                log::warn!(
+                    "order_unresolved client_oid={} status={}",
+                    o.client_oid,
+                    s.status
+                );
+                later.push(resolve(&o));
+            }
+            Ok(Err(e)) => {
+                log::error!(
+                    "order_not_settled client_oid={} error=\"{e}\"",
+                    o.client_oid
+                );
+                later.push(resolve(&o));
+            }
+            Err(_) => later.push(resolve(&o)),
+        }
+    }
+    let (watched, busy) = watched(writer);
+    writer.book.doubts.insert(
+        START_CHECK.into(),
+        "LOMS's open positions are being compared with the venue's".into(),
+    );
+    match venue_check::run(client, &watched, &busy, START_CHECK.into()) {
+        Ok(found) => {
+            let (reply, mut rx) = oneshot::channel();
+            writer.process(vec![Cmd::Write(Write::VenueCheck { found, reply })]);
+            if !matches!(rx.try_recv(), Ok(Ok(()))) {
+                later.push(Job::CheckVenue {
+                    watched,
+                    busy,
+                    key: START_CHECK.into(),
+                });
+            }
+        }
+        Err(e) => {
+            log::error!("venue_check_failed at start: {e}; entries held until it succeeds");
+            later.push(Job::CheckVenue {
+                watched,
+                busy,
+                key: START_CHECK.into(),
+            });
+        }
+    }
+    later
+}
+
+fn resolve(o: &OrderRow) -> Job {
+    Job::Resolve {
+        symbol: o.symbol.clone(),
+        client_oid: o.client_oid.clone(),
+    }
+}
+
+/// The open positions to compare (no order working on them), and the symbols where an
+/// order still works.
+fn watched(writer: &Writer) -> (Vec<Watched>, Vec<String>) {
+    let mut watched = Vec::new();
+    let mut busy = Vec::new();
+    for o in writer.book.open.values() {
+        if o.working.is_some() {
+            busy.push(o.symbol.to_string());
+        } else {
+            watched.push(Watched {
+                id: o.id,
+                symbol: o.symbol.to_string(),
+                side: o.side,
+                qty: o.qty,
+                since: o.created_at,
+            });
+        }
+    }
+    (watched, busy)
+}

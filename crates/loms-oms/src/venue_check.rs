@@ -1,0 +1,109 @@
+//! Comparing LOMS's open positions with the venue's (live): the venue is the truth.
+//!
+//! A LOMS position the venue no longer holds, with the venue's own trades that closed it
+//! since it opened (its stop fired, possibly while LOMS was down), is closed at those
+//! trades with reason `exchange_stop`. Any other difference — a size that differs, a
+//! position gone with no trade to explain it, a venue position LOMS did not open — is
+//! never guessed past: it becomes a doubt that holds entries, with the reason.
+
+use loms_broker::{ExecError, ExecFill, ExecutionClient};
+use loms_domain::{Decimal, Side, Timestamp};
+use std::collections::BTreeMap;
+
+/// A LOMS position to compare (open, its entry filled, no order working on it).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Watched {
+    pub(crate) id: i64,
+    pub(crate) symbol: String,
+    pub(crate) side: Side,
+    pub(crate) qty: Decimal,
+    /// When it opened: the venue's closing trades are looked for from then on.
+    pub(crate) since: Timestamp,
+}
+
+/// What a check found.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Found {
+    /// The doubt this check clears once applied.
+    pub(crate) key: String,
+    /// Positions the venue closed by itself, with the trades that did (and their
+    /// venue order ids).
+    pub(crate) closed: Vec<(i64, Vec<(String, ExecFill)>)>,
+    /// Differences nobody explains: (doubt key, why).
+    pub(crate) mismatches: Vec<(String, String)>,
+    /// Symbols whose positions were compared (a doubt about them from an earlier check
+    /// is cleared when this one finds none).
+    pub(crate) symbols: Vec<String>,
+}
+
+/// The doubt key of a difference on `symbol`.
+pub(crate) fn doubt_key(symbol: &str) -> String {
+    format!("venue:{symbol}")
+}
+
+/// Compare `watched` with the venue. Venue positions on symbols that no watched
+/// position has are differences too, except on `busy` symbols (an order works there).
+///
+/// # Errors
+/// [`ExecError`] when the venue could not be asked.
+pub(crate) fn run(
+    client: &dyn ExecutionClient,
+    watched: &[Watched],
+    busy: &[String],
+    key: String,
+) -> Result<Found, ExecError> {
+    let venue = client.positions()?;
+    let mut groups: BTreeMap<(&str, Side), Vec<&Watched>> = BTreeMap::new();
+    for w in watched {
+        groups.entry((&w.symbol, w.side)).or_default().push(w);
+    }
+    let mut found = Found {
+        key,
+        closed: Vec::new(),
+        mismatches: Vec::new(),
+        symbols: groups.keys().map(|(s, _)| s.to_string()).collect(),
+    };
+    for ((symbol, side), ours) in &groups {
+        let held: Decimal = venue
+            .iter()
+            .filter(|v| v.symbol == *symbol && v.side == *side)
+            .map(|v| v.qty)
+            .sum();
+        let lomsqty: Decimal = ours.iter().map(|w| w.qty).sum();
+        if held == lomsqty {
+            continue;
+        }
+        let mismatch = |why: String| (doubt_key(symbol), why);
+        match (held.is_zero(), &ours[..]) {
+            (true, [one]) => {
+                let trades = client.venue_closes(symbol, *side, one.since)?;
+                let traded: Decimal = trades.iter().map(|(_, f)| f.qty).sum();
+                if traded >= one.qty {
+                    found.closed.push((one.id, trades));
+                } else {
+                    found.mismatches.push(mismatch(format!(
+                        "the venue holds no {side} {symbol} position, and its trades since \
+                         position {} opened close {traded} of its {}: check the venue",
+                        one.id, one.qty
+                    )));
+                }
+            }
+            _ => found.mismatches.push(mismatch(format!(
+                "the venue holds {held} {symbol} {side}, LOMS's open positions {lomsqty}: check the venue"
+            ))),
+        }
+    }
+    for v in &venue {
+        let ours = groups.contains_key(&(v.symbol.as_str(), v.side));
+        if !ours && !busy.contains(&v.symbol) {
+            found.mismatches.push((
+                doubt_key(&v.symbol),
+                format!(
+                    "the venue holds a {} {} position of {} that LOMS did not open: check the venue",
+                    v.side, v.symbol, v.qty
+                ),
+            ));
+        }
+    }
+    Ok(found)
+}
