@@ -5,6 +5,7 @@
 //! [`Draft::new`]), then one entry to [`KEYS`]. The tests check that the built-in
 //! values match the defaults of the table and that the docs list every key.
 
+use crate::breakers::BREAKER_KEYS;
 use crate::live::LIVE_KEYS;
 use crate::{BrokerMode, PriceSourceKind, Settings};
 use loms_domain::{Decimal, PriceMode, SignalDefaults, Sizing};
@@ -79,6 +80,16 @@ impl Draft {
             live_ack_timeout: Duration::from_millis(2000),
             live_resolve_interval: Duration::from_millis(2000),
             live_exec_workers: 4,
+            live_confirm: false,
+            live_account_uid: None,
+            live_sub_account: true,
+            live_max_equity_usdt: Decimal::from(200),
+            live_max_clock_skew: Duration::from_millis(2000),
+            live_max_notional_usdt: Decimal::from(25),
+            reconcile_interval: Duration::from_secs(60),
+            max_daily_loss_usdt: None,
+            max_consecutive_losses: None,
+            loss_cooldown: Duration::from_secs(3600),
             entries: Vec::new(),
             warnings: Vec::new(),
             files_read: Vec::new(),
@@ -148,25 +159,29 @@ pub fn key_spec(name: &str) -> Option<&'static KeySpec> {
 const LIMIT_U32: &str = "a whole number >= 0, or none/null/off/empty for no limit";
 
 /// Every setting, in the documented order (the order of `--print-config`): the keys
-/// below, then the live trading keys ([`crate::live`]).
+/// below, then the live trading keys ([`crate::live`]), then the circuit breakers
+/// ([`crate::breakers`]).
 pub static KEYS: &[KeySpec] = &ALL_KEYS;
 
-const ALL_KEYS: [KeySpec; BASE_KEYS.len() + LIVE_KEYS.len()] = concat(BASE_KEYS, LIVE_KEYS);
+const ALL_KEYS: [KeySpec; BASE_KEYS.len() + LIVE_KEYS.len() + BREAKER_KEYS.len()] =
+    concat(&[BASE_KEYS, LIVE_KEYS, BREAKER_KEYS]);
 
-/// `a` then `b`; `N` must be the sum of their lengths (checked at compile time).
-const fn concat<const N: usize>(a: &[KeySpec], b: &[KeySpec]) -> [KeySpec; N] {
-    assert!(a.len() + b.len() == N && N > 0);
-    let mut out = [a[0]; N];
-    let mut i = 0;
-    while i < b.len() {
-        out[a.len() + i] = b[i];
-        i += 1;
+/// The `parts` one after the other; `N` must be the sum of their lengths (checked at
+/// compile time).
+const fn concat<const N: usize>(parts: &[&[KeySpec]]) -> [KeySpec; N] {
+    assert!(N > 0 && !parts.is_empty() && !parts[0].is_empty());
+    let mut out = [parts[0][0]; N];
+    let (mut p, mut n) = (0, 0);
+    while p < parts.len() {
+        let mut i = 0;
+        while i < parts[p].len() {
+            out[n] = parts[p][i];
+            n += 1;
+            i += 1;
+        }
+        p += 1;
     }
-    i = 0;
-    while i < a.len() {
-        out[i] = a[i];
-        i += 1;
-    }
+    assert!(n == N);
     out
 }
 

@@ -29,6 +29,7 @@
 //! assert_eq!(e, "PRICE_MODE: \"foo\" is not valid; accepted: last, bid, ask, mid, mark (from env)");
 //! ```
 
+mod breakers;
 mod error;
 mod keys;
 mod live;
@@ -41,6 +42,7 @@ mod values;
 
 pub use error::{ConfigError, Problem};
 pub use keys::{KEYS, KeySpec, PROFILE_DEFAULT, is_secret_key, key_spec};
+pub use live::LIVE_CONFIRM_PHRASE;
 pub use render::{env_sample, redact, reference_markdown};
 pub use secret::Secret;
 
@@ -329,6 +331,34 @@ pub struct Settings {
     pub live_resolve_interval: Duration,
     /// `LIVE_EXEC_WORKERS`, 1 to 64, default 4: threads sending orders to the venue.
     pub live_exec_workers: usize,
+    /// `LIVE_CONFIRM`: true only when set to exactly [`LIVE_CONFIRM_PHRASE`]; live
+    /// trading refuses to start without it.
+    pub live_confirm: bool,
+    /// `LIVE_ACCOUNT_UID`: the UID (digits) of the account the API key must belong to.
+    pub live_account_uid: Option<String>,
+    /// `LIVE_SUB_ACCOUNT`, default true: the API key must be a sub-account's.
+    pub live_sub_account: bool,
+    /// `LIVE_MAX_EQUITY_USDT`, default 200: live trading refuses to start when the
+    /// futures account's equity is above this.
+    pub live_max_equity_usdt: Decimal,
+    /// `LIVE_MAX_CLOCK_SKEW_MS`, 100 ms to 30 s, default 2 s: live trading refuses to
+    /// start when the local clock is further than this from the venue's.
+    pub live_max_clock_skew: Duration,
+    /// `LIVE_MAX_NOTIONAL_USDT`, default 25: hard cap on one live position's notional
+    /// (see [`Settings::max_position_notional`]).
+    pub live_max_notional_usdt: Decimal,
+    /// `RECONCILE_INTERVAL_SEC`, 5 s to 1 h, default 60 s: how often the venue's
+    /// positions and orders are compared with LOMS's.
+    pub reconcile_interval: Duration,
+    /// `MAX_DAILY_LOSS_USDT`: entries go off once the net realised loss since 00:00 UTC
+    /// reaches this; `None` = off.
+    pub max_daily_loss_usdt: Option<Decimal>,
+    /// `MAX_CONSECUTIVE_LOSSES`, 1 to 100: entries go off after this many losing
+    /// closes in a row; `None` = off.
+    pub max_consecutive_losses: Option<u32>,
+    /// `LOSS_COOLDOWN_MIN`, 1 min to 1 week, default 60 min: the cooldown of
+    /// `MAX_CONSECUTIVE_LOSSES`.
+    pub loss_cooldown: Duration,
     /// Every key of [`KEYS`], in that order, with its effective value and layer.
     pub entries: Vec<Entry>,
     /// Things start-up should log: the process environment overriding a file value,
@@ -390,6 +420,17 @@ impl Settings {
             _ => return None,
         };
         part.as_ref().map(Secret::expose)
+    }
+
+    /// The largest notional (price x qty, USDT) a new position may have: the lower of
+    /// `MAX_SIZE_PER_POSITION_USDT` and, in live mode, the hard `LIVE_MAX_NOTIONAL_USDT`
+    /// (no other setting can raise it); `None` = no cap (paper without a limit).
+    pub fn max_position_notional(&self) -> Option<Decimal> {
+        let live = (self.broker_mode == BrokerMode::Live).then_some(self.live_max_notional_usdt);
+        match (self.risk.max_size_per_position_usdt, live) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The entry of a key (any case).

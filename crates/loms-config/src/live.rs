@@ -2,9 +2,38 @@
 //! their keys and the rules they must satisfy together with the price settings.
 
 use crate::keys::{KeySpec, Reject};
-use crate::values::{optional, parse_bool, plain_path, whole_between};
+use crate::values::{optional, parse_bool, plain_path, positive_amount, whole_between};
 use crate::{BrokerMode, PriceSourceKind, Problem, Secret, Settings};
 use std::time::Duration;
+
+/// The only value of `LIVE_CONFIRM` that allows real orders.
+pub const LIVE_CONFIRM_PHRASE: &str = "I_UNDERSTAND_REAL_ORDERS";
+
+/// `LIVE_CONFIRM`: unset (a "none" word) is false, the exact phrase is true, anything
+/// else is refused so that a typo or a `true` never passes for a confirmation.
+fn live_confirm(v: &str) -> Result<bool, Reject> {
+    match optional(v, |t| {
+        if t == LIVE_CONFIRM_PHRASE {
+            Ok(())
+        } else {
+            Err(Reject::Because(format!(
+                "to allow real orders set exactly LIVE_CONFIRM={LIVE_CONFIRM_PHRASE}"
+            )))
+        }
+    })? {
+        Some(()) => Ok(true),
+        None => Ok(false),
+    }
+}
+
+/// A Bitget account UID: 1 to 32 ASCII digits.
+fn account_uid(v: &str) -> Result<String, Reject> {
+    if (1..=32).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(v.to_string())
+    } else {
+        Err(Reject::Because("not a string of digits".into()))
+    }
+}
 
 /// Accepted text of the three Bitget API key parts.
 const CREDENTIAL: &str = "none, or the value as Bitget showed it (printable ASCII)";
@@ -133,6 +162,83 @@ pub(crate) const LIVE_KEYS: &[KeySpec] = &[
         apply: |d, v| {
             d.s.live_exec_workers =
                 usize::try_from(whole_between(v, 1, 64)?).map_err(|_| Reject::Invalid)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "LIVE_CONFIRM",
+        group: "Live trading",
+        default: "none",
+        accepted: "none, or exactly I_UNDERSTAND_REAL_ORDERS",
+        doc: "Confirmation that BROKER_MODE=live sends real orders with real money: loms-server refuses to start live without it. Any other value is refused.",
+        apply: |d, v| {
+            d.s.live_confirm = live_confirm(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "LIVE_ACCOUNT_UID",
+        group: "Live trading",
+        default: "none",
+        accepted: "none, or the account UID (digits)",
+        doc: "UID of the Bitget account the API key must belong to (the sub-account's UID, shown in Bitget's sub-account list); loms-server refuses to start live when it is not set or the key's UID differs.",
+        apply: |d, v| {
+            d.s.live_account_uid = optional(v, account_uid)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "LIVE_SUB_ACCOUNT",
+        group: "Live trading",
+        default: "true",
+        accepted: "true/false, 1/0, yes/no, on/off (any case)",
+        doc: "The API key must be a sub-account's: loms-server refuses to start live with a main-account key while this is true.",
+        apply: |d, v| {
+            d.s.live_sub_account = parse_bool(v).ok_or(Reject::Invalid)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "LIVE_MAX_EQUITY_USDT",
+        group: "Live trading",
+        default: "200",
+        accepted: "a number > 0 (at most 1e12)",
+        doc: "loms-server refuses to start live when the futures account holds more than this many USDT of equity: keep only what you are ready to lose on the trading sub-account.",
+        apply: |d, v| {
+            d.s.live_max_equity_usdt = positive_amount(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "LIVE_MAX_CLOCK_SKEW_MS",
+        group: "Live trading",
+        default: "2000",
+        accepted: "a whole number of milliseconds from 100 to 30000",
+        doc: "loms-server refuses to start live when the local clock is further than this from Bitget's server time (signed requests are refused by the venue beyond a few seconds).",
+        apply: |d, v| {
+            d.s.live_max_clock_skew = millis(v, 100, 30_000)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "LIVE_MAX_NOTIONAL_USDT",
+        group: "Live trading",
+        default: "25",
+        accepted: "a number > 0 (at most 1e12)",
+        doc: "Hard cap on the notional (price x qty) of one live position, in USDT: a larger entry is refused whatever the other settings say (MAX_SIZE_PER_POSITION_USDT can only lower it).",
+        apply: |d, v| {
+            d.s.live_max_notional_usdt = positive_amount(v)?;
+            Ok(())
+        },
+    },
+    KeySpec {
+        name: "RECONCILE_INTERVAL_SEC",
+        group: "Live trading",
+        default: "60",
+        accepted: "a whole number of seconds from 5 to 3600",
+        doc: "How often the venue's open positions and orders are compared with LOMS's (also once at start, before the first signal).",
+        apply: |d, v| {
+            d.s.reconcile_interval = Duration::from_secs(whole_between(v, 5, 3600)?);
             Ok(())
         },
     },

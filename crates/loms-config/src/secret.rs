@@ -79,6 +79,16 @@ impl fmt::Debug for Settings {
             live_ack_timeout,
             live_resolve_interval,
             live_exec_workers,
+            live_confirm,
+            live_account_uid,
+            live_sub_account,
+            live_max_equity_usdt,
+            live_max_clock_skew,
+            live_max_notional_usdt,
+            reconcile_interval,
+            max_daily_loss_usdt,
+            max_consecutive_losses,
+            loss_cooldown,
             entries,
             warnings,
             files_read,
@@ -126,6 +136,16 @@ impl fmt::Debug for Settings {
             .field("live_ack_timeout", live_ack_timeout)
             .field("live_resolve_interval", live_resolve_interval)
             .field("live_exec_workers", live_exec_workers)
+            .field("live_confirm", live_confirm)
+            .field("live_account_uid", live_account_uid)
+            .field("live_sub_account", live_sub_account)
+            .field("live_max_equity_usdt", live_max_equity_usdt)
+            .field("live_max_clock_skew", live_max_clock_skew)
+            .field("live_max_notional_usdt", live_max_notional_usdt)
+            .field("reconcile_interval", reconcile_interval)
+            .field("max_daily_loss_usdt", max_daily_loss_usdt)
+            .field("max_consecutive_losses", max_consecutive_losses)
+            .field("loss_cooldown", loss_cooldown)
             .field("entries", entries)
             .field("warnings", warnings)
             .field("files_read", files_read)

@@ -244,3 +244,207 @@ fn bitget_secrets_never_appear_in_print_config_debug_or_errors() {
     assert!(!s.warnings[0].contains("hunter"), "{:?}", s.warnings);
     assert!(!format!("{s:?}").contains("hunter"));
 }
+
+#[test]
+fn issue_13_defaults() {
+    let s = load(&ConfigSources::defaults_only()).unwrap();
+    assert!(!s.live_confirm);
+    assert_eq!(s.live_account_uid, None);
+    assert!(s.live_sub_account);
+    assert_eq!(s.live_max_equity_usdt, dec!(200));
+    assert_eq!(s.live_max_clock_skew, Duration::from_millis(2000));
+    assert_eq!(s.live_max_notional_usdt, dec!(25));
+    assert_eq!(s.reconcile_interval, Duration::from_secs(60));
+    assert_eq!(s.max_daily_loss_usdt, None);
+    assert_eq!(s.max_consecutive_losses, None);
+    assert_eq!(s.loss_cooldown, Duration::from_secs(3600));
+}
+
+#[test]
+fn live_confirm_is_true_only_for_the_exact_phrase() {
+    let s = live(&[("LIVE_CONFIRM", "I_UNDERSTAND_REAL_ORDERS")]).unwrap();
+    assert!(s.live_confirm);
+    assert_eq!(LIVE_CONFIRM_PHRASE, "I_UNDERSTAND_REAL_ORDERS");
+    // Surrounding spaces are trimmed like every value.
+    assert!(
+        with_env(&[("LIVE_CONFIRM", " I_UNDERSTAND_REAL_ORDERS ")])
+            .unwrap()
+            .live_confirm
+    );
+    for unset in ["", "none", "NULL", "off"] {
+        assert!(
+            !with_env(&[("LIVE_CONFIRM", unset)]).unwrap().live_confirm,
+            "{unset:?}"
+        );
+    }
+    for bad in [
+        "true",
+        "yes",
+        "1",
+        "i_understand_real_orders",
+        "I_UNDERSTAND",
+        "I UNDERSTAND REAL ORDERS",
+    ] {
+        let e = live(&[("LIVE_CONFIRM", bad)]).unwrap_err();
+        assert_eq!(e.problems().len(), 1, "{bad}: {e}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "LIVE_CONFIRM: \"{bad}\" is not valid (to allow real orders set exactly LIVE_CONFIRM=I_UNDERSTAND_REAL_ORDERS); accepted: none, or exactly I_UNDERSTAND_REAL_ORDERS (from env)"
+            )
+        );
+    }
+}
+
+#[test]
+fn live_account_uid_is_digits() {
+    let s = with_env(&[("LIVE_ACCOUNT_UID", " 1234567890 ")]).unwrap();
+    assert_eq!(s.live_account_uid.as_deref(), Some("1234567890"));
+    assert_eq!(value_of(&s, "LIVE_ACCOUNT_UID"), "1234567890");
+    let long = "9".repeat(32);
+    assert_eq!(
+        with_env(&[("LIVE_ACCOUNT_UID", &long)])
+            .unwrap()
+            .live_account_uid,
+        Some(long.clone())
+    );
+    assert_eq!(
+        with_env(&[("LIVE_ACCOUNT_UID", "none")])
+            .unwrap()
+            .live_account_uid,
+        None
+    );
+    let too_long = "9".repeat(33);
+    for bad in ["12a4", "-123", "1.5", "12 34", too_long.as_str()] {
+        let e = with_env(&[("LIVE_ACCOUNT_UID", bad)]).unwrap_err();
+        assert_eq!(
+            e.problems()[0].key(),
+            Some("LIVE_ACCOUNT_UID"),
+            "{bad}: {e}"
+        );
+    }
+}
+
+#[test]
+fn issue_13_settings_accept_their_edges_only() {
+    let low = with_env(&[
+        ("LIVE_SUB_ACCOUNT", "false"),
+        ("LIVE_MAX_EQUITY_USDT", "0.01"),
+        ("LIVE_MAX_CLOCK_SKEW_MS", "100"),
+        ("LIVE_MAX_NOTIONAL_USDT", "0.5"),
+        ("RECONCILE_INTERVAL_SEC", "5"),
+        ("MAX_DAILY_LOSS_USDT", "0.01"),
+        ("MAX_CONSECUTIVE_LOSSES", "1"),
+        ("LOSS_COOLDOWN_MIN", "1"),
+    ])
+    .unwrap();
+    assert!(!low.live_sub_account);
+    assert_eq!(low.live_max_equity_usdt, dec!(0.01));
+    assert_eq!(low.live_max_clock_skew, Duration::from_millis(100));
+    assert_eq!(low.live_max_notional_usdt, dec!(0.5));
+    assert_eq!(low.reconcile_interval, Duration::from_secs(5));
+    assert_eq!(low.max_daily_loss_usdt, Some(dec!(0.01)));
+    assert_eq!(low.max_consecutive_losses, Some(1));
+    assert_eq!(low.loss_cooldown, Duration::from_secs(60));
+    let high = with_env(&[
+        ("LIVE_SUB_ACCOUNT", "YES"),
+        ("LIVE_MAX_EQUITY_USDT", "1e12"),
+        ("LIVE_MAX_CLOCK_SKEW_MS", "30000"),
+        ("LIVE_MAX_NOTIONAL_USDT", "1000000000000"),
+        ("RECONCILE_INTERVAL_SEC", "3600"),
+        ("MAX_DAILY_LOSS_USDT", "1e12"),
+        ("MAX_CONSECUTIVE_LOSSES", "100"),
+        ("LOSS_COOLDOWN_MIN", "10080"),
+    ])
+    .unwrap();
+    assert!(high.live_sub_account);
+    assert_eq!(high.live_max_equity_usdt, dec!(1000000000000));
+    assert_eq!(high.live_max_clock_skew, Duration::from_secs(30));
+    assert_eq!(high.live_max_notional_usdt, dec!(1000000000000));
+    assert_eq!(high.reconcile_interval, Duration::from_secs(3600));
+    assert_eq!(high.max_daily_loss_usdt, Some(dec!(1000000000000)));
+    assert_eq!(high.max_consecutive_losses, Some(100));
+    assert_eq!(high.loss_cooldown, Duration::from_secs(7 * 24 * 3600));
+    let off = with_env(&[
+        ("MAX_DAILY_LOSS_USDT", "off"),
+        ("MAX_CONSECUTIVE_LOSSES", ""),
+    ])
+    .unwrap();
+    assert_eq!(
+        (off.max_daily_loss_usdt, off.max_consecutive_losses),
+        (None, None)
+    );
+    for (key, bad) in [
+        ("LIVE_SUB_ACCOUNT", "maybe"),
+        ("LIVE_MAX_EQUITY_USDT", "0"),
+        ("LIVE_MAX_EQUITY_USDT", "-1"),
+        ("LIVE_MAX_EQUITY_USDT", "1.1e12"),
+        ("LIVE_MAX_EQUITY_USDT", "none"),
+        ("LIVE_MAX_CLOCK_SKEW_MS", "99"),
+        ("LIVE_MAX_CLOCK_SKEW_MS", "30001"),
+        ("LIVE_MAX_CLOCK_SKEW_MS", "2000.5"),
+        ("LIVE_MAX_NOTIONAL_USDT", "0"),
+        ("LIVE_MAX_NOTIONAL_USDT", "-25"),
+        ("LIVE_MAX_NOTIONAL_USDT", "none"),
+        ("RECONCILE_INTERVAL_SEC", "4"),
+        ("RECONCILE_INTERVAL_SEC", "3601"),
+        ("RECONCILE_INTERVAL_SEC", "none"),
+        ("MAX_DAILY_LOSS_USDT", "0"),
+        ("MAX_DAILY_LOSS_USDT", "-5"),
+        ("MAX_DAILY_LOSS_USDT", "abc"),
+        ("MAX_CONSECUTIVE_LOSSES", "0"),
+        ("MAX_CONSECUTIVE_LOSSES", "101"),
+        ("MAX_CONSECUTIVE_LOSSES", "2.5"),
+        ("LOSS_COOLDOWN_MIN", "0"),
+        ("LOSS_COOLDOWN_MIN", "10081"),
+        ("LOSS_COOLDOWN_MIN", "none"),
+    ] {
+        let e = with_env(&[(key, bad)]).unwrap_err();
+        assert_eq!(e.problems().len(), 1, "{key}={bad}: {e}");
+        assert_eq!(e.problems()[0].key(), Some(key), "{key}={bad}: {e}");
+    }
+}
+
+#[test]
+fn the_live_notional_cap_cannot_be_raised_by_another_setting() {
+    // Paper: only MAX_SIZE_PER_POSITION_USDT counts (LIVE_MAX_NOTIONAL_USDT is live only).
+    assert_eq!(with_env(&[]).unwrap().max_position_notional(), None);
+    let s = with_env(&[("MAX_SIZE_PER_POSITION_USDT", "500")]).unwrap();
+    assert_eq!(s.max_position_notional(), Some(dec!(500)));
+    // Live: the hard cap, lowered but never raised by MAX_SIZE_PER_POSITION_USDT.
+    assert_eq!(live(&[]).unwrap().max_position_notional(), Some(dec!(25)));
+    let s = live(&[("MAX_SIZE_PER_POSITION_USDT", "500")]).unwrap();
+    assert_eq!(s.max_position_notional(), Some(dec!(25)));
+    let s = live(&[
+        ("MAX_SIZE_PER_POSITION_USDT", "10"),
+        ("LIVE_MAX_NOTIONAL_USDT", "40"),
+    ])
+    .unwrap();
+    assert_eq!(s.max_position_notional(), Some(dec!(10)));
+}
+
+#[test]
+fn issue_13_keys_are_grouped_for_the_docs() {
+    let group = |k: &str| key_spec(k).unwrap().group;
+    for k in [
+        "LIVE_CONFIRM",
+        "LIVE_ACCOUNT_UID",
+        "LIVE_SUB_ACCOUNT",
+        "LIVE_MAX_EQUITY_USDT",
+        "LIVE_MAX_CLOCK_SKEW_MS",
+        "LIVE_MAX_NOTIONAL_USDT",
+        "RECONCILE_INTERVAL_SEC",
+    ] {
+        assert_eq!(group(k), "Live trading", "{k}");
+        assert!(!key_spec(k).unwrap().is_secret(), "{k}");
+    }
+    for k in [
+        "MAX_DAILY_LOSS_USDT",
+        "MAX_CONSECUTIVE_LOSSES",
+        "LOSS_COOLDOWN_MIN",
+    ] {
+        assert_eq!(group(k), "Circuit breakers", "{k}");
+    }
+    // The breakers come last, after the whole live group.
+    assert_eq!(KEYS.last().unwrap().name, "LOSS_COOLDOWN_MIN");
+}
