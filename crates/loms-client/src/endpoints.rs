@@ -7,7 +7,7 @@ use crate::types::{
     StatsQuery, TradingAnswer,
 };
 use chrono::SecondsFormat;
-use loms_domain::{Decimal, Order, Position};
+use loms_domain::{Decimal, Order, Position, PositionOrders};
 use loms_domain::{TradingMode, TradingState};
 use serde_json::{Value, json};
 
@@ -136,6 +136,15 @@ impl Client {
     /// Any [`Error`]; an unknown id is [`Error::Refused`] with status 404.
     pub fn position(&self, id: i64) -> Result<Position, Error> {
         self.call(Method::Get, &format!("/positions/{id}"), &[], None)
+    }
+
+    /// `GET /positions/{id}/orders`: the position's orders (entry, then exits), oldest
+    /// first, each with its close reason and the venue's fills.
+    ///
+    /// # Errors
+    /// Any [`Error`]; an unknown id is [`Error::Refused`] with status 404.
+    pub fn position_orders(&self, id: i64) -> Result<PositionOrders, Error> {
+        self.call(Method::Get, &format!("/positions/{id}/orders"), &[], None)
     }
 
     /// `POST /positions/{id}/close`: close at the current price (reason `manual`); a

@@ -40,7 +40,7 @@ pub use types::{
 /// The domain types the answers are made of.
 pub mod domain {
     pub use loms_domain::{
-        CloseReason, ClosedPiece, Decimal, Order, OrderStatus, Position, PositionStatus, Side,
-        Timestamp,
+        CloseReason, ClosedPiece, Decimal, Fill, FillKind, Order, OrderStatus, Position,
+        PositionOrder, PositionOrders, PositionStatus, Side, Timestamp,
     };
 }

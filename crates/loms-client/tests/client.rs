@@ -1,7 +1,7 @@
 //! Every endpoint of the client against the real server (in-process, 127.0.0.1:0), and
 //! the three kinds of failure: unreachable, refused, bad answer.
 
-use loms_client::domain::{CloseReason, Decimal, PositionStatus, Side};
+use loms_client::domain::{CloseReason, Decimal, FillKind, PositionStatus, Side};
 use loms_client::{
     Client, Error, NewOrder, PositionQuery, Problem, StatsQuery, TradingMode, TransportKind,
 };
@@ -171,6 +171,22 @@ fn every_endpoint_answers_in_its_type() {
     assert_eq!(closed.status, PositionStatus::Closed);
     assert_eq!(closed.close_price, Some(dec("149.5")));
     assert_eq!(closed.auto_close_reason, Some(CloseReason::Manual));
+    let orders = c.position_orders(p.id).unwrap();
+    assert_eq!(orders.position_id, p.id);
+    let legs: Vec<_> = orders
+        .orders
+        .iter()
+        .map(|o| (o.order.position_id, o.reason, o.fills.len()))
+        .collect();
+    assert_eq!(
+        legs,
+        [
+            (Some(p.id), None, 1),
+            (Some(p.id), Some(CloseReason::Manual), 1)
+        ]
+    );
+    assert_eq!(orders.orders[1].fills[0].price, dec("149.5"));
+    assert_eq!(orders.orders[1].fills[0].kind, FillKind::Exit);
     assert_eq!(c.unpin_price(Some("SOLUSDT")).unwrap().pinned, Some(false));
 
     // Stats with and without filters.
@@ -226,6 +242,8 @@ fn refusals_carry_the_api_error() {
     let e = c.position(424_242).unwrap_err();
     let api = e.api().unwrap();
     assert_eq!((api.status, api.error.as_str()), (404, "not_found"));
+    let e = c.position_orders(424_242).unwrap_err();
+    assert_eq!(e.api().map(|a| a.status), Some(404));
     let e = c
         .signal(
             &json!({"symbol": "BTCUSDT", "side": "sideways", "price": 1,

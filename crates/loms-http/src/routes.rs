@@ -58,6 +58,7 @@ enum Endpoint {
     CreateOrder,
     ListPositions,
     GetPosition,
+    PositionOrders,
     ClosePosition,
     Stats,
     GetPrice,
@@ -83,6 +84,7 @@ const ROUTES: &[(&str, &str, Endpoint)] = &[
     ("POST", "/orders/", Endpoint::CreateOrder),
     ("GET", "/positions/", Endpoint::ListPositions),
     ("GET", "/positions/{id}", Endpoint::GetPosition),
+    ("GET", "/positions/{id}/orders", Endpoint::PositionOrders),
     ("POST", "/positions/{id}/close", Endpoint::ClosePosition),
     ("GET", "/stats", Endpoint::Stats),
     ("GET", "/market/price", Endpoint::GetPrice),
@@ -205,6 +207,7 @@ where
                 oms.position_json(id).await?.ok_or(OmsError::NotFound(id))?,
             ))
         }
+        Endpoint::PositionOrders => ok(&oms.position_orders(parse_id(param)?).await?),
         Endpoint::ClosePosition => ok(&oms
             .close_position(parse_id(param)?, CloseReason::Manual)
             .await?),

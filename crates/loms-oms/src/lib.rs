@@ -39,6 +39,7 @@ mod live_start;
 mod market;
 pub mod metrics;
 pub mod order;
+mod position_orders;
 mod publish;
 mod readers;
 pub mod replay;

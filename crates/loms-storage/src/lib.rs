@@ -18,6 +18,7 @@ mod json;
 mod lock;
 mod migrations;
 mod order_rows;
+mod position_orders;
 mod queries;
 mod rows;
 mod signals;

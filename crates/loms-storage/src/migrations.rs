@@ -163,6 +163,15 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX orders_unresolved ON orders(id)
         WHERE status IN ('pending_submit', 'submitted', 'unknown');
     ALTER TABLE orders ADD COLUMN reason TEXT;",
+    // v11: a position's orders and fills (`GET /positions/{id}/orders`) without reading
+    // every order. Since v9 every order names its position; the index is keyed by the
+    // position id, which grows with the order id for an entry (new entries append at
+    // its end, v7's rule) and is a recent position's for an exit. The fills of an order
+    // are found through `fills_trade` (order id first). Fills naming no order (exits
+    // stored before v9) are found through a partial index that only rows older than v9
+    // are in: a fill written now always names its order, so it costs no write.
+    "CREATE INDEX orders_position ON orders(position_id) WHERE position_id IS NOT NULL;
+    CREATE INDEX fills_unlinked ON fills(position_id) WHERE order_id IS NULL;",
 ];
 
 /// Latest schema version this build knows.

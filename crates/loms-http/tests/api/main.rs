@@ -14,6 +14,7 @@ mod invalid;
 mod lifecycle;
 mod openapi;
 mod paper_safety;
+mod position_orders;
 mod replay_matches;
 mod risk;
 mod shadow;

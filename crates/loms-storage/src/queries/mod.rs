@@ -128,6 +128,30 @@ where
         .map_err(|e: T::Err| corrupt(StorageError::Corrupt(format!("column {i}: {e}"))))
 }
 
+/// The columns of an [`Order`] as `GET /orders/` shows it, read by [`order_from_row`]:
+/// `o` is the order, `p` the position whose entry it is (its own `position_id` is NULL
+/// on rows stored before schema v9).
+pub(crate) const ORDER_COLUMNS: &str = "o.id, o.symbol, o.side, o.qty, o.order_type, o.status, o.price, o.created_at, \
+     COALESCE(o.position_id, p.id), o.signal_id, o.client_oid, o.exchange_order_id";
+
+/// An [`Order`] from the first columns of `row` ([`ORDER_COLUMNS`]).
+pub(crate) fn order_from_row(row: &Row<'_>) -> rusqlite::Result<Order> {
+    Ok(Order {
+        id: row.get(0)?,
+        symbol: row.get(1)?,
+        side: row.get(2)?,
+        qty: dec_at(row, 3)?,
+        order_type: row.get(4)?,
+        status: status_at(row, 5)?,
+        price: dec_at(row, 6)?,
+        created_at: ts_at(row, 7)?,
+        position_id: row.get(8)?,
+        signal_id: row.get(9)?,
+        client_oid: row.get(10)?,
+        exchange_order_id: row.get(11)?,
+    })
+}
+
 fn position_from_row(row: &Row<'_>) -> rusqlite::Result<Position> {
     let at = |c: Col| c.at();
     let meta: String = row.get(at(Col::exit_meta))?;
@@ -340,30 +364,14 @@ impl Store {
     /// # Errors
     /// [`StorageError`] on a database failure or a corrupt row.
     pub fn orders(&self, limit: Option<u32>, offset: Option<u32>) -> Result<Vec<Order>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT o.id, o.symbol, o.side, o.qty, o.order_type, o.status, o.price, o.created_at,
-                    COALESCE(o.position_id, p.id), o.signal_id, o.client_oid, o.exchange_order_id
-             FROM orders o LEFT JOIN positions p ON p.order_id = o.id
-             ORDER BY o.id DESC LIMIT ?1 OFFSET ?2",
-        )?;
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} FROM orders o LEFT JOIN positions p ON p.order_id = o.id
+             ORDER BY o.id DESC LIMIT ?1 OFFSET ?2"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(
             [limit.map_or(-1, i64::from), offset.map_or(0, i64::from)],
-            |row| {
-                Ok(Order {
-                    id: row.get(0)?,
-                    symbol: row.get(1)?,
-                    side: row.get(2)?,
-                    qty: dec_at(row, 3)?,
-                    order_type: row.get(4)?,
-                    status: status_at(row, 5)?,
-                    price: dec_at(row, 6)?,
-                    created_at: ts_at(row, 7)?,
-                    position_id: row.get(8)?,
-                    signal_id: row.get(9)?,
-                    client_oid: row.get(10)?,
-                    exchange_order_id: row.get(11)?,
-                })
-            },
+            order_from_row,
         )?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
