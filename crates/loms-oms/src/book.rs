@@ -149,6 +149,8 @@ pub(crate) struct Book {
     /// orders left unresolved by the last run, positions that do not match. Entries are
     /// held while anything is here; each entry says why (keyed by order id or check).
     pub(crate) doubts: BTreeMap<String, String>,
+    /// What the circuit breakers have counted since they were armed.
+    pub(crate) breakers: crate::breakers::Breakers,
     /// Why the stored trading state was not used, if it could not be read.
     pub(crate) unreadable_trading: Option<String>,
 }
@@ -205,6 +207,7 @@ impl Book {
             unreadable_trading,
             unreadable_open: Vec::new(),
             doubts: BTreeMap::new(),
+            breakers: crate::breakers::Breakers::load(store, now)?,
             last_check_saved: None,
             open: BTreeMap::new(),
             names: HashSet::new(),
@@ -257,6 +260,27 @@ impl Book {
                 n - 1
             ),
         })
+    }
+
+    /// The open positions to compare with the venue (no order working on them), and the
+    /// symbols where an order still works.
+    pub(crate) fn watched(&self) -> (Vec<crate::venue_check::Watched>, Vec<String>) {
+        let mut watched = Vec::new();
+        let mut busy = Vec::new();
+        for o in self.open.values() {
+            if o.working.is_some() {
+                busy.push(o.symbol.to_string());
+            } else {
+                watched.push(crate::venue_check::Watched {
+                    id: o.id,
+                    symbol: o.symbol.to_string(),
+                    side: o.side,
+                    qty: o.qty,
+                    since: o.created_at,
+                });
+            }
+        }
+        (watched, busy)
     }
 
     /// Mark the orders of `orders` (unresolved, as stored) that work on an open position.

@@ -40,8 +40,13 @@ pub(crate) enum Job {
         order: OrderIntent,
         settled: Option<oneshot::Sender<Settled>>,
     },
-    /// Look an unresolved order up by its client id.
-    Resolve { symbol: String, client_oid: String },
+    /// Look an unresolved order up by its client id; `misses`: lookups in a row that
+    /// found nothing ([`NOT_FOUND_LOOKUPS`] of them mean it was never placed).
+    Resolve {
+        symbol: String,
+        client_oid: String,
+        misses: u32,
+    },
     /// Move the venue-side stop of a position.
     AmendStop {
         position_id: i64,
@@ -55,7 +60,12 @@ pub(crate) enum Job {
         watched: Vec<Watched>,
         busy: Vec<String>,
         key: String,
+        /// Every LOMS position is compared ([`venue_check::run`]).
+        full: bool,
     },
+    /// Reconcile every position with the venue (RECONCILE_INTERVAL_SEC), then again
+    /// after the interval.
+    Reconcile,
     /// A worker stops.
     Stop,
 }
@@ -76,12 +86,21 @@ struct Worker {
     jobs: Arc<Mutex<Receiver<Job>>>,
     later: Sender<(Instant, Job)>,
     retry: Duration,
+    reconcile: Duration,
     stopping: Arc<AtomicBool>,
 }
 
+/// Lookups in a row, one retry interval apart, that must find nothing before an order
+/// counts as never placed (a venue may take a moment to show an order it took).
+pub(crate) const NOT_FOUND_LOOKUPS: u32 = 2;
+
+/// The doubt key of the periodic reconciliation (cleared by its next success).
+pub(crate) const RECONCILE: &str = "venue:reconcile";
+
 impl Executor {
     /// Start `workers` threads sending through `client` and reporting to `writer`; an
-    /// unresolved order is looked up again every `retry`.
+    /// unresolved order is looked up again every `retry`, and the positions are
+    /// reconciled with the venue's every `reconcile`.
     ///
     /// # Errors
     /// When a thread cannot be started.
@@ -89,7 +108,7 @@ impl Executor {
         client: Arc<dyn ExecutionClient>,
         writer: Sender<Cmd>,
         workers: usize,
-        retry: Duration,
+        (retry, reconcile): (Duration, Duration),
     ) -> Result<Self, OmsError> {
         let (jobs, rx) = channel::<Job>();
         let (later, later_rx) = channel::<(Instant, Job)>();
@@ -104,6 +123,7 @@ impl Executor {
                 jobs: rx.clone(),
                 later: later.clone(),
                 retry,
+                reconcile,
                 stopping: stopping.clone(),
             };
             std::thread::Builder::new()
@@ -111,6 +131,7 @@ impl Executor {
                 .spawn(move || w.run())
                 .map_err(spawn_err)?;
         }
+        let _ = later.send((Instant::now() + reconcile, Job::Reconcile));
         let (to_jobs, stop) = (jobs.clone(), stopping.clone());
         std::thread::Builder::new()
             .name("loms-exec-timer".into())
@@ -194,21 +215,37 @@ impl Worker {
                 let report = self.submit(&order);
                 self.settle(&order.symbol, report, false, settled);
             }
-            Job::Resolve { symbol, client_oid } => match self.client.query(&symbol, &client_oid) {
+            Job::Resolve {
+                symbol,
+                client_oid,
+                misses,
+            } => match self.client.query(&symbol, &client_oid) {
                 Ok(Some(report)) => self.settle(&symbol, report, false, None),
+                Ok(None) if misses + 1 < NOT_FOUND_LOOKUPS => self.again(Job::Resolve {
+                    symbol,
+                    client_oid,
+                    misses: misses + 1,
+                }),
                 Ok(None) => {
                     let report = ExecutionReport {
                         client_oid,
                         exchange_order_id: None,
                         status: OrderStatus::Rejected,
                         fills: Vec::new(),
-                        reason: Some("the venue has no order with this client id".into()),
+                        reason: Some(format!(
+                            "never placed: the venue has no order with this client id \
+                             ({NOT_FOUND_LOOKUPS} lookups)"
+                        )),
                     };
                     self.settle(&symbol, report, true, None);
                 }
                 Err(e) => {
                     log::warn!("order_lookup_failed client_oid={client_oid} error=\"{e}\"");
-                    self.again(Job::Resolve { symbol, client_oid });
+                    self.again(Job::Resolve {
+                        symbol,
+                        client_oid,
+                        misses,
+                    });
                 }
             },
             Job::AmendStop {
@@ -216,30 +253,76 @@ impl Worker {
                 symbol,
                 side,
                 stop,
-            } => match self.client.amend_stop(&symbol, side, stop) {
-                Ok(()) => {
-                    log::info!("venue_stop_moved id={position_id} symbol={symbol} stop={stop}")
-                }
-                Err(e) => log::error!(
-                    "venue_stop_not_moved id={position_id} symbol={symbol} stop={stop} error=\"{e}\"; \
-                     LOMS's own stop still closes it while LOMS runs"
-                ),
-            },
-            Job::CheckVenue { watched, busy, key } => {
-                match venue_check::run(&*self.client, &watched, &busy, key.clone()) {
-                    Ok(found) => {
-                        if let Err(e) = self.ask(|reply| Write::VenueCheck { found, reply }) {
-                            log::error!("venue_check_not_applied error={e}");
-                            self.again(Job::CheckVenue { watched, busy, key });
-                        }
+            } => {
+                let key = format!("stop:{position_id}");
+                let why = match self.client.amend_stop(&symbol, side, stop) {
+                    Ok(()) => {
+                        log::info!("venue_stop_moved id={position_id} symbol={symbol} stop={stop}");
+                        None
                     }
                     Err(e) => {
-                        log::warn!("venue_check_failed key={key} error=\"{e}\"");
-                        self.again(Job::CheckVenue { watched, busy, key });
+                        log::error!(
+                            "venue_stop_not_moved id={position_id} symbol={symbol} stop={stop} \
+                             error=\"{e}\"; LOMS's own stop still closes it while LOMS runs"
+                        );
+                        Some(format!(
+                            "the venue's stop of position {position_id} ({symbol}) could not be \
+                             moved to {stop}: {e}; it closes at the older stop if LOMS stops"
+                        ))
                     }
+                };
+                if let Err(e) = self.ask(|reply| Write::Doubt { key, why, reply }) {
+                    log::error!("doubt_not_stored error={e}");
+                }
+            }
+            Job::CheckVenue {
+                watched,
+                busy,
+                key,
+                full,
+            } => {
+                if !self.check(&watched, &busy, (key.clone(), full)) {
+                    self.again(Job::CheckVenue {
+                        watched,
+                        busy,
+                        key,
+                        full,
+                    });
+                }
+            }
+            Job::Reconcile => {
+                let (reply, rx) = oneshot::channel();
+                if self.writer.send(Cmd::Watched { reply }).is_err() {
+                    return;
+                }
+                if let Ok((watched, busy)) = rx.blocking_recv() {
+                    self.check(&watched, &busy, (RECONCILE.into(), true));
+                }
+                if !self.stopping.load(Ordering::Acquire) {
+                    let _ = self
+                        .later
+                        .send((Instant::now() + self.reconcile, Job::Reconcile));
                 }
             }
             Job::Stop => {}
+        }
+    }
+
+    /// Compare positions with the venue and hand what was found to the writer; `false`
+    /// when either failed (the doubt stays; try again).
+    fn check(&self, watched: &[Watched], busy: &[String], (key, full): (String, bool)) -> bool {
+        match venue_check::run(&*self.client, watched, busy, (key.clone(), full)) {
+            Ok(found) => match self.ask(|reply| Write::VenueCheck { found, reply }) {
+                Ok(()) => true,
+                Err(e) => {
+                    log::error!("venue_check_not_applied key={key} error={e}");
+                    false
+                }
+            },
+            Err(e) => {
+                log::warn!("venue_check_failed key={key} error=\"{e}\"");
+                false
+            }
         }
     }
 
@@ -282,6 +365,7 @@ impl Worker {
                     self.again(Job::Resolve {
                         symbol: symbol.to_string(),
                         client_oid,
+                        misses: 0,
                     });
                 }
                 if let Some(tx) = settled {
@@ -295,6 +379,7 @@ impl Worker {
                 self.again(Job::Resolve {
                     symbol: symbol.to_string(),
                     client_oid,
+                    misses: 0,
                 });
             }
         }

@@ -25,6 +25,7 @@
 pub mod audit;
 mod auto_close;
 mod book;
+mod breakers;
 mod catch_up;
 mod checkpoint;
 mod deps;
@@ -218,7 +219,7 @@ impl Oms {
                 deps.execution.clone(),
                 tx.clone(),
                 settings.live_exec_workers,
-                settings.live_resolve_interval,
+                (settings.live_resolve_interval, settings.reconcile_interval),
             )?)
         } else {
             None
@@ -231,7 +232,8 @@ impl Oms {
             oid_tag: store.client_oid_tag()?,
             prices: deps.prices.clone(),
             policies: deps.policies.clone(),
-            limits: live_start::limits(&settings.risk, live),
+            limits: live_start::limits(&settings, live),
+            breaker_limits: breakers::BreakerLimits::from_settings(&settings),
             sizing: settings.sizing,
             default_exit: settings.exit_strategy.clone(),
             min_age: chrono::Duration::from_std(settings.min_position_age).unwrap_or_default(),
@@ -308,7 +310,12 @@ impl Oms {
 
     /// Prometheus text for `/metrics`.
     pub fn render_metrics(&self) -> String {
-        self.0.metrics.render(self.trading_state().mode.as_str())
+        let t = self.trading_state();
+        let breaker = t
+            .set_by
+            .strip_prefix("breaker ")
+            .and_then(|b| b.split(':').next());
+        self.0.metrics.render(t.mode.as_str(), breaker)
     }
 
     /// Set the trading mode (kept across restarts). `flatten` then closes every open

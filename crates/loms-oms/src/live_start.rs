@@ -6,10 +6,10 @@
 //! held, /health failing) and is retried by the executor.
 
 use crate::executor::Job;
-use crate::venue_check::{self, Watched};
+use crate::venue_check;
 use crate::writer::{Cmd, Write, Writer};
-use loms_broker::{ExecutionClient, ExecutionReport};
-use loms_domain::OrderStatus;
+use loms_broker::ExecutionClient;
+use loms_config::Settings;
 use loms_risk::RiskLimits;
 use loms_storage::OrderRow;
 use tokio::sync::oneshot;
@@ -17,13 +17,20 @@ use tokio::sync::oneshot;
 /// The doubt of the start-up comparison with the venue, until it is done.
 pub(crate) const START_CHECK: &str = "venue:start";
 
-/// The risk limits in force: live allows one open position per symbol, since the
-/// venue nets a symbol's positions into one (one-way mode) with one stop.
-pub(crate) fn limits(risk: &RiskLimits, live: bool) -> RiskLimits {
-    let mut limits = risk.clone();
+/// The risk limits in force. Live allows one open position per symbol, since the venue
+/// nets a symbol's positions into one (one-way mode) with one stop, and no position
+/// larger than LIVE_MAX_NOTIONAL_USDT, whatever MAX_SIZE_PER_POSITION_USDT says.
+pub(crate) fn limits(s: &Settings, live: bool) -> RiskLimits {
+    let mut limits = s.risk.clone();
     if live {
         limits.max_open_positions_per_symbol =
             Some(limits.max_open_positions_per_symbol.map_or(1, |n| n.min(1)));
+        let cap = s.live_max_notional_usdt;
+        limits.max_size_per_position_usdt = Some(
+            limits
+                .max_size_per_position_usdt
+                .map_or(cap, |n| n.min(cap)),
+        );
     }
     limits
 }
@@ -39,34 +46,27 @@ pub(crate) fn settle(
     let mut waiting = Vec::new();
     let mut batch = Vec::new();
     for o in unresolved {
-        let (report, not_found) = match client.query(&o.symbol, &o.client_oid) {
-            Ok(Some(r)) => (r, false),
-            Ok(None) => (
-                ExecutionReport {
-                    client_oid: o.client_oid.clone(),
-                    exchange_order_id: None,
-                    status: OrderStatus::Rejected,
-                    fills: Vec::new(),
-                    reason: Some(format!(
-                        "never placed: the venue has no order {} (LOMS stopped before sending it)",
-                        o.client_oid
-                    )),
-                },
-                true,
-            ),
+        let report = match client.query(&o.symbol, &o.client_oid) {
+            Ok(Some(r)) => r,
+            // Not found once: looked up again after the retry interval before it counts
+            // as never placed (entries stay held meanwhile).
+            Ok(None) => {
+                later.push(resolve(&o, 1));
+                continue;
+            }
             Err(e) => {
                 log::warn!(
                     "order_lookup_failed client_oid={} error=\"{e}\"",
                     o.client_oid
                 );
-                later.push(resolve(&o));
+                later.push(resolve(&o, 0));
                 continue;
             }
         };
         let (reply, rx) = oneshot::channel();
         batch.push(Cmd::Write(Write::Execution {
             report,
-            not_found,
+            not_found: false,
             reply,
         }));
         waiting.push((o, rx));
@@ -89,24 +89,24 @@ pub(crate) fn settle(
                     o.client_oid,
                     s.status
                 );
-                later.push(resolve(&o));
+                later.push(resolve(&o, 0));
             }
             Ok(Err(e)) => {
                 log::error!(
                     "order_not_settled client_oid={} error=\"{e}\"",
                     o.client_oid
                 );
-                later.push(resolve(&o));
+                later.push(resolve(&o, 0));
             }
-            Err(_) => later.push(resolve(&o)),
+            Err(_) => later.push(resolve(&o, 0)),
         }
     }
-    let (watched, busy) = watched(writer);
+    let (watched, busy) = writer.book.watched();
     writer.book.doubts.insert(
         START_CHECK.into(),
         "LOMS's open positions are being compared with the venue's".into(),
     );
-    match venue_check::run(client, &watched, &busy, START_CHECK.into()) {
+    match venue_check::run(client, &watched, &busy, (START_CHECK.into(), true)) {
         Ok(found) => {
             let (reply, mut rx) = oneshot::channel();
             writer.process(vec![Cmd::Write(Write::VenueCheck { found, reply })]);
@@ -115,6 +115,7 @@ pub(crate) fn settle(
                     watched,
                     busy,
                     key: START_CHECK.into(),
+                    full: true,
                 });
             }
         }
@@ -124,36 +125,17 @@ pub(crate) fn settle(
                 watched,
                 busy,
                 key: START_CHECK.into(),
+                full: true,
             });
         }
     }
     later
 }
 
-fn resolve(o: &OrderRow) -> Job {
+fn resolve(o: &OrderRow, misses: u32) -> Job {
     Job::Resolve {
         symbol: o.symbol.clone(),
         client_oid: o.client_oid.clone(),
+        misses,
     }
-}
-
-/// The open positions to compare (no order working on them), and the symbols where an
-/// order still works.
-fn watched(writer: &Writer) -> (Vec<Watched>, Vec<String>) {
-    let mut watched = Vec::new();
-    let mut busy = Vec::new();
-    for o in writer.book.open.values() {
-        if o.working.is_some() {
-            busy.push(o.symbol.to_string());
-        } else {
-            watched.push(Watched {
-                id: o.id,
-                symbol: o.symbol.to_string(),
-                side: o.side,
-                qty: o.qty,
-                since: o.created_at,
-            });
-        }
-    }
-    (watched, busy)
 }

@@ -38,6 +38,7 @@ pub struct Metrics {
     signals: Labelled,
     risk_blocks: Labelled,
     closes: Labelled,
+    breaker_trips: Labelled,
     pub(crate) open_positions: AtomicU64,
     price_errors: AtomicU64,
     flatten_left: AtomicU64,
@@ -58,6 +59,9 @@ impl Metrics {
     }
     pub(crate) fn closed(&self, reason: &'static str) {
         self.closes.inc(reason);
+    }
+    pub(crate) fn breaker_tripped(&self, breaker: &'static str) {
+        self.breaker_trips.inc(breaker);
     }
     pub(crate) fn price_error(&self) {
         self.price_errors.fetch_add(1, Ordering::Relaxed);
@@ -88,8 +92,9 @@ impl Metrics {
         );
     }
 
-    /// Prometheus text exposition.
-    pub fn render(&self, trading_mode: &str) -> String {
+    /// Prometheus text exposition; `breaker` is the circuit breaker that switched
+    /// entries off, while the trading mode it set is in force.
+    pub fn render(&self, trading_mode: &str, breaker: Option<&str>) -> String {
         let mut out = String::with_capacity(4096);
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         self.signals.render(
@@ -110,6 +115,18 @@ impl Metrics {
             "reason",
             "Positions closed, by reason.",
         );
+        self.breaker_trips.render(
+            &mut out,
+            "loms_breaker_trips_total",
+            "breaker",
+            "Circuit breakers tripped since start, by breaker.",
+        );
+        if let Some(b) = breaker {
+            let _ = writeln!(
+                out,
+                "# HELP loms_breaker_in_force The circuit breaker whose entries_off is in force (1).\n# TYPE loms_breaker_in_force gauge\nloms_breaker_in_force{{breaker=\"{b}\"}} 1"
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP loms_open_positions Open positions.\n# TYPE loms_open_positions gauge\nloms_open_positions {}",
@@ -175,7 +192,7 @@ mod tests {
         m.closed("tp");
         m.observe_request(Duration::from_micros(300));
         m.observe_request(Duration::from_millis(30));
-        let text = m.render("active");
+        let text = m.render("active", None);
         assert!(
             text.contains("loms_signals_total{outcome=\"opened\"} 2"),
             "{text}"

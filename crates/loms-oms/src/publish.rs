@@ -47,6 +47,8 @@ pub(crate) enum Event {
     Signal(&'static str),
     RiskBlock(&'static str),
     Closed(Closed),
+    /// A circuit breaker tripped ([`crate::breakers`]).
+    Breaker(&'static str),
     /// Work for the venue (live): given to the executor only once the batch that
     /// stored its order is durable; dropped with a batch that was not stored.
     Venue(crate::executor::Job),
@@ -64,6 +66,11 @@ pub(crate) struct Closed {
 }
 
 impl Closed {
+    /// The trade's net PnL and close time (the circuit breakers count them).
+    pub(crate) fn result(&self) -> (Decimal, Timestamp) {
+        (self.trade.pnl, self.trade.closed_at)
+    }
+
     /// The close event of `p`; `None` when `p` is not closed.
     pub(crate) fn of(p: &Position) -> Option<Self> {
         let (entry_slippage_bps, signal_to_fill_ms) = ClosedTrade::entry_measures(
@@ -257,6 +264,7 @@ impl Publisher {
                         log::info!("{}", closed_line(&c));
                         self.trades.push(c.trade);
                     }
+                    Event::Breaker(b) => self.metrics.breaker_tripped(b),
                     Event::Venue(job) => match &self.executor {
                         Some(x) => x.send(job),
                         None => log::error!("venue_job_without_executor job={job:?}"),
@@ -335,7 +343,7 @@ mod tests {
         p.publish(vec![a, b]);
         assert_eq!(ra.try_recv().unwrap().unwrap(), 1);
         assert_eq!(rb.try_recv().unwrap().unwrap(), 2);
-        let text = p.metrics.render("active");
+        let text = p.metrics.render("active", None);
         assert!(
             text.contains("loms_signals_total{outcome=\"opened\"} 2"),
             "{text}"
@@ -361,7 +369,7 @@ mod tests {
             2,
             "wrote nothing: not at risk"
         );
-        let text = p.metrics.render("active");
+        let text = p.metrics.render("active", None);
         assert!(
             text.contains("loms_signals_total{outcome=\"opened\"} 1"),
             "only the batch that was not at risk is counted: {text}"

@@ -360,6 +360,7 @@ pub(crate) fn offline_ctx(
         clock: clock.clone(),
         oid_tag,
         executor: None,
+        breaker_limits: crate::breakers::BreakerLimits::from_settings(settings),
         doubts: Arc::default(),
         execution: Arc::new(PaperSim {
             taker_fee_bps: settings.fee_taker_bps,

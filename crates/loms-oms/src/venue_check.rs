@@ -31,18 +31,22 @@ pub(crate) struct Found {
     pub(crate) closed: Vec<(i64, Vec<(String, ExecFill)>)>,
     /// Differences nobody explains: (doubt key, why).
     pub(crate) mismatches: Vec<(String, String)>,
-    /// Symbols whose positions were compared (a doubt about them from an earlier check
-    /// is cleared when this one finds none).
-    pub(crate) symbols: Vec<String>,
+    /// Every position was compared (start-up, reconciliation): every earlier doubt about
+    /// a symbol that is not `busy` is cleared first.
+    pub(crate) full: Option<Vec<String>>,
 }
+
+/// What every doubt key about the venue's positions starts with.
+pub(crate) const VENUE_PREFIX: &str = "venue:";
 
 /// The doubt key of a difference on `symbol`.
 pub(crate) fn doubt_key(symbol: &str) -> String {
-    format!("venue:{symbol}")
+    format!("{VENUE_PREFIX}{symbol}")
 }
 
-/// Compare `watched` with the venue. Venue positions on symbols that no watched
-/// position has are differences too, except on `busy` symbols (an order works there).
+/// Compare `watched` with the venue. With `full` (every LOMS position is in `watched`
+/// or on a `busy` symbol, where an order works), venue positions on symbols no watched
+/// position has are differences too.
 ///
 /// # Errors
 /// [`ExecError`] when the venue could not be asked.
@@ -50,7 +54,7 @@ pub(crate) fn run(
     client: &dyn ExecutionClient,
     watched: &[Watched],
     busy: &[String],
-    key: String,
+    (key, full): (String, bool),
 ) -> Result<Found, ExecError> {
     let venue = client.positions()?;
     let mut groups: BTreeMap<(&str, Side), Vec<&Watched>> = BTreeMap::new();
@@ -61,7 +65,7 @@ pub(crate) fn run(
         key,
         closed: Vec::new(),
         mismatches: Vec::new(),
-        symbols: groups.keys().map(|(s, _)| s.to_string()).collect(),
+        full: full.then(|| busy.to_vec()),
     };
     for ((symbol, side), ours) in &groups {
         let held: Decimal = venue
@@ -93,7 +97,7 @@ pub(crate) fn run(
             ))),
         }
     }
-    for v in &venue {
+    for v in venue.iter().filter(|_| full) {
         let ours = groups.contains_key(&(v.symbol.as_str(), v.side));
         if !ours && !busy.contains(&v.symbol) {
             found.mismatches.push((

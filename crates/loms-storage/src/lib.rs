@@ -10,6 +10,7 @@
 //! * Decimals are stored as exact TEXT and times as fixed-width RFC 3339 UTC TEXT, which
 //!   sorts like time.
 
+mod closed_pnl;
 mod closes;
 mod codec;
 mod columns;

@@ -184,6 +184,9 @@ impl Writer {
                 Cmd::Symbols { reply } => {
                     let _ = reply.send(self.book.symbols());
                 }
+                Cmd::Watched { reply } => {
+                    let _ = reply.send(self.book.watched());
+                }
                 Cmd::Stop => {}
                 Cmd::Write(w) => work.push(w),
             }
@@ -213,7 +216,8 @@ impl Writer {
         let mut work = work.into_iter();
         for cmd in work.by_ref() {
             let changes = tx.changes();
-            let (f, storage_error) = handle(
+            let mark = events.len();
+            let (f, mut storage_error) = handle(
                 &self.ctx,
                 &mut self.book,
                 &tx,
@@ -226,6 +230,18 @@ impl Writer {
                 },
             );
             finishers.extend(f);
+            if storage_error.is_none() {
+                match crate::breakers::after_command(
+                    &self.ctx.breaker_limits,
+                    &mut self.book,
+                    &tx,
+                    &events[mark..],
+                    now,
+                ) {
+                    Ok(tripped) => events.extend(tripped),
+                    Err(e) => storage_error = Some(e.to_string()),
+                }
+            }
             reload |= storage_error.is_some();
             if let Some(e) = &storage_error {
                 self.ctx.failure.last_write.failed(seq, now, e);

@@ -69,6 +69,11 @@ pub(crate) enum Cmd {
     Write(Write),
     /// Distinct symbols with an open position (answered at once).
     Symbols { reply: oneshot::Sender<Vec<String>> },
+    /// The positions to compare with the venue, and the symbols where an order works
+    /// (answered at once).
+    Watched {
+        reply: oneshot::Sender<(Vec<crate::venue_check::Watched>, Vec<String>)>,
+    },
     /// Finish the current batch and stop.
     Stop,
 }
@@ -92,6 +97,12 @@ pub(crate) enum Write {
         /// The report says only that the venue has no such order.
         not_found: bool,
         reply: Reply<Settled>,
+    },
+    /// Set (`why`) or clear a doubt about the venue (live).
+    Doubt {
+        key: String,
+        why: Option<String>,
+        reply: Reply<()>,
     },
     /// What comparing positions with the venue found (live).
     VenueCheck { found: Found, reply: Reply<()> },
@@ -181,6 +192,8 @@ pub(crate) struct Ctx {
     pub(crate) prices: Arc<dyn PriceSource>,
     pub(crate) policies: PolicyRegistry,
     pub(crate) limits: RiskLimits,
+    /// The circuit breakers' limits.
+    pub(crate) breaker_limits: crate::breakers::BreakerLimits,
     pub(crate) sizing: Sizing,
     pub(crate) default_exit: String,
     pub(crate) min_age: chrono::Duration,
@@ -249,6 +262,7 @@ fn refuse(w: Write, e: &str, now: Timestamp) -> Option<String> {
         Write::Order { reply, .. } => finish(reply, err(e)),
         Write::Execution { reply, .. } => finish(reply, err(e)),
         Write::VenueCheck { reply, .. } => finish(reply, err(e)),
+        Write::Doubt { reply, .. } => finish(reply, err(e)),
         Write::Close { reply, .. } => finish(reply, err(e)),
         Write::Pass { reply, .. } => finish(reply, err(e)),
         Write::CloseAll { reply, .. } => finish(reply, err(e)),
@@ -373,6 +387,13 @@ fn handle(
             let bad = failed(&r);
             (Some(finish(reply, r)), bad)
         }
+        Write::Doubt { key, why, reply } => {
+            match why {
+                Some(why) => book.doubts.insert(key, why),
+                None => book.doubts.remove(&key),
+            };
+            (Some(finish(reply, Ok(()))), None)
+        }
         Write::VenueCheck { found, reply } => {
             let r = report::on_venue_check(ctx, book, tx, found, now, events);
             let bad = failed(&r);
@@ -419,11 +440,25 @@ fn handle(
                 since: now,
                 set_by,
             };
-            let blocked = book.opening_blocked().filter(|_| mode.orders_may_open());
+            let cooling = book
+                .breakers
+                .cooldown_until(&ctx.breaker_limits)
+                .filter(|t| *t > now)
+                .map(|t| {
+                    format!(
+                        "the MAX_CONSECUTIVE_LOSSES breaker keeps entries off until {} (LOSS_COOLDOWN_MIN)",
+                        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    )
+                });
+            let blocked = book
+                .opening_blocked()
+                .or(cooling.filter(|_| mode.signals_may_open()))
+                .filter(|_| mode.orders_may_open());
             let r = match blocked {
                 Some(why) => Err(OmsError::WrongMode(why)),
                 None => Ok(()),
             }
+            .and_then(|()| book.breakers.rearm(tx, now))
             .and_then(|()| {
                 serde_json::to_string(&state).map_err(|e| OmsError::Storage(e.to_string()))
             })

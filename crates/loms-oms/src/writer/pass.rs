@@ -8,6 +8,7 @@ use crate::OmsError;
 use crate::book::{Book, OpenPosition};
 use crate::executor::Job;
 use crate::publish::{Closed, Event, Finish, Reply, finish};
+use crate::venue_check::doubt_key;
 use loms_domain::{CloseReason, Decimal, Position, Timestamp};
 use loms_exit_engine::{ExitAction, ExitContext, favorable_move_pct};
 use loms_storage::Tx;
@@ -238,13 +239,17 @@ fn on_pass(
     let mut work = Vec::new();
     let mut next = None;
     let scratch = &mut book.scratch;
+    let book_doubts = &book.doubts;
     for (looked, p) in book.open.range(from..).map(|(_, p)| p).enumerate() {
         if looked == PASS_SLICE_POSITIONS || work.len() == PASS_SLICE_WRITES {
             next = Some(p.id);
             break;
         }
-        if p.working.is_some() {
-            // Live: an order of it is at the venue; judged again once it settles.
+        if p.working.is_some()
+            || (!book_doubts.is_empty() && book_doubts.contains_key(&doubt_key(&p.symbol)))
+        {
+            // Live: an order of it is at the venue (judged again once it settles), or
+            // LOMS doubts what the venue holds on its symbol (nothing more is sent).
             report.working += 1;
             continue;
         }

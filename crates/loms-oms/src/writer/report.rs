@@ -12,7 +12,7 @@ use crate::OmsError;
 use crate::book::Book;
 use crate::executor::Settled;
 use crate::publish::{Closed, Event};
-use crate::venue_check::{Found, doubt_key};
+use crate::venue_check::{Found, VENUE_PREFIX, doubt_key};
 use loms_broker::{ExecFill, ExecutionReport};
 use loms_domain::{ClientOid, CloseReason, Leg, OrderStatus, Position, Timestamp};
 use loms_storage::{NewOrder, OrderRow, Tx};
@@ -43,6 +43,11 @@ pub(super) fn on_report(
         let why = format!("order {oid} was acknowledged but the venue does not find it now");
         book.doubts.insert(oid.clone(), why.clone());
         return Ok(unchanged(&row, Some(why)));
+    }
+    if report.status == OrderStatus::Filled && report.fills.is_empty() {
+        // The venue says filled but its fills cannot be read yet: not settled.
+        report.status = OrderStatus::Submitted;
+        report.reason = Some("filled at the venue; its fills are read by the next lookup".into());
     }
     if !row.status.may_become(report.status) {
         return Ok(unchanged(&row, None));
@@ -200,8 +205,9 @@ fn check_one(p: &Position) -> crate::executor::Job {
             qty: p.qty,
             since: p.created_at,
         }],
-        busy: vec![p.symbol.clone()],
+        busy: Vec::new(),
         key: doubt_key(&p.symbol),
+        full: false,
     }
 }
 
@@ -215,8 +221,20 @@ pub(super) fn on_venue_check(
     now: Timestamp,
     events: &mut Vec<Event>,
 ) -> Result<(), OmsError> {
-    for symbol in &found.symbols {
-        book.doubts.remove(&doubt_key(symbol));
+    match &found.full {
+        Some(busy) => book
+            .doubts
+            .retain(|k, _| !k.starts_with(VENUE_PREFIX) || busy.iter().any(|s| *k == doubt_key(s))),
+        // One position after its exit was refused: only a close the venue explains
+        // clears the doubt (a venue that still holds it leaves it for the operator, or
+        // the next full reconciliation).
+        None => {
+            for (id, _) in &found.closed {
+                if let Some(o) = book.open.get(id) {
+                    book.doubts.remove(&doubt_key(&o.symbol));
+                }
+            }
+        }
     }
     for (id, trades) in found.closed {
         venue_closed(ctx, book, tx, id, trades, now, events)?;

@@ -3,6 +3,7 @@
 //! the whole OMS — writer, executor, start-up resolution — with the real Bitget client.
 
 mod faults;
+mod reconcile;
 mod restart;
 
 use loms_bitget::client::BitgetConfig;
@@ -35,6 +36,8 @@ pub(crate) fn settings(dir: &std::path::Path, venue: &FakeBitget) -> Settings {
     s.live_ack_timeout = Duration::from_secs(3);
     s.live_resolve_interval = Duration::from_millis(50);
     s.live_exec_workers = 2;
+    // 0.001 BTC is 64 USDT.
+    s.live_max_notional_usdt = dec!(100);
     s
 }
 

@@ -83,6 +83,14 @@ async fn killed_in_submit(sent: bool) {
 
     let again = start(&s, &v);
     let oid = format!("L{}-1-e", tag(&s));
+    // Found at once; or not found twice, one retry interval apart: never placed.
+    for _ in 0..100 {
+        let p = again.position(1).await.unwrap().unwrap();
+        if p.status == PositionStatus::Void || p.entry_price == dec!(64210) && sent {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let p = again.position(1).await.unwrap().unwrap();
     if sent {
         assert_eq!(p.status, PositionStatus::Open, "{p:?}");
