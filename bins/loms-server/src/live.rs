@@ -12,12 +12,18 @@ use std::time::Duration;
 /// client id, never sent twice).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The Bitget client for `settings`, its clock set against the venue's. Nothing is sent
-/// but the public time request.
+/// The Bitget client for `settings`, its clock set against the venue's, once the venue
+/// gates have passed ([`crate::gates::venue`]: account UID, sub-account, permissions,
+/// Classic one-way account, equity, clock). Nothing is sent but read requests, and the
+/// switch of a flat hedge-mode account to one-way mode.
 ///
 /// # Errors
-/// Missing or unreadable credentials (never shown), or the venue unreachable.
-pub(crate) fn execution(settings: &Settings) -> anyhow::Result<Arc<dyn ExecutionClient>> {
+/// Missing or unreadable credentials, a secrets file others may read (never shown), or
+/// a failed gate: one line saying what to fix.
+pub(crate) fn execution(
+    settings: &Settings,
+    account_uid: &str,
+) -> anyhow::Result<Arc<dyn ExecutionClient>> {
     let creds = Credentials::load(
         |name| settings.bitget_credential(name).map(str::to_owned),
         settings.bitget_secrets_file.as_deref(),
@@ -29,17 +35,13 @@ pub(crate) fn execution(settings: &Settings) -> anyhow::Result<Arc<dyn Execution
         timeout: REQUEST_TIMEOUT,
     };
     let client = BitgetClient::new(cfg, creds);
-    let offset = client.sync_time().with_context(|| {
-        format!(
-            "BROKER_MODE=live: Bitget at {} does not answer its time; nothing was sent",
-            settings.bitget_base_url
-        )
-    })?;
+    crate::gates::venue(&client, settings, account_uid)?;
     log::warn!(
-        "LIVE trading on Bitget{} at {}: real orders, leverage {} (clock offset {offset} ms)",
+        "LIVE trading on Bitget{} at {} as account {account_uid}: real orders, leverage {}, at most {} USDT per position",
         if settings.bitget_demo { " DEMO" } else { "" },
         settings.bitget_base_url,
-        settings.live_leverage
+        settings.live_leverage,
+        settings.live_max_notional_usdt
     );
     Ok(Arc::new(
         BitgetExecution::new(client, Backoff::default()).with_leverage(settings.live_leverage),

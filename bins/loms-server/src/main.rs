@@ -1,6 +1,8 @@
 //! `loms-server`: load settings, start the OMS and serve the HTTP API until SIGINT/SIGTERM.
 
+mod gates;
 mod live;
+mod logging;
 
 use anyhow::Context;
 use clap::Parser;
@@ -32,7 +34,7 @@ struct Cli {
 }
 
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    logging::init();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {
@@ -71,9 +73,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 async fn serve(settings: loms_config::Settings) -> anyhow::Result<()> {
     let bind = settings.bind;
     let mut deps = loms_oms::Deps::from_settings(&settings);
-    if settings.broker_mode == loms_config::BrokerMode::Live {
-        deps.execution = live::execution(&settings)?;
+    // The start-up gates: nothing is recorded or sent before every one has passed.
+    let live_uid = match settings.broker_mode {
+        loms_config::BrokerMode::Live => Some(gates::live_settings(&settings)?),
+        loms_config::BrokerMode::Paper => None,
+    };
+    let database = gates::Database::open(&settings)?;
+    if let Some(uid) = live_uid {
+        deps.execution = live::execution(&settings, uid)?;
     }
+    database.record(&settings)?;
     let oms = loms_oms::Oms::start(settings.clone(), deps).context("starting the OMS")?;
     let listener = match tokio::net::TcpListener::bind(bind).await {
         Ok(l) => l,

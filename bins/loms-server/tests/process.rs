@@ -1,30 +1,14 @@
 //! The real `loms-server` binary as a process: start-up errors, --print-config,
 //! durability across `kill -9`, and a clean stop on SIGTERM.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::mpsc;
-use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_loms-server");
+mod common;
 
-/// A command isolated from the developer's environment and files.
-fn server(dir: &Path) -> Command {
-    let mut c = Command::new(BIN);
-    c.current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("RUST_LOG", "info")
-        .env(
-            "DATABASE_URL",
-            format!("sqlite:///{}", dir.join("db/loms.db").display()),
-        )
-        .env("AUDIT_LOG_PATH", dir.join("audit.jsonl"))
-        .env("LOMS_BIND", "127.0.0.1:0");
-    c
-}
+use common::{server, start_logged};
 
 /// Start and wait for the "listening" line; returns the child, its address and a
 /// channel with the rest of its log. Callers kill or wait for the child.
@@ -34,29 +18,10 @@ fn start(cmd: Command) -> (Child, SocketAddr, mpsc::Receiver<String>) {
 }
 
 /// [`start`], also returning the "listening" line.
-#[allow(clippy::zombie_processes)]
-fn start_showing(mut cmd: Command) -> (Child, SocketAddr, mpsc::Receiver<String>, String) {
-    let mut child = cmd
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("server did not start");
-        if let Some(rest) = line.split("LOMS listening on http://").nth(1) {
-            let addr = rest.split_whitespace().next().unwrap().parse().unwrap();
-            return (child, addr, rx, line);
-        }
-    }
+fn start_showing(cmd: Command) -> (Child, SocketAddr, mpsc::Receiver<String>, String) {
+    let (child, addr, rx, mut seen) = start_logged(cmd);
+    let line = seen.pop().unwrap();
+    (child, addr, rx, line)
 }
 
 fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, String) {

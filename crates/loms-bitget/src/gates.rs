@@ -55,7 +55,7 @@ const NEEDED: [&str; 2] = ["coow", "cpow"];
 /// check then fails saying so).
 pub fn run(client: &BitgetClient, s: &GateSettings) -> Vec<GateCheck> {
     let mut out = Vec::new();
-    let unreachable = |name, e: &BitgetError| check(name, false, format!("cannot ask Bitget: {e}"));
+    let unreachable = |name, e: &BitgetError| check(name, false, cannot_ask(e));
 
     out.push(match client.sync_time() {
         Ok(offset) => {
@@ -171,6 +171,17 @@ pub fn run(client: &BitgetClient, s: &GateSettings) -> Vec<GateCheck> {
     out
 }
 
+/// Why a check could not be made; a refused key says which settings to look at.
+fn cannot_ask(e: &BitgetError) -> String {
+    if e.class() == Some(crate::codes::ErrorClass::Auth) {
+        format!(
+            "cannot ask Bitget: {e}: check BITGET_API_KEY, BITGET_API_SECRET and BITGET_API_PASSPHRASE (a demo key needs BITGET_DEMO=true, a live key BITGET_DEMO=false)"
+        )
+    } else {
+        format!("cannot ask Bitget: {e}")
+    }
+}
+
 /// One-way mode, or switched to it when flat and allowed.
 fn position_mode(client: &BitgetClient, s: &GateSettings, one_way: bool) -> GateCheck {
     if one_way {
@@ -200,6 +211,6 @@ fn position_mode(client: &BitgetClient, s: &GateSettings, one_way: bool) -> Gate
                 p.len()
             ),
         ),
-        Err(e) => check("position_mode", false, format!("cannot ask Bitget: {e}")),
+        Err(e) => check("position_mode", false, cannot_ask(&e)),
     }
 }

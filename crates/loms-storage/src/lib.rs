@@ -10,6 +10,7 @@
 //! * Decimals are stored as exact TEXT and times as fixed-width RFC 3339 UTC TEXT, which
 //!   sorts like time.
 
+mod broker_mode;
 mod closed_pnl;
 mod closes;
 mod codec;
@@ -26,6 +27,7 @@ mod signals;
 mod tx;
 mod wal_trim;
 
+pub use broker_mode::{BROKER_MODE_KEY, DbBrokerMode};
 pub use columns::PositionColumn;
 pub use error::StorageError;
 pub use lock::{DatabaseLock, lock_path};
