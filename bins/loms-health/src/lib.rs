@@ -5,9 +5,15 @@
 //! local look at the data folder (`--data-dir`, loms-health runs on the server's host),
 //! and prints one line per check.
 //!
+//! With `--live` it is instead the read-only pre-open checklist against Bitget, with the
+//! server's own settings ([`live`]).
+//!
 //! Exit codes: [`EXIT_OK`] when every check passes (warnings allowed), [`EXIT_DEGRADED`]
-//! when any check fails, [`EXIT_UNREACHABLE`] when the server cannot be reached or its
-//! answer is not a health report, [`EXIT_USAGE`] for bad arguments (see `main.rs`).
+//! when any check fails, [`EXIT_UNREACHABLE`] when the server (with `--live`: the venue)
+//! cannot be reached or its answer is not a health report, [`EXIT_USAGE`] for bad
+//! arguments (see `main.rs`).
+
+mod live;
 
 use clap::Parser;
 use loms_client::{Client, Method, show};
@@ -26,6 +32,9 @@ pub const EXIT_UNREACHABLE: u8 = 2;
 pub const EXIT_USAGE: u8 = 64;
 
 const TOOL: &str = "loms-health";
+
+/// The server's URL when neither `--url` nor `LOMS_URL` names one (without `--live`).
+const DEFAULT_URL: &str = "http://127.0.0.1:8000";
 
 /// The settings shown under the header, in this order.
 const SETTINGS: [&str; 9] = [
@@ -53,15 +62,17 @@ const TRADING_MODES: [&str; 4] = ["active", "entries_off", "reduce_only", "flatt
     name = "loms-health",
     version,
     about = "Pre-open checklist of a running LOMS: GET /health, check it against what you \
-             expect, print one line per check.",
+             expect, print one line per check. With --live: the read-only checklist \
+             against Bitget.",
     after_help = "Exit codes: 0 ok (every check passes; warnings allowed), 1 a check fails \
-                  (degraded, expectation not met), 2 unreachable or not a health report, \
-                  64 bad arguments."
+                  (degraded, expectation not met), 2 unreachable (with --live: Bitget) or \
+                  not a health report, 64 bad arguments."
 )]
 pub struct Args {
-    /// LOMS base URL.
-    #[arg(long, env = "LOMS_URL", default_value = "http://127.0.0.1:8000", value_parser = show::parse_url)]
-    pub url: String,
+    /// LOMS base URL [default: http://127.0.0.1:8000; with --live: http://<LOMS_BIND>
+    /// of the settings].
+    #[arg(long, env = "LOMS_URL", value_parser = show::parse_url)]
+    pub url: Option<String>,
     /// Print the checklist as JSON (each check's name, ok, detail; raw /health under
     /// "health"), same exit codes.
     #[arg(long)]
@@ -70,27 +81,51 @@ pub struct Args {
     #[arg(long, value_name = "SECS", default_value = "5", value_parser = show::parse_timeout)]
     pub timeout: Duration,
     /// The server's ENVIRONMENT must be this (case-insensitive), e.g. prod.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", conflicts_with = "live")]
     pub expect_env: Option<String>,
     /// The server's BROKER_MODE must be this.
-    #[arg(long, value_name = "MODE", value_parser = ["paper", "live"])]
+    #[arg(long, value_name = "MODE", conflicts_with = "live", value_parser = ["paper", "live"])]
     pub expect_broker: Option<String>,
     /// The server's PRICE_SOURCE must be this.
-    #[arg(long, value_name = "SOURCE", value_parser = ["simulator", "exchange"])]
+    #[arg(long, value_name = "SOURCE", conflicts_with = "live", value_parser = ["simulator", "exchange"])]
     pub expect_price_source: Option<String>,
     /// The trading mode must be this; without it, a mode other than `active` is only a
     /// warning.
-    #[arg(long, value_name = "MODE", value_parser = TRADING_MODES)]
+    #[arg(long, value_name = "MODE", conflicts_with = "live", value_parser = TRADING_MODES)]
     pub expect_trading: Option<String>,
     /// The last good quote may be at most this old (seconds) while positions are open.
-    #[arg(long, value_name = "SECS", default_value = "10", value_parser = parse_age)]
+    #[arg(long, value_name = "SECS", default_value = "10", conflicts_with = "live", value_parser = parse_age)]
     pub max_feed_age: f64,
     /// This folder must exist and be writable (checked here, on this machine).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "live")]
     pub data_dir: Option<PathBuf>,
     /// At most this many open positions.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "live")]
     pub max_open: Option<u64>,
+    /// The read-only pre-open checklist against Bitget instead, with the server's
+    /// settings: clock skew, the key's account UID and permissions, account and
+    /// position mode, equity and balance, then the server's reconciliation state. Sends
+    /// only GET requests: never switches, places or cancels anything.
+    #[arg(long)]
+    pub live: bool,
+    /// With --live: the server must answer (otherwise a server that does not answer is
+    /// only a warning, as before its first start).
+    #[arg(long, requires = "live")]
+    pub expect_running: bool,
+    /// With --live: the settings' profile, reads config/<PROFILE>.toml, as loms-server
+    /// --profile. Env: LOMS_PROFILE.
+    #[arg(long, requires = "live")]
+    pub profile: Option<String>,
+    /// With --live: the folder of the profile files (default: config).
+    #[arg(long, value_name = "DIR", requires = "live")]
+    pub config_dir: Option<PathBuf>,
+    /// With --live: the .env file to read (default: .env).
+    #[arg(long, value_name = "FILE", requires = "live")]
+    pub env_file: Option<PathBuf>,
+    /// With --live: override a setting as loms-server --set does (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", requires = "live",
+          value_parser = loms_config::parse_override)]
+    pub set: Vec<(String, String)>,
 }
 
 /// Clap parser for `--max-feed-age`: seconds, 0 or more (fractions allowed).
@@ -150,18 +185,23 @@ impl Check {
     }
 }
 
-/// Fetch `/health`, print the checklist (or its JSON) to `out`, problems to `err`;
-/// returns the exit code. Write errors on `out` are ignored: the exit code tells.
+/// Fetch `/health` (with `--live`: run the venue checklist), print the checklist (or its
+/// JSON) to `out`, problems to `err`; returns the exit code. Write errors on `out` are
+/// ignored: the exit code tells.
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let endpoint = format!("{}/health", args.url);
+    if args.live {
+        return live::run(args, out, err);
+    }
+    let url = args.url.as_deref().unwrap_or(DEFAULT_URL);
+    let endpoint = format!("{url}/health");
     let fail = |err: &mut dyn Write, msg: String| {
         let _ = writeln!(err, "{msg}");
         EXIT_UNREACHABLE
     };
-    let client = Client::new(&args.url).with_timeout(args.timeout);
+    let client = Client::new(url).with_timeout(args.timeout);
     let answer = match client.fetch(Method::Get, "/health", &[], None) {
         Ok(answer) => answer,
-        Err(e) => return fail(err, show::failure(TOOL, &args.url, &e)),
+        Err(e) => return fail(err, show::failure(TOOL, url, &e)),
     };
     let health = match show::parse_json(&endpoint, &answer) {
         Ok(health) => health,
@@ -183,7 +223,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     if args.json {
         let _ = out.write_all(show::pretty(&as_json(&checks, &health)).as_bytes());
     } else {
-        let _ = out.write_all(report(&args.url, &health, &label, &checks).as_bytes());
+        let _ = out.write_all(report(url, &health, &label, &checks).as_bytes());
     }
     if failing { EXIT_DEGRADED } else { EXIT_OK }
 }

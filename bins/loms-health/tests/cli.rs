@@ -241,8 +241,8 @@ fn bad_arguments_are_rejected() {
     let args = Args::try_parse_from(["loms-health", "--url", "http://h:1/", "--timeout", "1.5"]);
     let args = args.unwrap();
     assert_eq!(
-        (args.url.as_str(), args.timeout.as_millis()),
-        ("http://h:1", 1500)
+        (args.url.as_deref(), args.timeout.as_millis()),
+        (Some("http://h:1"), 1500)
     );
 }
 

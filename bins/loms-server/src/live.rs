@@ -2,7 +2,7 @@
 //! live mode — in paper mode nothing that can sign a request is ever constructed.
 
 use anyhow::Context;
-use loms_bitget::{Backoff, BitgetClient, BitgetConfig, BitgetExecution, Credentials};
+use loms_bitget::{Backoff, BitgetClient, BitgetExecution};
 use loms_broker::ExecutionClient;
 use loms_config::Settings;
 use std::sync::Arc;
@@ -24,17 +24,14 @@ pub(crate) fn execution(
     settings: &Settings,
     account_uid: &str,
 ) -> anyhow::Result<Arc<dyn ExecutionClient>> {
-    let creds = Credentials::load(
+    let client = BitgetClient::from_parts(
+        &settings.bitget_base_url,
+        settings.bitget_demo,
+        REQUEST_TIMEOUT,
         |name| settings.bitget_credential(name).map(str::to_owned),
         settings.bitget_secrets_file.as_deref(),
     )
     .context("BROKER_MODE=live needs the Bitget API key")?;
-    let cfg = BitgetConfig {
-        base_url: settings.bitget_base_url.clone(),
-        demo: settings.bitget_demo,
-        timeout: REQUEST_TIMEOUT,
-    };
-    let client = BitgetClient::new(cfg, creds);
     crate::gates::venue(&client, settings, account_uid)?;
     log::warn!(
         "LIVE trading on Bitget{} at {} as account {account_uid}: real orders, leverage {}, at most {} USDT per position",

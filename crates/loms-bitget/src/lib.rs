@@ -1,5 +1,7 @@
 //! LOMS's Bitget v2 USDT-M futures execution client (the semi-live test's venue).
 //!
+//! - [`BitgetClient::from_parts`]: the client the settings describe (base URL, demo,
+//!   credentials or secrets file), shared by loms-server and `loms-health --live`.
 //! - [`sign`]: the private REST signature, equal to the spec's vectors, and the
 //!   credentials (never shown by `Debug`).
 //! - [`contract`]: contract rules and the rounding of sizes (down) and stops (toward the
@@ -23,6 +25,7 @@
 
 pub mod client;
 pub mod codes;
+mod connect;
 pub mod contract;
 pub mod error;
 pub mod execution;
