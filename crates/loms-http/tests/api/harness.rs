@@ -24,9 +24,14 @@ pub(crate) struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     tweak: Tweak,
+    make_deps: MakeDeps,
 }
 
 type Tweak = Arc<dyn Fn(&mut Settings) + Send + Sync>;
+
+/// Builds the server's dependencies from its settings and the tests' clock (the
+/// default: [`Deps::with_clock`]; live tests put the Bitget execution client in).
+pub(crate) type MakeDeps = Arc<dyn Fn(&Settings, Arc<ManualClock>) -> Deps + Send + Sync>;
 
 fn settings(dir: &Path, tweak: &Tweak) -> Settings {
     let mut s = Settings::for_tests(dir);
@@ -49,12 +54,28 @@ impl TestServer {
     pub(crate) async fn start_with(tweak: impl Fn(&mut Settings) + Send + Sync + 'static) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(ManualClock::new(t0()));
-        Self::start_in(dir, clock, Arc::new(tweak)).await
+        let make_deps: MakeDeps = Arc::new(|s, clock| Deps::with_clock(s, clock));
+        Self::start_in(dir, clock, Arc::new(tweak), make_deps).await
     }
 
-    async fn start_in(dir: tempfile::TempDir, clock: Arc<ManualClock>, tweak: Tweak) -> Self {
+    /// Like [`TestServer::start_with`] with the dependencies `make_deps` builds.
+    pub(crate) async fn start_with_deps(
+        tweak: impl Fn(&mut Settings) + Send + Sync + 'static,
+        make_deps: MakeDeps,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(t0()));
+        Self::start_in(dir, clock, Arc::new(tweak), make_deps).await
+    }
+
+    async fn start_in(
+        dir: tempfile::TempDir,
+        clock: Arc<ManualClock>,
+        tweak: Tweak,
+        make_deps: MakeDeps,
+    ) -> Self {
         let s = settings(dir.path(), &tweak);
-        let deps = Deps::with_clock(&s, clock.clone());
+        let deps = make_deps(&s, clock.clone());
         let oms = Oms::start(s, deps).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -70,6 +91,7 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             tweak,
+            make_deps,
         }
     }
 
@@ -93,7 +115,13 @@ impl TestServer {
         self.stop().await;
         meanwhile(self.dir.path());
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        Self::start_in(dir, self.clock.clone(), self.tweak.clone()).await
+        Self::start_in(
+            dir,
+            self.clock.clone(),
+            self.tweak.clone(),
+            self.make_deps.clone(),
+        )
+        .await
     }
 
     pub(crate) async fn request(

@@ -12,6 +12,7 @@ mod fuzz;
 mod harness;
 mod invalid;
 mod lifecycle;
+mod live;
 mod openapi;
 mod paper_safety;
 mod position_orders;
