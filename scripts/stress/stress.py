@@ -5,6 +5,8 @@
     scripts/stress/stress.py fulldisk                  # data folder on a tiny tmpfs (root)
     scripts/stress/stress.py closerace [--rounds 10]   # close / close-all / passes at once
     scripts/stress/stress.py fuzz      [--count 2000]  # odd bodies, restart over all accepted
+    scripts/stress/stress.py livekill  [--rounds 8]    # live on the fake Bitget: kill -9 with
+                                                       # orders in flight, one order per intent
 
 Each mode starts target/release/loms-server (build it first: cargo build --release)
 on 127.0.0.1 with a fresh temporary folder, and exits 1 on the first broken promise:
@@ -29,6 +31,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.join(ROOT, "target", "release", "loms-server")
+FAKE_BIN = os.path.join(ROOT, "target", "release", "fake-bitget")
 
 
 def fail(msg):
@@ -336,6 +339,255 @@ def fuzz(count):
     print(f"fuzz ok: {count} bodies, {len(accepted)} accepted, all read back unchanged after a restart")
 
 
+# Live on the fake venue: what the fake accepts (loms_fake_bitget::{KEY, SECRET,
+# PASSPHRASE}), the symbols at their default marks with a size above each contract's
+# minimum (19 and 35 USDT: LIVE_MAX_NOTIONAL_USDT is raised to 50 for ETHUSDT's), and
+# the order states that are final.
+FAKE_CREDENTIALS = {"BITGET_API_KEY": "fake-key", "BITGET_API_SECRET": "fake-secret",
+                    "BITGET_API_PASSPHRASE": "fake-pass"}
+FAKE_UID = "5550000001"  # the account the fake's key belongs to
+LIVE_SYMBOLS = {"BTCUSDT": (64210, 0.0003), "ETHUSDT": (3500.2, 0.01)}
+FINAL_ORDER_STATES = {"filled", "rejected", "canceled"}
+
+
+class FakeVenue:
+    """target/release/fake-bitget on a free port, answering private requests after
+    `latency_ms`; read back through its own routes GET /fake/orders and /fake/positions."""
+
+    def __init__(self, latency_ms):
+        if not os.path.exists(FAKE_BIN):
+            fail(f"{FAKE_BIN} not found: cargo build --release -p loms-fake-bitget")
+        self.proc = subprocess.Popen(
+            [FAKE_BIN, "--port", "0", "--latency-ms", str(latency_ms), "--balance", "150"],
+            stdout=subprocess.PIPE, text=True)
+        self.url = self.proc.stdout.readline().strip()
+        if not self.url.startswith("http://127.0.0.1:"):
+            fail(f"fake-bitget did not print its URL: {self.url!r}")
+        self.port = int(self.url.rsplit(":", 1)[1])
+
+    def get(self, path):
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        c.request("GET", path)
+        r = c.getresponse()
+        v = json.loads(r.read())
+        c.close()
+        if r.status != 200:
+            fail(f"fake {path}: {r.status} {v}")
+        return v["data"]
+
+    def orders(self):
+        return self.get("/fake/orders")
+
+    def positions(self):
+        return self.get("/fake/positions")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def live_env(venue):
+    # RUST_LOG=trace: no record of any level may carry the secret or the passphrase.
+    env = {"RUST_LOG": "trace", "BROKER_MODE": "live", "PRICE_SOURCE": "exchange",
+           "PRICE_EXCHANGE": "bitget", "PRICE_MARKET": "perp", "BITGET_BASE_URL": venue.url,
+           "LIVE_ACK_TIMEOUT_MS": "100", "LIVE_RESOLVE_INTERVAL_MS": "200",
+           "AUTO_CLOSE_INTERVAL_SEC": "0.5", "MAX_SIGNAL_AGE_SEC": "600",
+           "LIVE_CONFIRM": "I_UNDERSTAND_REAL_ORDERS", "LIVE_ACCOUNT_UID": FAKE_UID,
+           "LIVE_MAX_NOTIONAL_USDT": "50"}
+    env.update(FAKE_CREDENTIALS)
+    return env
+
+
+def db_orders(folder):
+    con = sqlite3.connect(f"{folder}/loms.db")
+    try:
+        return con.execute(
+            "SELECT client_oid, status, exchange_order_id, symbol FROM orders").fetchall()
+    finally:
+        con.close()
+
+
+def db_open_positions(folder):
+    con = sqlite3.connect(f"{folder}/loms.db")
+    try:
+        rows = con.execute(
+            "SELECT id, symbol, side, qty FROM positions WHERE status = 'open'").fetchall()
+    finally:
+        con.close()
+    return rows
+
+
+def venue_duplicates(venue_orders):
+    seen, dup = set(), set()
+    for o in venue_orders:
+        (dup if o["clientOid"] in seen else seen).add(o["clientOid"])
+    return dup
+
+
+def live_signal(symbol, n):
+    price, qty = LIVE_SYMBOLS[symbol]
+    return {"signal_id": f"live-{n}-{random.getrandbits(40)}", "symbol": symbol, "side": "long",
+            "price": price, "qty": qty, "sl_pct": 1, "tp_pct": 5,
+            "timestamp": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def live_trader(srv, symbol, stop, counts, lock, seq):
+    """Open a position on `symbol` when there is none, close it when there is one."""
+    def count(key):
+        with lock:
+            counts[key] = counts.get(key, 0) + 1
+    while not stop.is_set():
+        try:
+            st, text = srv.request("GET", f"/positions/?status=open&symbol={symbol}")
+            if st != 200:
+                check_json_error(st, text, "open positions")
+                continue
+            open_now = json.loads(text)
+            if open_now:
+                for p in open_now:
+                    st, text = srv.request("POST", f"/positions/{p['id']}/close", {})
+                    check_json_error(st, text, "close")
+                    v = json.loads(text)
+                    count(f"close {st} {v.get('status') if st == 200 else v.get('error')}")
+                    if st == 409:
+                        time.sleep(0.1)  # its exit is still at the venue
+            else:
+                with lock:
+                    seq[0] += 1
+                    n = seq[0]
+                st, text = srv.request("POST", "/signals/bounce", live_signal(symbol, n))
+                check_json_error(st, text, "signal")
+                v = json.loads(text)
+                count(f"signal {st} {v.get('order_status') or v.get('error') or v.get('risk_reason')}")
+        except (OSError, http.client.HTTPException):
+            return  # the server was killed under us
+        time.sleep(random.uniform(0, 0.05))
+
+
+def check_orders_settled(srv, folder, where, within=10.0):
+    """Every order row final within `within` s of the start-up (an order the venue does
+    not know is looked up once more, LIVE_RESOLVE_INTERVAL_MS later, before it counts as
+    never placed). Returns the rows and the seconds it took."""
+    t0 = time.time()
+    while True:
+        rows = db_orders(folder)
+        open_rows = [r for r in rows if r[1] not in FINAL_ORDER_STATES]
+        if not open_rows:
+            return rows, time.time() - t0
+        if time.time() - t0 > within:
+            fail(f"{where}: {len(open_rows)} orders not settled {within:.0f} s after start-up: "
+                 f"{open_rows[:5]}\n" + "".join(srv.log[-30:]))
+        time.sleep(0.05)
+
+
+def check_no_secret(text, where):
+    for secret in (FAKE_CREDENTIALS["BITGET_API_SECRET"], FAKE_CREDENTIALS["BITGET_API_PASSPHRASE"]):
+        if secret in text:
+            fail(f"{where}: {secret!r} appears")
+
+
+def check_one_order_per_intent(venue, where):
+    orders = venue.orders()
+    dup = venue_duplicates(orders)
+    if dup:
+        fail(f"{where}: the venue has two orders for one clientOid: {sorted(dup)[:5]}")
+    return orders
+
+
+def livekill(rounds, latency_ms):
+    """BROKER_MODE=live on the fake Bitget: traders open and close BTCUSDT/ETHUSDT while
+    the server is killed with -9 at random moments (orders in flight: the venue answers
+    after `latency_ms`), restarted, and checked."""
+    folder = tempfile.mkdtemp(prefix="loms-livekill-")
+    venue = FakeVenue(latency_ms)
+    env = live_env(venue)
+    counts, lock, seq = {}, threading.Lock(), [0]
+    in_flight_at_kill, settle_times = [], []
+    started = time.time()
+    try:
+        for r in range(rounds):
+            # Answers before the venue's (most rounds) or after it.
+            env["LIVE_ACK_TIMEOUT_MS"] = random.choice(["100", "100", "2000"])
+            srv = Server(folder, env)
+            srv.start()
+            # Start-up settles what the last kill left: every order final, one venue
+            # order per client id.
+            _, took = check_orders_settled(srv, folder, f"round {r}")
+            settle_times.append(took)
+            check_one_order_per_intent(venue, f"round {r}")
+            stop = threading.Event()
+            traders = [threading.Thread(target=live_trader, args=(srv, sym, stop, counts, lock, seq))
+                       for sym in LIVE_SYMBOLS for _ in range(2)]
+            for t in traders:
+                t.start()
+            time.sleep(random.uniform(0.5, 3.0))
+            srv.kill9()
+            stop.set()
+            for t in traders:
+                t.join()
+            check_no_secret("".join(srv.log), f"round {r}: the server's log")
+            unsettled = [o for o in db_orders(folder) if o[1] not in FINAL_ORDER_STATES]
+            in_flight_at_kill.append(len(unsettled))
+            print(f"round {r}: killed with {len(unsettled)} orders unsettled "
+                  f"({', '.join(sorted({o[1] for o in unsettled})) or '-'}); "
+                  f"{len(venue.orders())} venue orders so far")
+        srv = Server(folder, env)
+        srv.start()
+        rows, took = check_orders_settled(srv, folder, "final start")
+        settle_times.append(took)
+        venue_orders = check_one_order_per_intent(venue, "final start")
+        if len(venue_orders) < rounds:
+            fail(f"only {len(venue_orders)} venue orders in {rounds} rounds: the traders did not "
+                 f"trade ({dict(sorted(counts.items()))})")
+        by_oid = {o["clientOid"]: o for o in venue_orders}
+        # Every filled LOMS order is the venue's order of that client id, and the venue
+        # has no order LOMS does not know as filled.
+        for oid, status, exchange_id, _ in rows:
+            v = by_oid.get(oid)
+            if status == "filled" and (v is None or v["orderId"] != exchange_id):
+                fail(f"LOMS order {oid} filled as {exchange_id}, venue: {v}")
+            if status != "filled" and v is not None:
+                fail(f"LOMS order {oid} is {status} but the venue filled it: {v}")
+        known = {r[0] for r in rows}
+        stray = [o["clientOid"] for o in venue_orders if o["clientOid"] not in known]
+        if stray:
+            fail(f"venue orders LOMS has no row for: {stray[:5]}")
+        # Open positions: the same on both sides.
+        mine = sorted((sym, side, float(qty)) for _, sym, side, qty in db_open_positions(folder))
+        theirs = sorted((p["symbol"], p["holdSide"], float(p["total"])) for p in venue.positions())
+        if mine != theirs:
+            fail(f"open positions differ: LOMS {mine}, venue {theirs}")
+        health = None
+        for _ in range(50):
+            st, text = srv.request("GET", "/health")
+            health = json.loads(text)
+            if (health["checks"].get("venue") or {}).get("ok"):
+                break
+            time.sleep(0.1)
+        else:
+            fail(f"/health checks.venue not ok after the final start: {health}")
+        for path in ("/orders/?limit=100000", "/positions/?limit=100000", "/openapi.json",
+                     "/stats", "/positions/999999"):
+            st, text = srv.request("GET", path)
+            check_no_secret(text, f"GET {path}")
+        check_no_secret(json.dumps(health), "/health")
+        srv.stop()
+        check_no_secret("".join(srv.log), "the last server's log")
+    finally:
+        venue.stop()
+    statuses = {}
+    for _, status, _, _ in rows:
+        statuses[status] = statuses.get(status, 0) + 1
+    print(f"answers: {dict(sorted(counts.items()))}")
+    print(f"LOMS orders: {dict(sorted(statuses.items()))}; venue orders: {len(venue_orders)}; "
+          f"open positions: {mine}")
+    print(f"livekill ok: {rounds} kills in {time.time() - started:.0f} s, latency {latency_ms} ms, "
+          f"{sum(1 for n in in_flight_at_kill if n)} kills with orders in flight "
+          f"({sum(in_flight_at_kill)} orders unsettled at the kills, all settled by the restarts), "
+          f"{len(venue_orders)} venue orders, one per client id; every order final at most "
+          f"{max(settle_times):.2f} s after a start-up")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="mode", required=True)
@@ -343,12 +595,16 @@ def main():
     sub.add_parser("fulldisk")
     sub.add_parser("closerace").add_argument("--rounds", type=int, default=10)
     sub.add_parser("fuzz").add_argument("--count", type=int, default=2000)
+    lk = sub.add_parser("livekill")
+    lk.add_argument("--rounds", type=int, default=8)
+    lk.add_argument("--latency-ms", type=int, default=200)
     a = p.parse_args()
     if not os.path.exists(BIN):
         fail(f"{BIN} not found: cargo build --release -p loms-server")
     random.seed(os.environ.get("STRESS_SEED", "loms"))
     {"killloop": lambda: killloop(a.rounds), "fulldisk": fulldisk,
-     "closerace": lambda: closerace(a.rounds), "fuzz": lambda: fuzz(a.count)}[a.mode]()
+     "closerace": lambda: closerace(a.rounds), "fuzz": lambda: fuzz(a.count),
+     "livekill": lambda: livekill(a.rounds, a.latency_ms)}[a.mode]()
 
 
 if __name__ == "__main__":

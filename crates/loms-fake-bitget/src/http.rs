@@ -2,7 +2,7 @@
 //! (`Connection: close`), faults and latency applied around the routing.
 
 use crate::state::State;
-use crate::{Fault, Seen, lock, market, private};
+use crate::{Fault, Seen, debug, lock, market, private};
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -72,6 +72,11 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
     let Some(req) = read_request(&stream) else {
         return;
     };
+    if debug::is_debug(&req.path) {
+        let (status, body) = debug::route(&req, &lock(state));
+        respond(&mut stream, status, &body);
+        return;
+    }
     let public = market::is_public(&req.path);
     let (fault, latency) = {
         let mut s = lock(state);
@@ -98,6 +103,10 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
     if let Some(latency) = latency.filter(|d| !d.is_zero()) {
         thread::sleep(latency);
     }
+    respond(&mut stream, status, &body);
+}
+
+fn respond(stream: &mut TcpStream, status: u16, body: &str) {
     let _ = write!(
         stream,
         "HTTP/1.1 {status} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -111,6 +120,7 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         400 => "Bad Request",
         404 => "Not Found",
+        405 => "Method Not Allowed",
         429 => "Too Many Requests",
         500..=599 => "Server Error",
         _ => "Status",

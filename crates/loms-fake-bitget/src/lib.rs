@@ -26,7 +26,9 @@
 //!   [`FakeBitget::set_clock`] says otherwise.
 //! - **Reading back**: every request is logged ([`FakeBitget::seen`],
 //!   [`FakeBitget::placed_orders`]); orders, positions and stops are readable
-//!   ([`FakeBitget::orders`], [`FakeBitget::positions`], [`FakeBitget::stop_loss`]).
+//!   ([`FakeBitget::orders`], [`FakeBitget::positions`], [`FakeBitget::stop_loss`]);
+//!   from another process, `GET /fake/orders` and `GET /fake/positions` answer them as
+//!   JSON (the fake's own read-only routes, unsigned, not in the request log).
 //!
 //! Clients sign with [`KEY`], [`SECRET`] and [`PASSPHRASE`]. The `fake-bitget` binary
 //! serves one on a port for scripts (`fake-bitget --port 0 --latency-ms 300`).
@@ -39,6 +41,7 @@
 //! assert!(venue.placed_orders().is_empty());
 //! ```
 
+mod debug;
 mod http;
 mod market;
 mod private;

@@ -261,3 +261,60 @@ fn the_binary_prints_its_url_then_serves() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+/// The fake's own read-only routes show its orders and positions to another process,
+/// unsigned, and stay out of the request log.
+#[test]
+fn the_debug_routes_list_orders_and_positions_without_changing_anything() {
+    let venue = FakeBitget::start();
+    place(
+        &venue,
+        "d-1",
+        "buy",
+        "0.002",
+        json!({"presetStopLossPrice":"63000"}),
+    );
+    place(&venue, "d-2", "sell", "0.001", json!({"reduceOnly":"YES"}));
+    let seen = venue.seen().len();
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let get = |path: &str| -> (u16, Value) {
+        let mut r = agent
+            .get(&format!("{}{path}", venue.base_url()))
+            .call()
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap())
+    };
+    let (st, orders) = get("/fake/orders");
+    assert_eq!(st, 200, "{orders}");
+    let list = orders["data"].as_array().unwrap();
+    let oids: Vec<_> = list.iter().map(|o| o["clientOid"].clone()).collect();
+    assert_eq!(oids, vec![json!("d-1"), json!("d-2")]);
+    assert_eq!(list[0]["presetStopLossPrice"], "63000");
+    assert_eq!(list[1]["reduceOnly"], "YES");
+    assert_eq!(list[0]["orderId"], venue.orders()[0].order_id.as_str());
+    let (st, positions) = get("/fake/positions");
+    assert_eq!(st, 200, "{positions}");
+    let rows = positions["data"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{positions}");
+    assert_eq!(
+        (&rows[0]["symbol"], &rows[0]["total"]),
+        (&json!("BTCUSDT"), &json!("0.001"))
+    );
+    assert_eq!(get("/fake/nothing").0, 404);
+    let (st, _) = {
+        let mut r = agent
+            .post(&format!("{}/fake/orders", venue.base_url()))
+            .send("")
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.body_mut().read_json::<Value>().unwrap(),
+        )
+    };
+    assert_eq!(st, 405, "read-only");
+    assert_eq!(venue.seen().len(), seen, "not in the request log");
+    assert_eq!(venue.orders().len(), 2, "nothing changed");
+}
