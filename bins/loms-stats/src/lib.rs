@@ -335,6 +335,8 @@ fn snapshot(args: &Args, s: &Value, curve: Option<&str>, warn: bool) -> String {
     for (key, label, unit) in [
         ("entry_slippage_bps", "entry slippage", "bps"),
         ("signal_to_fill_ms", "signal to fill", "ms"),
+        // Shadow vs live drift: the live entry fill against paper's fill of the signal.
+        ("shadow_drift_bps", "live vs paper", "bps"),
     ] {
         if let Some(m) = f(key).filter(|v| v.is_object()) {
             rows.push((

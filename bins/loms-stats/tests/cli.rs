@@ -142,6 +142,28 @@ fn entry_slippage_and_signal_to_fill_are_shown_when_present() {
 }
 
 #[test]
+fn shadow_vs_live_drift_is_shown_when_present() {
+    let body = STATS.replacen(
+        '{',
+        r#"{"shadow_drift_bps": {"trades": 3, "avg": -1.5, "max": 12.004}, "#,
+        1,
+    );
+    let (url, _server) = serve("200 OK", &body);
+    let (code, out, _) = stats(&url, &[]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("  live vs paper   avg -1.50 bps, worst 12.00 bps over 3 trades\n"),
+        "{out}"
+    );
+    // Paper mode (null) and an older server (absent) show no such line.
+    let null = STATS.replacen('{', r#"{"shadow_drift_bps": null, "#, 1);
+    for body in [null.as_str(), STATS] {
+        let (_, plain, _) = stats(&serve("200 OK", body).0, &[]);
+        assert!(!plain.contains("live vs paper"), "{plain}");
+    }
+}
+
+#[test]
 fn no_trades_shows_dashes_and_echoed_filters() {
     let (url, _server) = serve("200 OK", EMPTY);
     let (code, out, err) = stats(&url, &[]);

@@ -28,6 +28,16 @@ pub struct PaperSim {
 pub(crate) const BPS: Decimal = Decimal::from_parts(10_000, 0, 0, false, 0);
 
 impl PaperSim {
+    /// The price `order` fills at in paper ([`PaperSim::price_and_fee`]): what a live
+    /// entry is compared with (its shadow price).
+    ///
+    /// # Errors
+    /// Why paper would not fill it (a price that is not positive, a notional out of range).
+    pub fn fill_price(&self, order: &OrderIntent) -> Result<Decimal, String> {
+        self.price_and_fee(order.buys(), order.quote.as_ref(), order.price, order.qty)
+            .map(|(price, _)| price)
+    }
+
     /// Price and fee of a paper fill of `qty`: at the quote's ask for a buy and its bid
     /// for a sell (`reference` without a quote), slipped against the trader, with the
     /// taker fee on the notional rounded to [`loms_domain::FEE_DP`] places.
@@ -67,14 +77,9 @@ mod tests {
     use loms_domain::Side;
     use rust_decimal::dec;
 
-    /// (price, fee) of a paper fill of 0.5 at reference 40,000.
-    fn fill(
-        sim: &PaperSim,
-        side: Side,
-        exit: bool,
-        quote: Option<&PriceQuote>,
-    ) -> (Decimal, Decimal) {
-        let r = sim.submit(&OrderIntent {
+    /// An order of 0.5 at reference 40,000.
+    fn order(side: Side, exit: bool, quote: Option<&PriceQuote>) -> OrderIntent {
+        OrderIntent {
             client_oid: "c".into(),
             symbol: "BTCUSDT".into(),
             side,
@@ -85,7 +90,17 @@ mod tests {
             stop_loss: None,
             take_profit: None,
             ts: chrono::DateTime::UNIX_EPOCH,
-        });
+        }
+    }
+
+    /// (price, fee) of a paper fill of [`order`].
+    fn fill(
+        sim: &PaperSim,
+        side: Side,
+        exit: bool,
+        quote: Option<&PriceQuote>,
+    ) -> (Decimal, Decimal) {
+        let r = sim.submit(&order(side, exit, quote));
         (r.avg_price().unwrap(), r.fees())
     }
 
@@ -123,5 +138,22 @@ mod tests {
         assert_eq!(price(Side::Short, true, Some(&q)), dec!(40050.01));
         // No quote: the reference price, still slipped.
         assert_eq!(price(Side::Long, false, None), dec!(40040));
+        // The shadow price of a live order is that same fill.
+        for (side, q) in [
+            (Side::Long, Some(&q)),
+            (Side::Short, Some(&q)),
+            (Side::Long, None),
+        ] {
+            assert_eq!(
+                sim.fill_price(&order(side, false, q)),
+                Ok(price(side, false, q))
+            );
+        }
+        let mut bad = order(Side::Short, false, None);
+        bad.price = dec!(-1);
+        assert!(
+            sim.fill_price(&bad).is_err(),
+            "no paper fill, no shadow price"
+        );
     }
 }

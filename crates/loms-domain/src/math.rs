@@ -108,6 +108,23 @@ pub fn entry_slippage_bps(side: Side, signal_price: Decimal, entry_price: Decima
     bps.round_dp(4).to_f32()
 }
 
+/// How far a live entry filled from the paper fill the same entry would have had
+/// (`paper_price`, [`crate::Position::paper_entry_price`]), in basis points of that
+/// price, positive when live did worse for the trader than paper (a long bought
+/// higher, a short sold lower): what paper mode hid. `None` when `paper_price` is not
+/// positive.
+///
+/// ```
+/// use loms_domain::{Side, math::shadow_drift_bps};
+/// use rust_decimal::dec;
+/// assert_eq!(shadow_drift_bps(Side::Long, dec!(100), dec!(100.2)), Some(20.0));
+/// assert_eq!(shadow_drift_bps(Side::Short, dec!(100), dec!(100.2)), Some(-20.0));
+/// ```
+pub fn shadow_drift_bps(side: Side, paper_price: Decimal, live_price: Decimal) -> Option<f32> {
+    // The same measure as the slippage from the signal, from another reference.
+    entry_slippage_bps(side, paper_price, live_price)
+}
+
 /// Quantity for a new position at `price`.
 ///
 /// A notional is converted with the quantity rounded *down* to [`QTY_DP`] places, so
@@ -160,6 +177,29 @@ mod tests {
     #[test]
     fn tiny_notional_is_an_error() {
         assert!(size_qty(Sizing::FixedNotional(dec!(0.000000001)), dec!(100000)).is_err());
+    }
+
+    #[test]
+    fn shadow_drift_is_positive_when_live_did_worse_than_paper() {
+        // Paper long at 64,222.94; live bought at 64,300: worse, by 12.0 bps.
+        let long = shadow_drift_bps(Side::Long, dec!(64222.94), dec!(64300)).unwrap();
+        assert!((long - 11.9988).abs() < 1e-3, "{long}");
+        // Bought lower than paper: better, negative.
+        assert!(shadow_drift_bps(Side::Long, dec!(100), dec!(99.9)).unwrap() < 0.0);
+        // A short sold lower than paper: worse, positive; sold higher: better.
+        assert_eq!(
+            shadow_drift_bps(Side::Short, dec!(100), dec!(99.9)),
+            Some(10.0)
+        );
+        assert_eq!(
+            shadow_drift_bps(Side::Short, dec!(100), dec!(100.1)),
+            Some(-10.0)
+        );
+        assert_eq!(
+            shadow_drift_bps(Side::Long, dec!(100), dec!(100)),
+            Some(0.0)
+        );
+        assert_eq!(shadow_drift_bps(Side::Long, Decimal::ZERO, dec!(100)), None);
     }
 
     proptest! {

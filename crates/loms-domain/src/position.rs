@@ -184,6 +184,13 @@ pub struct Position {
     pub signal_price: Option<Decimal>,
     /// Timestamp the signal carried.
     pub signal_time: Option<Timestamp>,
+    /// A live signal's entry only: the price the paper broker would have filled it at
+    /// when it was sent (the quote of the moment, SLIPPAGE_BPS), to measure what paper
+    /// mode hides ([`crate::math::shadow_drift_bps`]). `None` for paper entries (their
+    /// `entry_price` is that fill), operator orders (no signal) and rows stored before
+    /// it was recorded.
+    #[serde(default)]
+    pub paper_entry_price: Option<Decimal>,
     /// Every piece closed so far, oldest first: the partial closes, then the close.
     pub closes: Vec<ClosedPiece>,
 }
@@ -246,6 +253,7 @@ impl Position {
             realized_pnl: Decimal::ZERO,
             signal_price: None,
             signal_time: None,
+            paper_entry_price: None,
             closes: Vec::new(),
         }
     }

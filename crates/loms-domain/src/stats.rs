@@ -87,6 +87,12 @@ pub struct Stats {
     /// the trades that carry a signal time; null without.
     #[serde(default)]
     pub signal_to_fill_ms: Option<Spread>,
+    /// Shadow vs live drift, basis points: each live entry fill against the paper fill
+    /// the same signal would have had at that moment (positive: live did worse for the
+    /// trader), mean and worst over the trades that carry a paper price (live signals);
+    /// null without.
+    #[serde(default)]
+    pub shadow_drift_bps: Option<Spread>,
     /// The filters applied.
     pub filters: StatsFilters,
 }

@@ -46,12 +46,18 @@ impl Deps {
             clock,
             prices,
             klines,
-            execution: Arc::new(PaperSim {
-                taker_fee_bps: s.fee_taker_bps,
-                slippage_bps: s.slippage_bps,
-            }),
+            execution: Arc::new(paper_sim(s)),
             policies: PolicyRegistry::new(s.exit_params()),
         }
+    }
+}
+
+/// The paper broker with the settings' fee and slippage (FEE_TAKER_BPS, SLIPPAGE_BPS):
+/// paper mode's broker, and in live mode the shadow every live entry is compared with.
+pub(crate) fn paper_sim(s: &Settings) -> PaperSim {
+    PaperSim {
+        taker_fee_bps: s.fee_taker_bps,
+        slippage_bps: s.slippage_bps,
     }
 }
 

@@ -227,6 +227,7 @@ impl Oms {
         let ctx = Ctx {
             clock: deps.clock.clone(),
             execution: deps.execution.clone(),
+            paper: deps::paper_sim(&settings),
             executor: executor.clone(),
             doubts: doubts.clone(),
             oid_tag: store.client_oid_tag()?,

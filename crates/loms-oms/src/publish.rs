@@ -93,6 +93,11 @@ impl Closed {
                 closed_at: p.closed_at?,
                 entry_slippage_bps,
                 signal_to_fill_ms,
+                shadow_drift_bps: ClosedTrade::shadow_drift(
+                    p.side,
+                    p.entry_price,
+                    p.paper_entry_price,
+                ),
             },
         })
     }

@@ -14,12 +14,12 @@
 
 use crate::audit::AuditLog;
 use crate::book::Book;
+use crate::deps::paper_sim;
 use crate::entry::EntryQuote;
 use crate::metrics::Metrics;
 use crate::stats::{Stats, TradeLog};
 use crate::writer::{Cmd, Ctx, Market, Tick, Write, Writer};
 use crate::{OmsError, Settings, idempotency_key, validate_signal};
-use loms_broker::PaperSim;
 use loms_domain::{ManualClock, Position, PositionStatus, PriceQuote, Timestamp};
 use loms_exit_engine::{Bar, PolicyRegistry};
 use loms_price_source::{KlineSeries, ReplayPriceSource};
@@ -362,10 +362,8 @@ pub(crate) fn offline_ctx(
         executor: None,
         breaker_limits: crate::breakers::BreakerLimits::from_settings(settings),
         doubts: Arc::default(),
-        execution: Arc::new(PaperSim {
-            taker_fee_bps: settings.fee_taker_bps,
-            slippage_bps: settings.slippage_bps,
-        }),
+        execution: Arc::new(paper_sim(settings)),
+        paper: paper_sim(settings),
         // The writer asks no price of its source here (bars come as ticks): an empty one,
         // rather than a copy of millions of bars.
         prices: Arc::new(ReplayPriceSource::new([], clock.clone())),

@@ -83,6 +83,7 @@ pub(crate) struct Totals {
     last_close: Option<Timestamp>,
     slippage: Measure,
     latency: Measure,
+    drift: Measure,
 }
 
 impl Totals {
@@ -117,6 +118,7 @@ impl Totals {
         s.pnl = s.pnl.saturating_add(t.pnl);
         self.slippage.add(t.entry_slippage_bps.map(f64::from));
         self.latency.add(t.signal_to_fill_ms.map(f64::from));
+        self.drift.add(t.shadow_drift_bps.map(f64::from));
     }
 
     pub(crate) fn stats(&self, open: u64, filters: StatsFilters) -> Stats {
@@ -193,6 +195,7 @@ impl Totals {
             last_trade_at: self.last_close,
             entry_slippage_bps: self.slippage.spread(),
             signal_to_fill_ms: self.latency.spread(),
+            shadow_drift_bps: self.drift.spread(),
             filters,
         }
     }
@@ -279,6 +282,7 @@ mod tests {
             closed_at: t0 + Duration::hours(hours),
             entry_slippage_bps: None,
             signal_to_fill_ms: None,
+            shadow_drift_bps: None,
         }
     }
 
@@ -381,6 +385,44 @@ mod tests {
         assert_eq!(
             (none.entry_slippage_bps, none.signal_to_fill_ms),
             (None, None)
+        );
+    }
+
+    #[test]
+    fn shadow_drift_counts_only_the_trades_with_a_paper_price() {
+        let mut trades = [
+            trade("A", dec!(1), CloseReason::Tp, 1),
+            trade("B", dec!(-1), CloseReason::Sl, 2),
+            trade("A", dec!(1), CloseReason::Tp, 3),
+        ];
+        trades[0].shadow_drift_bps = Some(12.004);
+        trades[1].shadow_drift_bps = Some(-4.0);
+        // The third was a paper entry: no paper price of its own, not measured.
+        let s = compute(&trades, 0, StatsFilters::default());
+        assert_eq!(
+            s.shadow_drift_bps,
+            Some(Spread {
+                trades: 2,
+                avg: 4.0,
+                max: 12.0
+            })
+        );
+        assert_eq!(
+            compute(&trades[2..], 0, StatsFilters::default()).shadow_drift_bps,
+            None
+        );
+        // Filtered by symbol like every figure.
+        let log = TradeLog::new(trades.to_vec());
+        let b = TradeFilter {
+            symbol: Some("B".into()),
+            ..TradeFilter::default()
+        };
+        assert_eq!(log.stats(&b, 0).shadow_drift_bps.map(|d| d.max), Some(-4.0));
+        assert_eq!(
+            log.stats(&TradeFilter::default(), 0)
+                .shadow_drift_bps
+                .map(|d| d.trades),
+            Some(2)
         );
     }
 

@@ -105,6 +105,7 @@ position_columns!(
     realized_pnl: Decimal,
     signal_price: Decimal,
     signal_time: Time,
+    paper_entry_price: Decimal,
     closes: Closes,
 );
 
@@ -195,6 +196,7 @@ pub(crate) fn value<'a>(p: &'a Position, exit_meta: &'a str, closes: &'a str, c:
         Col::realized_pnl => d(p.realized_pnl),
         Col::signal_price => od(p.signal_price),
         Col::signal_time => ot(p.signal_time),
+        Col::paper_entry_price => od(p.paper_entry_price),
         Col::closes => Param::Str(closes),
     }
 }
@@ -269,6 +271,7 @@ pub(crate) const REFERENCES: &[Col] = &[
     Col::timeframe_min,
     Col::signal_price,
     Col::signal_time,
+    Col::paper_entry_price,
     Col::opened_qty,
     Col::closes,
 ];

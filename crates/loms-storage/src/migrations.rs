@@ -172,6 +172,11 @@ const MIGRATIONS: &[&str] = &[
     // are in: a fill written now always names its order, so it costs no write.
     "CREATE INDEX orders_position ON orders(position_id) WHERE position_id IS NOT NULL;
     CREATE INDEX fills_unlinked ON fills(position_id) WHERE order_id IS NULL;",
+    // v12: shadow vs live drift (issue 13). A live signal's position keeps the price the
+    // paper broker would have filled its entry at when it was sent, so /stats can
+    // compare the venue's fill with it. NULL for paper entries, operator orders and
+    // every older row: they are not measured (no guess is backfilled).
+    "ALTER TABLE positions ADD COLUMN paper_entry_price TEXT;",
 ];
 
 /// Latest schema version this build knows.
@@ -205,7 +210,15 @@ mod tests {
 
     /// A database at `version`, built by the migrations before it.
     fn at_version(version: usize) -> Connection {
-        let conn = Connection::open_in_memory().unwrap();
+        built(Connection::open_in_memory().unwrap(), version)
+    }
+
+    /// A database file at `path` at `version`, for a [`crate::Store`] to open after.
+    fn file_at_version(path: &std::path::Path, version: usize) -> Connection {
+        built(Connection::open(path).unwrap(), version)
+    }
+
+    fn built(conn: Connection, version: usize) -> Connection {
         for sql in &MIGRATIONS[..version] {
             conn.execute_batch(sql).unwrap();
         }
@@ -221,11 +234,7 @@ mod tests {
     fn v9_keeps_old_orders_and_fills_readable_and_makes_the_tag_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("v8.db");
-        let mut conn = Connection::open(&path).unwrap();
-        for sql in &MIGRATIONS[..8] {
-            conn.execute_batch(sql).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 8).unwrap();
+        let mut conn = file_at_version(&path, 8);
         conn.execute_batch(
             "INSERT INTO orders (id, symbol, side, qty, order_type, status, price, created_at, signal_id)
                VALUES (1, 'BTCUSDT', 'buy', '2', 'market', 'filled', '100', '2025-12-01T10:00:00.000000Z', 'k1');
@@ -274,6 +283,32 @@ mod tests {
             tag,
             "each database has its own"
         );
+    }
+
+    /// A closed trade stored before v12 has no paper price: it reads back, and carries
+    /// no shadow drift (nothing is guessed for it).
+    #[test]
+    fn v12_leaves_older_trades_without_a_paper_price() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v11.db");
+        let mut conn = file_at_version(&path, 11);
+        conn.execute_batch(
+            "INSERT INTO positions (id, symbol, side, qty, entry_price, status, created_at,
+                 closed_at, close_price, pnl, exchange, market_type, exit_strategy, opened_qty,
+                 signal_price)
+               VALUES (1, 'BTCUSDT', 'long', '1', '101', 'closed', '2025-12-01T10:00:00.000000Z',
+                 '2025-12-01T11:00:00.000000Z', '102', '1', 'e', 'm', 's', '1', '100');",
+        )
+        .unwrap();
+        apply(&mut conn).unwrap();
+        drop(conn);
+        let store = crate::Store::open(&path).unwrap();
+        let trades = store.closed_trades(&Default::default()).unwrap();
+        assert_eq!(trades.len(), 1);
+        assert_eq!(trades[0].entry_slippage_bps, Some(100.0));
+        assert_eq!(trades[0].shadow_drift_bps, None);
+        let p = store.position(1).unwrap().unwrap();
+        assert_eq!(p.paper_entry_price, None);
     }
 
     #[test]

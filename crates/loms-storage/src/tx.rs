@@ -346,6 +346,7 @@ impl<'c> Tx<'c> {
                 p.timeframe_min = r.get(at(Col::timeframe_min))?;
                 p.signal_price = opt_dec_at(r, at(Col::signal_price))?;
                 p.signal_time = opt_ts_at(r, at(Col::signal_time))?;
+                p.paper_entry_price = opt_dec_at(r, at(Col::paper_entry_price))?;
                 p.opened_qty = dec_at(r, at(Col::opened_qty))?;
                 p.closes = closes_at(r, at(Col::closes))?;
                 Ok(())

@@ -59,6 +59,15 @@ async fn entries_fill_at_the_ask_or_bid_of_the_moment_with_slippage_against_the_
         "{stats}"
     );
     assert_eq!(stats["signal_to_fill_ms"]["trades"], 2, "{stats}");
+    // Paper entries are the paper fill: no shadow price, no drift to show.
+    assert!(
+        open.as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["paper_entry_price"].is_null()),
+        "{open}"
+    );
+    assert_eq!(stats["shadow_drift_bps"], json!(null), "{stats}");
 }
 
 #[tokio::test]

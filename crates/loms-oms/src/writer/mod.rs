@@ -183,6 +183,9 @@ pub(crate) struct Ctx {
     pub(crate) clock: Arc<dyn Clock>,
     /// Executes orders; inside the writer only when immediate (paper).
     pub(crate) execution: Arc<dyn ExecutionClient>,
+    /// The paper broker of the settings: what a live entry would have filled at in
+    /// paper (its shadow price, [`loms_domain::Position::paper_entry_price`]).
+    pub(crate) paper: loms_broker::PaperSim,
     /// Sends live orders after their batch is durable (`None`: paper, replay).
     pub(crate) executor: Option<crate::executor::Executor>,
     /// The book's doubts about the venue as last committed, for /health.

@@ -312,6 +312,8 @@ fn open_paper(
 /// own), with the stop computed from that price and sent with the order (the venue
 /// holds it from the first fill). The take-profit stays with LOMS's exit policy.
 /// The fills set the real price, size and fees when they come ([`super::report`]).
+/// A signal's entry also keeps what the paper broker would have filled it at now (its
+/// shadow price: the same quote and SLIPPAGE_BPS), which the fill is measured against.
 fn open_live(
     ctx: &Ctx,
     tx: &Tx<'_>,
@@ -333,6 +335,10 @@ fn open_live(
         now,
     )?;
     order.take_profit = None;
+    if p.signal_price.is_some() {
+        // Where paper would not fill (a price that is not positive), nothing to compare.
+        p.paper_entry_price = ctx.paper.fill_price(&order).ok();
+    }
     let order_id = execute::store_pending(tx, (&p, id), &order, order_type, None)?;
     insert_position(tx, &mut p, id, order_id)?;
     Ok((p, order))

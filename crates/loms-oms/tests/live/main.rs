@@ -2,6 +2,7 @@
 //! which checks every signature and answers with the venue's envelopes and error codes:
 //! the whole OMS — writer, executor, start-up resolution — with the real Bitget client.
 
+mod drift;
 mod faults;
 mod reconcile;
 mod restart;

@@ -57,6 +57,11 @@ pub struct ClosedTrade {
     /// From the signal's own timestamp to the entry fill, milliseconds (`None` without a
     /// signal time; clamped to ±24 days).
     pub signal_to_fill_ms: Option<i32>,
+    /// The entry fill against the paper fill the same signal would have had, basis
+    /// points, positive when live did worse for the trader
+    /// ([`ClosedTrade::shadow_drift`]); `None` without a paper price (paper entries,
+    /// operator orders, older rows).
+    pub shadow_drift_bps: Option<f32>,
 }
 
 impl ClosedTrade {
@@ -75,6 +80,17 @@ impl ClosedTrade {
             i32::try_from(ms).unwrap_or(if ms < 0 { i32::MIN } else { i32::MAX })
         });
         (slip, ms)
+    }
+
+    /// Shadow vs live drift of an entry filled at `entry_price` whose paper fill would
+    /// have been `paper_entry_price` ([`loms_domain::math::shadow_drift_bps`]).
+    pub fn shadow_drift(
+        side: loms_domain::Side,
+        entry_price: Decimal,
+        paper_entry_price: Option<Decimal>,
+    ) -> Option<f32> {
+        paper_entry_price
+            .and_then(|paper| loms_domain::math::shadow_drift_bps(side, paper, entry_price))
     }
 }
 
@@ -192,6 +208,7 @@ fn position_from_row(row: &Row<'_>) -> rusqlite::Result<Position> {
         realized_pnl: dec_at(row, at(Col::realized_pnl))?,
         signal_price: opt_dec_at(row, at(Col::signal_price))?,
         signal_time: opt_ts_at(row, at(Col::signal_time))?,
+        paper_entry_price: opt_dec_at(row, at(Col::paper_entry_price))?,
         closes: closes_at(row, at(Col::closes))?,
     })
 }
@@ -396,7 +413,7 @@ impl Store {
     ) -> Result<()> {
         let mut sql = String::from(
             "SELECT symbol, pnl, fees, auto_close_reason, created_at, closed_at, side, entry_price,
-                    signal_price, signal_time, id FROM positions
+                    signal_price, signal_time, id, paper_entry_price FROM positions
              WHERE status = 'closed'",
         );
         let mut args: Vec<SqlValue> = Vec::new();
@@ -416,13 +433,16 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(&sql)?;
         let decode = |row: &Row<'_>| {
             let opened_at = ts_at(row, 4)?;
+            let (side, entry_price) = (parse_at(row, 6)?, dec_at(row, 7)?);
             let (entry_slippage_bps, signal_to_fill_ms) = ClosedTrade::entry_measures(
-                parse_at(row, 6)?,
-                dec_at(row, 7)?,
+                side,
+                entry_price,
                 opt_dec_at(row, 8)?,
                 opt_ts_at(row, 9)?,
                 opened_at,
             );
+            let shadow_drift_bps =
+                ClosedTrade::shadow_drift(side, entry_price, opt_dec_at(row, 11)?);
             Ok(ClosedTrade {
                 symbol: row.get(0)?,
                 pnl: opt_dec_at(row, 1)?.unwrap_or_default(),
@@ -432,6 +452,7 @@ impl Store {
                 closed_at: ts_at(row, 5)?,
                 entry_slippage_bps,
                 signal_to_fill_ms,
+                shadow_drift_bps,
             })
         };
         each_row(

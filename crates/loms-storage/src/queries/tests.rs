@@ -448,7 +448,7 @@ fn file_database_is_created_with_its_folder_and_reopens() {
     let id = open_one(&mut s, "BTCUSDT", None);
     drop(s);
     let s = Store::open(&path).unwrap();
-    assert_eq!(s.schema_version().unwrap(), 11);
+    assert_eq!(s.schema_version().unwrap(), 12);
     let r = Store::open_reader(&path).unwrap();
     assert_eq!(r.position(id).unwrap().unwrap().symbol, "BTCUSDT");
     let mode: String = s
