@@ -7,7 +7,9 @@ use crate::types::{
     StatsQuery, TradingAnswer,
 };
 use chrono::SecondsFormat;
-use loms_domain::{Decimal, Order, Position, PositionOrders};
+use loms_domain::{
+    Decimal, Order, Position, PositionOrders, ReconcileOutcome, ReconcileRequest, VenueView,
+};
 use loms_domain::{TradingMode, TradingState};
 use serde_json::{Value, json};
 
@@ -145,6 +147,26 @@ impl Client {
     /// Any [`Error`]; an unknown id is [`Error::Refused`] with status 404.
     pub fn position_orders(&self, id: i64) -> Result<PositionOrders, Error> {
         self.call(Method::Get, &format!("/positions/{id}/orders"), &[], None)
+    }
+
+    /// `GET /venue` (live): the venue's positions next to LOMS's open ones, and what
+    /// holds entries.
+    ///
+    /// # Errors
+    /// Any [`Error`]; paper mode is [`Error::Refused`] with status 409.
+    pub fn venue(&self) -> Result<VenueView, Error> {
+        self.call(Method::Get, "/venue", &[], None)
+    }
+
+    /// `POST /venue/reconcile` (live): settle a difference on the operator's word.
+    ///
+    /// # Errors
+    /// Any [`Error`]; an action that does not fit what the venue and LOMS hold now is
+    /// [`Error::Refused`] with status 422 and a message saying what does.
+    pub fn reconcile(&self, req: &ReconcileRequest) -> Result<ReconcileOutcome, Error> {
+        let body =
+            json!({"symbol": req.symbol, "action": req.action, "qty": req.qty, "by": req.by});
+        self.call(Method::Post, "/venue/reconcile", &[], Some(&body))
     }
 
     /// `POST /positions/{id}/close`: close at the current price (reason `manual`); a

@@ -18,6 +18,7 @@ pub mod side;
 pub mod signal;
 pub mod stats;
 pub mod trading;
+pub mod venue;
 
 pub use answer::SignalAnswer;
 pub use client_oid::{ClientOid, DB_TAG_KEY, Leg};
@@ -32,6 +33,10 @@ pub use rust_decimal::Decimal;
 pub use side::Side;
 pub use signal::{Signal, SignalDefaults};
 pub use trading::{TradingMode, TradingState};
+pub use venue::{
+    Doubt, LomsHolding, ReconcileAction, ReconcileOutcome, ReconcileRequest, VenueHolding,
+    VenueView,
+};
 
 /// Timestamps are UTC everywhere.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

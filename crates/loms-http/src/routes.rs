@@ -64,6 +64,8 @@ enum Endpoint {
     GetPrice,
     PinPrice,
     UnpinPrice,
+    Venue,
+    Reconcile,
 }
 
 /// Every route the server answers: method, path template (`{name}` stands for one
@@ -90,6 +92,8 @@ const ROUTES: &[(&str, &str, Endpoint)] = &[
     ("GET", "/market/price", Endpoint::GetPrice),
     ("POST", "/market/price/{price}", Endpoint::PinPrice),
     ("DELETE", "/market/price", Endpoint::UnpinPrice),
+    ("GET", "/venue", Endpoint::Venue),
+    ("POST", "/venue/reconcile", Endpoint::Reconcile),
 ];
 
 /// Every route as (method, path template), e.g. `("GET", "/positions/{id}")`.
@@ -224,6 +228,24 @@ where
             market_price(oms, &q, Some(Some(p)))
         }
         Endpoint::UnpinPrice => market_price(oms, &q, Some(None)),
+        Endpoint::Venue => ok(&oms.venue_view().await?),
+        Endpoint::Reconcile => {
+            let v = body_json(req).await?;
+            let bad =
+                |d: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", d);
+            let mut r: loms_domain::ReconcileRequest = serde_json::from_value(v).map_err(|e| {
+                bad(format!(
+                    "expected {{\"symbol\": \"ETHUSDT\", \"action\": \"adopt\" or \"close\", \"qty\": \
+                     (close only), \"by\": (optional)}}: {e}"
+                ))
+            })?;
+            r.symbol =
+                loms_domain::signal::parse_symbol(&r.symbol).map_err(|e| bad(e.to_string()))?;
+            match oms.reconcile(r).await {
+                Err(OmsError::Invalid(d)) => Err(bad(d)),
+                r => ok(&r?),
+            }
+        }
     }
 }
 

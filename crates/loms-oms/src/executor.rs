@@ -63,9 +63,9 @@ pub(crate) enum Job {
         /// Every LOMS position is compared ([`venue_check::run`]).
         full: bool,
     },
-    /// Reconcile every position with the venue (RECONCILE_INTERVAL_SEC), then again
-    /// after the interval.
-    Reconcile,
+    /// Reconcile every position with the venue; `again`: then again after
+    /// RECONCILE_INTERVAL_SEC (the periodic one; an operator's action asks once).
+    Reconcile { again: bool },
     /// A worker stops.
     Stop,
 }
@@ -131,7 +131,7 @@ impl Executor {
                 .spawn(move || w.run())
                 .map_err(spawn_err)?;
         }
-        let _ = later.send((Instant::now() + reconcile, Job::Reconcile));
+        let _ = later.send((Instant::now() + reconcile, Job::Reconcile { again: true }));
         let (to_jobs, stop) = (jobs.clone(), stopping.clone());
         std::thread::Builder::new()
             .name("loms-exec-timer".into())
@@ -290,7 +290,7 @@ impl Worker {
                     });
                 }
             }
-            Job::Reconcile => {
+            Job::Reconcile { again } => {
                 let (reply, rx) = oneshot::channel();
                 if self.writer.send(Cmd::Watched { reply }).is_err() {
                     return;
@@ -298,10 +298,11 @@ impl Worker {
                 if let Ok((watched, busy)) = rx.blocking_recv() {
                     self.check(&watched, &busy, (RECONCILE.into(), true));
                 }
-                if !self.stopping.load(Ordering::Acquire) {
-                    let _ = self
-                        .later
-                        .send((Instant::now() + self.reconcile, Job::Reconcile));
+                if again && !self.stopping.load(Ordering::Acquire) {
+                    let _ = self.later.send((
+                        Instant::now() + self.reconcile,
+                        Job::Reconcile { again: true },
+                    ));
                 }
             }
             Job::Stop => {}

@@ -43,6 +43,7 @@ pub mod order;
 mod position_orders;
 mod publish;
 mod readers;
+mod reconcile;
 pub mod replay;
 mod seen;
 pub mod stats;

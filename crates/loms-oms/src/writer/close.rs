@@ -88,15 +88,7 @@ fn send_exit(
     reason: CloseReason,
     now: Timestamp,
 ) -> Result<SentExit, OmsError> {
-    let mut n = exits_done + 1;
-    let leg = loop {
-        let oid =
-            ClientOid::derive(&ctx.oid_tag, pos.id, Leg::Exit(n)).map_err(OmsError::Storage)?;
-        if tx.order_by_client_oid(oid.as_str())?.is_none() {
-            break Leg::Exit(n);
-        }
-        n += 1;
-    };
+    let (_, leg) = unused_exit(ctx, tx, pos.id, exits_done)?;
     let order = exit_order(ctx, (pos, leg, qty), tick, now)?;
     execute::store_pending(tx, (pos, pos.id), &order, "market", Some(reason))?;
     Ok(SentExit {
@@ -107,6 +99,24 @@ fn send_exit(
             settled: None,
         },
     })
+}
+
+/// The first exit leg of position `id` after `exits_done` that no stored order uses (a
+/// refused exit keeps its client id), with its client order id.
+pub(super) fn unused_exit(
+    ctx: &Ctx,
+    tx: &Tx<'_>,
+    id: i64,
+    exits_done: u32,
+) -> Result<(ClientOid, Leg), OmsError> {
+    let mut n = exits_done + 1;
+    loop {
+        let oid = ClientOid::derive(&ctx.oid_tag, id, Leg::Exit(n)).map_err(OmsError::Storage)?;
+        if tx.order_by_client_oid(oid.as_str())?.is_none() {
+            return Ok((oid, Leg::Exit(n)));
+        }
+        n += 1;
+    }
 }
 
 /// Close the whole (remaining) position through the execution client: paper at once,

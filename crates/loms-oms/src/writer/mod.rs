@@ -18,6 +18,7 @@
 //! at once ([`close_all`]). Every command is a [`Write`]; [`handle`] sends each to its
 //! module, so a new kind of command is a new variant, a new arm and a new module.
 
+mod adopt;
 mod batch;
 mod close;
 mod close_all;
@@ -97,6 +98,19 @@ pub(crate) enum Write {
         /// The report says only that the venue has no such order.
         not_found: bool,
         reply: Reply<Settled>,
+    },
+    /// An operator adopts a venue position LOMS does not hold (live).
+    Adopt {
+        holding: Box<loms_domain::VenueHolding>,
+        by: String,
+        reply: Reply<Position>,
+    },
+    /// An operator closes in LOMS a position the venue does not hold, at `price` (live).
+    Forget {
+        id: i64,
+        price: Decimal,
+        by: String,
+        reply: Reply<Position>,
     },
     /// Set (`why`) or clear a doubt about the venue (live).
     Doubt {
@@ -266,6 +280,8 @@ fn refuse(w: Write, e: &str, now: Timestamp) -> Option<String> {
         Write::Execution { reply, .. } => finish(reply, err(e)),
         Write::VenueCheck { reply, .. } => finish(reply, err(e)),
         Write::Doubt { reply, .. } => finish(reply, err(e)),
+        Write::Adopt { reply, .. } => finish(reply, err(e)),
+        Write::Forget { reply, .. } => finish(reply, err(e)),
         Write::Close { reply, .. } => finish(reply, err(e)),
         Write::Pass { reply, .. } => finish(reply, err(e)),
         Write::CloseAll { reply, .. } => finish(reply, err(e)),
@@ -387,6 +403,21 @@ fn handle(
             reply,
         } => {
             let r = report::on_report(ctx, book, tx, report, not_found, now, events);
+            let bad = failed(&r);
+            (Some(finish(reply, r)), bad)
+        }
+        Write::Adopt { holding, by, reply } => {
+            let r = adopt::on_adopt(ctx, book, tx, (&holding, &by), now, events);
+            let bad = failed(&r);
+            (Some(finish(reply, r)), bad)
+        }
+        Write::Forget {
+            id,
+            price,
+            by,
+            reply,
+        } => {
+            let r = adopt::on_forget(ctx, book, tx, (id, price, &by), now, events);
             let bad = failed(&r);
             (Some(finish(reply, r)), bad)
         }

@@ -262,14 +262,7 @@ fn venue_closed(
         return Ok(());
     };
     let pos = o.to_position();
-    let mut n = o.exits + 1;
-    let oid = loop {
-        let oid = ClientOid::derive(&ctx.oid_tag, id, Leg::Exit(n)).map_err(OmsError::Storage)?;
-        if tx.order_by_client_oid(oid.as_str())?.is_none() {
-            break oid;
-        }
-        n += 1;
-    };
+    let (oid, _) = super::close::unused_exit(ctx, tx, id, o.exits)?;
     let venue_order = trades.first().map(|(o, _)| o.clone());
     tx.insert_order(&NewOrder {
         symbol: &pos.symbol,
