@@ -2,10 +2,11 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use loms_domain::Decimal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// LOMS operators' control: kill switch, panic close, backup, prune, CSV export.
+/// LOMS operators' control: kill switch, panic close, live reconcile, backup, prune, CSV export.
 ///
 /// Reads the same settings as loms-server: pass the same --profile / --env-file
 /// (or run it from the service's folder). Exit codes: 0 done, 1 failed (the message
@@ -57,8 +58,20 @@ pub(crate) enum Command {
         #[command(subcommand)]
         action: KillAction,
     },
-    /// Kill switch on, close every open position, verify none is left (retries once).
-    Panic,
+    /// Stop trading and close everything. Paper: kill switch on, close every open
+    /// position, verify none is left (retries once). Live: entries off and flatten
+    /// (reduce-only exits), then ask the venue until it reports flat, or say exactly
+    /// what is still open at the deadline.
+    Panic {
+        /// Live: seconds to wait for the venue to report flat (1 to 600).
+        #[arg(long, value_name = "SECONDS", default_value_t = 60,
+              value_parser = clap::value_parser!(u64).range(1..=600))]
+        deadline: u64,
+    },
+    /// Live: the venue's positions next to LOMS's, the doubts holding entries, and the
+    /// command that settles each difference (exit 0: no doubt, 1: doubts). With
+    /// --adopt or --close: settle one difference on the operator's word (audited).
+    Reconcile(ReconcileArgs),
     /// Online backup of the database (verified) and a gzip copy of the audit log into BACKUP_DIR.
     Backup,
     /// Delete dated backups older than RETENTION_DAYS (the newest set is always kept).
@@ -79,6 +92,25 @@ pub(crate) enum Command {
         #[arg(long, value_name = "TIME", value_parser = parse_since)]
         since: Option<DateTime<Utc>>,
     },
+}
+
+/// `reconcile`: show, or settle one symbol.
+#[derive(Debug, Args)]
+pub(crate) struct ReconcileArgs {
+    /// Take the venue's word on SYMBOL: a venue position LOMS does not hold becomes a
+    /// LOMS position; a LOMS position the venue does not hold is closed in LOMS (no order).
+    #[arg(long, value_name = "SYMBOL", conflicts_with = "close")]
+    pub(crate) adopt: Option<String>,
+    /// Close at the venue, reduce-only, the part of SYMBOL's position LOMS does not own
+    /// (needs --qty, exactly as `loms-ctl reconcile` shows it).
+    #[arg(long, value_name = "SYMBOL", requires = "qty")]
+    pub(crate) close: Option<String>,
+    /// With --close: the size to close, as shown (a repeated command is refused).
+    #[arg(long, value_name = "QTY", requires = "close", value_parser = parse_qty)]
+    pub(crate) qty: Option<Decimal>,
+    /// Who says so, recorded in the audit log (default: $USER).
+    #[arg(long, value_name = "NAME", value_parser = parse_by)]
+    pub(crate) by: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +165,22 @@ fn parse_url(s: &str) -> Result<String, String> {
         .ok_or_else(|| format!("expected http://HOST:PORT (e.g. http://127.0.0.1:8000), got {s:?}"))
 }
 
+fn parse_qty(s: &str) -> Result<Decimal, String> {
+    s.trim()
+        .parse::<Decimal>()
+        .ok()
+        .filter(|q| *q > Decimal::ZERO)
+        .ok_or_else(|| format!("expected a size above 0 like 0.002, got {s:?}"))
+}
+
+fn parse_by(s: &str) -> Result<String, String> {
+    let t = s.trim();
+    if t.is_empty() || t.chars().count() > 64 || t.chars().any(char::is_control) {
+        return Err(format!("expected a name of 1 to 64 characters, got {s:?}"));
+    }
+    Ok(t.to_string())
+}
+
 fn parse_since(s: &str) -> Result<DateTime<Utc>, String> {
     let t = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
@@ -183,6 +231,44 @@ mod tests {
         );
         assert!(loms_config::parse_override("RETENTION_DAYS").is_err());
         assert!(loms_config::parse_override("=7").is_err());
+    }
+
+    #[test]
+    fn reconcile_takes_one_action() {
+        let p = |a: &[&str]| Cli::try_parse_from(a.iter().copied());
+        assert!(p(&["loms-ctl", "reconcile"]).is_ok());
+        assert!(p(&["loms-ctl", "reconcile", "--adopt", "BTCUSDT"]).is_ok());
+        assert!(
+            p(&[
+                "loms-ctl",
+                "reconcile",
+                "--close",
+                "BTCUSDT",
+                "--qty",
+                "0.002"
+            ])
+            .is_ok()
+        );
+        for bad in [
+            &["loms-ctl", "reconcile", "--close", "BTCUSDT"][..],
+            &["loms-ctl", "reconcile", "--qty", "1"],
+            &[
+                "loms-ctl",
+                "reconcile",
+                "--adopt",
+                "A",
+                "--close",
+                "A",
+                "--qty",
+                "1",
+            ],
+            &["loms-ctl", "reconcile", "--close", "A", "--qty", "0"],
+            &["loms-ctl", "reconcile", "--close", "A", "--qty", "x"],
+            &["loms-ctl", "reconcile", "--adopt", "A", "--by", ""],
+            &["loms-ctl", "panic", "--deadline", "0"],
+        ] {
+            assert!(p(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -65,6 +65,11 @@ impl Api {
         self.client.has_token()
     }
 
+    /// The typed client, with `timeout` for each call.
+    pub(crate) fn client(&self, timeout: Duration) -> Client {
+        self.client.clone().with_timeout(timeout)
+    }
+
     /// `GET path` within `timeout`.
     pub(crate) fn get(&self, path: &str, timeout: Duration) -> Result<Value, CallError> {
         let client = self.client.clone().with_timeout(timeout);

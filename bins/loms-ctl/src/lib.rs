@@ -1,7 +1,9 @@
 //! `loms-ctl`: the operators' control of LOMS.
 //!
 //! * `kill on|off|status` — the runtime kill switch (`/admin/oms`),
-//! * `panic` — kill switch on, close every position, verify none is open,
+//! * `panic` — kill switch on, close every position, verify none is open (live: flatten,
+//!   then ask the venue until it reports flat),
+//! * `reconcile` — live: the venue next to LOMS, and adopt/close on the operator's word,
 //! * `backup` — online SQLite backup plus a gzip copy of the audit log,
 //! * `prune` — delete dated backups older than `RETENTION_DAYS`,
 //! * `export` — positions as CSV, straight from the database (works with the server down).
@@ -20,8 +22,11 @@ mod export;
 mod http;
 mod kill;
 mod panic_close;
+mod panic_live;
 mod prune;
+mod reconcile;
 mod settings;
+mod venue_show;
 
 use chrono::{DateTime, Utc};
 use clap::Parser;
@@ -29,6 +34,7 @@ use cli::{Cli, Command, KillAction};
 use std::ffi::OsString;
 use std::fmt;
 use std::io::Write;
+use std::time::Duration;
 
 /// Exit code: the command did what it was asked.
 pub const EXIT_OK: u8 = 0;
@@ -119,7 +125,7 @@ where
     };
     let stop_advice = matches!(
         cli.command,
-        Command::Panic
+        Command::Panic { .. }
             | Command::Kill {
                 action: KillAction::On { .. }
             }
@@ -157,7 +163,23 @@ fn dispatch(cli: Cli, ctx: &Ctx, out: &mut dyn Write, err: &mut dyn Write) -> an
             KillAction::Off => kill::set(&api(), "active", out),
             KillAction::Status => kill::status(&api(), out),
         },
-        Command::Panic => Ok(panic_close::run(&api(), out, err)),
+        Command::Panic { deadline } => {
+            let api = api();
+            Ok(match broker(&api) {
+                Broker::Live => panic_live::run(&api, Duration::from_secs(deadline), out, err),
+                Broker::Paper => panic_close::run(&api, 0, out, err),
+                Broker::Silent => panic_close::run(&api, 1, out, err),
+            })
+        }
+        Command::Reconcile(a) => {
+            let ask = match (a.adopt, a.close, a.qty) {
+                (Some(s), _, _) => reconcile::Ask::Adopt(s),
+                (None, Some(s), Some(q)) => reconcile::Ask::Close(s, q),
+                _ => reconcile::Ask::Show,
+            };
+            let by = a.by.unwrap_or_else(|| operator(&ctx.env));
+            reconcile::run(&api(), ask, &by, out, err)
+        }
         Command::Backup => backup::run(&settings, ctx.now.date_naive(), out, err),
         Command::Prune { dry_run } => prune::run(&settings, ctx.now.date_naive(), dry_run, out),
         Command::Export {
@@ -166,6 +188,36 @@ fn dispatch(cli: Cli, ctx: &Ctx, out: &mut dyn Write, err: &mut dyn Write) -> an
             since,
         } => export::run(&settings, file.as_deref(), status, since, out, err),
     }
+}
+
+/// What the first look at `/health` says about the server.
+enum Broker {
+    /// `broker_mode: live`.
+    Live,
+    /// Paper, an older server without the field, or a refusal: the paper procedure.
+    Paper,
+    /// No answer in time: the paper procedure, counting this silence.
+    Silent,
+}
+
+/// Whether the server trades live (`/health` says `broker_mode: live`). When it cannot
+/// be asked, the paper procedure runs: it is the one that copes with a silent server.
+fn broker(api: &http::Api) -> Broker {
+    match api.get("/health", panic_close::PEEK_TIMEOUT.min(api.timeout())) {
+        Ok(v) if v.get("broker_mode").and_then(|m| m.as_str()) == Some("live") => Broker::Live,
+        Err(http::CallError::Timeout(_)) => Broker::Silent,
+        _ => Broker::Paper,
+    }
+}
+
+/// Who runs the command: `$USER`, else `loms-ctl`.
+fn operator(env: &[(String, String)]) -> String {
+    env.iter()
+        .find(|(k, v)| k == "USER" && !v.trim().is_empty())
+        .map_or_else(
+            || "loms-ctl".to_string(),
+            |(_, v)| v.trim().chars().take(64).collect(),
+        )
 }
 
 /// What to do when the server cannot be told to stop trading.

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 /// The most the whole procedure may take.
 pub(crate) const BUDGET: Duration = Duration::from_secs(40);
 /// The most the first look at the current mode may take (it is only a courtesy).
-const PEEK_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const PEEK_TIMEOUT: Duration = Duration::from_secs(5);
 /// Below this much time left, a call is not started.
 const MIN_CALL: Duration = Duration::from_millis(500);
 
@@ -102,13 +102,15 @@ impl Run<'_> {
 }
 
 /// Run the procedure; returns the exit code. The last line of `out` is
-/// `PANIC COMPLETE: ...` (exit 0) or `PANIC INCOMPLETE: ...`.
-pub(crate) fn run(api: &Api, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+/// `PANIC COMPLETE: ...` (exit 0) or `PANIC INCOMPLETE: ...`. `silent` counts the
+/// calls just before that got no answer (the look at `/health` that chose this
+/// procedure), so a silent server is given up on as quickly as without that look.
+pub(crate) fn run(api: &Api, silent: u32, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let mut r = Run {
         api,
         started: Instant::now(),
         answered: false,
-        silent_in_a_row: 0,
+        silent_in_a_row: silent,
     };
     say!(
         out,

@@ -7,5 +7,6 @@ mod errors;
 mod export;
 mod harness;
 mod kill;
+mod live;
 mod panic;
 mod prune;

@@ -72,6 +72,11 @@ fn panic_leaves_a_stricter_mode_in_force() {
     assert_eq!(srv.open_count(), 0);
 }
 
+/// The first call of `panic`: which procedure (paper here).
+fn paper_health() -> crate::harness::Step {
+    ("GET /health", Some((200, json!({"broker_mode": "paper"}))))
+}
+
 fn trading(mode: &str) -> serde_json::Value {
     json!({"trading": {"mode": mode, "since": "2026-11-25T10:00:00Z", "set_by": "cli"}, "oms_enabled": false})
 }
@@ -79,6 +84,7 @@ fn trading(mode: &str) -> serde_json::Value {
 #[test]
 fn panic_retries_close_all_once_when_positions_remain() {
     let (addr, server) = fake_server(vec![
+        paper_health(),
         (
             "GET /admin/oms",
             Some((
@@ -113,7 +119,7 @@ fn panic_retries_close_all_once_when_positions_remain() {
     let dir = tempfile::tempdir().unwrap();
     let env = vec![("LOMS_BIND".to_string(), addr.to_string())];
     let o = crate::harness::ctl_in(dir.path(), &env, &["panic"]);
-    assert_eq!(server.join().unwrap().len(), 6);
+    assert_eq!(server.join().unwrap().len(), 7);
     assert_eq!(o.code, 0, "{}", o.all());
     for line in [
         "FAIL step 2/3 close all positions: 1 closed, 1 failed",
@@ -137,6 +143,7 @@ fn panic_that_cannot_close_everything_lists_the_ids_and_exits_1() {
                    {"position_id": 9, "symbol": "B", "error": "no price"}]});
     let open = json!([{"id": 5, "symbol": "A"}, {"id": 9, "symbol": "B"}]);
     let (addr, server) = fake_server(vec![
+        paper_health(),
         ("GET /admin/oms", Some((200, json!({"mode": "active"})))),
         ("POST /admin/oms", Some((200, trading("entries_off")))),
         ("POST /admin/close-all", Some((200, stubborn.clone()))),
@@ -161,7 +168,8 @@ fn panic_that_cannot_close_everything_lists_the_ids_and_exits_1() {
 
 #[test]
 fn panic_against_a_server_that_does_not_answer_gives_up_quickly_with_the_fallback() {
-    let (addr, server) = fake_server(vec![("GET /admin/oms", None), ("POST /admin/oms", None)]);
+    // The look at /health gets no answer, then the mode: given up on after two.
+    let (addr, server) = fake_server(vec![("GET /health", None), ("GET /admin/oms", None)]);
     let dir = tempfile::tempdir().unwrap();
     let env = vec![("LOMS_BIND".to_string(), addr.to_string())];
     let started = Instant::now();
