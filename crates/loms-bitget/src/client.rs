@@ -22,6 +22,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod history;
+mod open_orders;
+
+pub use open_orders::OpenOrder;
 
 pub use history::MAX_FILLS_WINDOW_MS;
 

@@ -300,6 +300,16 @@ impl ExecutionClient for BitgetExecution {
         self.closes_since(symbol, side, since)
     }
 
+    fn open_orders(&self) -> Result<Vec<(String, String, String)>, ExecError> {
+        Ok(self
+            .client
+            .open_orders()
+            .map_err(unavailable)?
+            .into_iter()
+            .map(|o| (o.symbol, o.client_oid, o.order_id))
+            .collect())
+    }
+
     fn positions(&self) -> Result<Vec<VenuePosition>, ExecError> {
         Ok(self
             .client

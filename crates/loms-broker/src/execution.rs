@@ -199,6 +199,15 @@ pub trait ExecutionClient: Send + Sync + Debug {
     /// [`ExecError`].
     fn positions(&self) -> Result<Vec<VenuePosition>, ExecError>;
 
+    /// The orders working at the venue (LOMS sends only market orders, which never
+    /// rest): `(symbol, client id, venue id)` of each.
+    ///
+    /// # Errors
+    /// [`ExecError`]; [`ExecError::NotSupported`] by default.
+    fn open_orders(&self) -> Result<Vec<(String, String, String)>, ExecError> {
+        Err(ExecError::NotSupported(self.venue()))
+    }
+
     /// The trades on `symbol` since `since` that reduced a `side` position and were not
     /// sent by LOMS (a venue-side stop or take-profit that fired), oldest first, with
     /// the venue's order id of each.

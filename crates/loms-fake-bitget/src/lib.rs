@@ -221,6 +221,24 @@ impl FakeBitget {
             .insert(symbol.to_string(), mode.to_string());
     }
 
+    /// A limit order resting at the venue, as if placed in the app: `orders-pending`
+    /// lists it (in the venue's shape) until the fake is dropped.
+    pub fn add_resting_order(&self, symbol: &str, client_oid: &str, side: &str, size: &str) {
+        let mut s = lock(&self.state);
+        s.next_id += 1;
+        let order_id = s.next_id.to_string();
+        let now = s.now_ms().to_string();
+        s.resting.push(serde_json::json!({
+            "symbol": symbol, "size": size, "orderId": order_id, "clientOid": client_oid,
+            "baseVolume": "0", "fee": "0", "price": "1000", "priceAvg": "", "status": "live",
+            "side": side, "force": "gtc", "totalProfits": "0", "posSide": "net",
+            "marginCoin": "USDT", "quoteVolume": "0", "leverage": "1", "marginMode": "isolated",
+            "reduceOnly": "NO", "enterPointSource": "WEB", "tradeSide": "", "posMode": "one_way_mode",
+            "orderType": "limit", "orderSource": "normal", "presetStopSurplusPrice": "",
+            "presetStopLossPrice": "", "cTime": now, "uTime": now
+        }));
+    }
+
     /// The account's position mode.
     pub fn pos_mode(&self) -> String {
         lock(&self.state).pos_mode.clone()

@@ -86,6 +86,11 @@ pub(crate) fn route(req: &Seen, s: &mut State) -> (u16, String) {
     };
     match (req.method.as_str(), req.path.as_str()) {
         ("POST", PLACE) => place(s, &body),
+        // Empty: `entrustedList` is null, as the venue answers.
+        ("GET", "/api/v2/mix/order/orders-pending") => {
+            let list = (!s.resting.is_empty()).then(|| s.resting.clone());
+            envelope(now, json!({"entrustedList": list, "endId": null}))
+        }
         ("GET", "/api/v2/mix/order/detail") => {
             // Either id; orderId wins when both are given.
             let (oid, coid) = (param("orderId"), param("clientOid"));

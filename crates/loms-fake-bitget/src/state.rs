@@ -186,6 +186,8 @@ pub(crate) struct State {
     pub(crate) pos_mode: String,
     /// Margin mode by symbol, as set (absent: `isolated`).
     pub(crate) margin_modes: HashMap<String, String>,
+    /// Orders resting at the venue (`orders-pending` entries), placed as if in the app.
+    pub(crate) resting: Vec<serde_json::Value>,
     pub(crate) authorities: Vec<String>,
     pub(crate) user_id: String,
     pub(crate) parent_id: u64,
@@ -197,6 +199,7 @@ impl State {
             clock: VenueClock::Fixed(NOW_MS),
             demo: false,
             latency: Duration::ZERO,
+            resting: Vec::new(),
             marks: BTreeMap::new(),
             contracts: contracts(),
             balance: Decimal::from(108),

@@ -97,6 +97,9 @@ pub(crate) fn run(
             ))),
         }
     }
+    if full {
+        working_orders(client, busy, &mut found)?;
+    }
     for v in venue.iter().filter(|_| full) {
         let ours = groups.contains_key(&(v.symbol.as_str(), v.side));
         if !ours && !busy.contains(&v.symbol) {
@@ -110,4 +113,35 @@ pub(crate) fn run(
         }
     }
     Ok(found)
+}
+
+/// Orders working at the venue that LOMS did not place: LOMS sends only market orders,
+/// which never rest, so any other is someone else's (its own in flight are on a `busy`
+/// symbol or carry a LOMS client id). A venue that cannot list them is not compared.
+fn working_orders(
+    client: &dyn ExecutionClient,
+    busy: &[String],
+    found: &mut Found,
+) -> Result<(), ExecError> {
+    let orders = match client.open_orders() {
+        Err(ExecError::NotSupported(_)) => return Ok(()),
+        other => other?,
+    };
+    for (symbol, client_oid, order_id) in orders {
+        let ours = loms_domain::ClientOid::parse(&client_oid)
+            .ok()
+            .and_then(|c| c.leg())
+            .is_some();
+        if ours || busy.contains(&symbol) {
+            continue;
+        }
+        found.mismatches.push((
+            format!("{VENUE_PREFIX}order:{order_id}"),
+            format!(
+                "the venue holds a working order {order_id} ({client_oid}) on {symbol} that LOMS \
+                 did not place: cancel it at the venue"
+            ),
+        ));
+    }
+    Ok(())
 }

@@ -143,3 +143,26 @@ fn a_slow_venue_applies_then_answers_late_and_serves_many_at_once() {
     assert_eq!(venue.placed_orders().len(), 16);
     assert_eq!(venue.orders().len(), 16);
 }
+
+#[test]
+fn the_working_orders_are_listed_and_none_is_an_empty_list() {
+    let venue = FakeBitget::start();
+    let c = super::client(&venue);
+    assert_eq!(c.open_orders().unwrap(), Vec::new(), "entrustedList null");
+    venue.add_resting_order("ETHUSDT", "app-123", "buy", "0.02");
+    let orders = c.open_orders().unwrap();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        (
+            orders[0].symbol.as_str(),
+            orders[0].client_oid.as_str(),
+            orders[0].side.as_str()
+        ),
+        ("ETHUSDT", "app-123", "buy")
+    );
+    assert_eq!(orders[0].size, rust_decimal::dec!(0.02));
+    let seen = venue.seen();
+    let last = seen.last().unwrap();
+    assert_eq!(last.path, "/api/v2/mix/order/orders-pending");
+    assert!(last.signed());
+}

@@ -31,6 +31,21 @@ async fn venue_detail(oms: &Oms) -> (bool, String) {
     (c.ok, c.detail)
 }
 
+/// The venue check fails naming `words`, and a signal is held for it.
+async fn doubted_and_held(oms: &Oms, words: &[&str]) {
+    until("the difference is seen", async || {
+        !venue_detail(oms).await.0
+    })
+    .await;
+    let (_, why) = venue_detail(oms).await;
+    assert!(words.iter().all(|w| why.contains(w)), "{why}");
+    let a = oms
+        .handle_signal(&signal("held", "0.001"), None)
+        .await
+        .unwrap();
+    assert_eq!(a.risk_scope.as_deref(), Some("venue"), "{a:?}");
+}
+
 /// Place an order at the venue as someone else would (the Bitget app): a long, or
 /// (`reduce_only`) an exit of one.
 fn by_hand(v: &FakeBitget, symbol: &str, qty: &str) {
@@ -82,20 +97,7 @@ async fn a_position_loms_did_not_open_holds_entries_until_it_is_gone() {
     let v = venue();
     let oms = quick(dir.path(), &v);
     by_hand(&v, "ETHUSDT", "0.01");
-    until("the venue's extra position is seen", async || {
-        !venue_detail(&oms).await.0
-    })
-    .await;
-    let (_, why) = venue_detail(&oms).await;
-    assert!(
-        why.contains("ETHUSDT") && why.contains("did not open"),
-        "{why}"
-    );
-    let a = oms
-        .handle_signal(&signal("s1", "0.001"), None)
-        .await
-        .unwrap();
-    assert_eq!(a.risk_scope.as_deref(), Some("venue"), "{a:?}");
+    doubted_and_held(&oms, &["ETHUSDT", "did not open"]).await;
     assert!(
         v.placed_orders().len() == 1,
         "nothing sent for the held signal"
@@ -247,5 +249,15 @@ async fn paper_mode_has_no_venue_to_show_or_reconcile() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("paper"), "{e}");
+    oms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_order_working_at_the_venue_that_loms_did_not_place_holds_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = venue();
+    let oms = quick(dir.path(), &v);
+    v.add_resting_order("ETHUSDT", "app-1", "buy", "0.02");
+    doubted_and_held(&oms, &["working order", "app-1"]).await;
     oms.shutdown().await;
 }
