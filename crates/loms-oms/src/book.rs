@@ -283,6 +283,21 @@ impl Book {
         (watched, busy)
     }
 
+    /// Whether the open positions on `symbol` are exactly `ids`, none with an order
+    /// working (a venue comparison made from `ids` still describes them).
+    pub(crate) fn same_on(&self, symbol: &str, ids: &[i64]) -> bool {
+        let mut now: Vec<i64> = Vec::new();
+        for o in self.open.values().filter(|o| *o.symbol == *symbol) {
+            if o.working.is_some() {
+                return false;
+            }
+            now.push(o.id);
+        }
+        let mut then = ids.to_vec();
+        then.sort_unstable();
+        now == then
+    }
+
     /// Mark the orders of `orders` (unresolved, as stored) that work on an open position.
     pub(crate) fn mark_working(&mut self, orders: &[loms_storage::OrderRow]) {
         for o in orders {

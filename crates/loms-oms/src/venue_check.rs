@@ -29,8 +29,10 @@ pub(crate) struct Found {
     /// Positions the venue closed by itself, with the trades that did (and their
     /// venue order ids).
     pub(crate) closed: Vec<(i64, Vec<(String, ExecFill)>)>,
-    /// Differences nobody explains: (doubt key, why).
-    pub(crate) mismatches: Vec<(String, String)>,
+    /// Differences nobody explains: (doubt key, why, the symbol's LOMS positions as
+    /// compared — a difference on a symbol whose LOMS positions changed since is
+    /// dropped: the venue was asked about a state that no longer holds).
+    pub(crate) mismatches: Vec<(String, String, Option<(String, Vec<i64>)>)>,
     /// Every position was compared (start-up, reconciliation): every earlier doubt about
     /// a symbol that is not `busy` is cleared first.
     pub(crate) full: Option<Vec<String>>,
@@ -77,7 +79,14 @@ pub(crate) fn run(
         if held == lomsqty {
             continue;
         }
-        let mismatch = |why: String| (doubt_key(symbol), why);
+        let ids = ours.iter().map(|w| w.id).collect::<Vec<i64>>();
+        let mismatch = |why: String| {
+            (
+                doubt_key(symbol),
+                why,
+                Some((symbol.to_string(), ids.clone())),
+            )
+        };
         match (held.is_zero(), &ours[..]) {
             (true, [one]) => {
                 let trades = client.venue_closes(symbol, *side, one.since)?;
@@ -109,6 +118,7 @@ pub(crate) fn run(
                     "the venue holds a {} {} position of {} that LOMS did not open: check the venue",
                     v.side, v.symbol, v.qty
                 ),
+                Some((v.symbol.clone(), Vec::new())),
             ));
         }
     }
@@ -141,6 +151,7 @@ fn working_orders(
                 "the venue holds a working order {order_id} ({client_oid}) on {symbol} that LOMS \
                  did not place: cancel it at the venue"
             ),
+            None,
         ));
     }
     Ok(())

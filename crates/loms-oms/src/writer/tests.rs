@@ -294,3 +294,36 @@ fn after_a_failed_flush_every_write_is_refused_and_nothing_changes() {
     assert_eq!(w.store.count_open(None).unwrap(), 1, "nothing more stored");
     assert_eq!(w.book.trading.mode, TradingMode::Active);
 }
+
+/// A venue comparison made before LOMS opened (or sent) something on the symbol no
+/// longer describes it: its difference there is dropped; one that still does is kept.
+#[test]
+fn a_venue_difference_about_a_state_that_changed_since_is_dropped() {
+    let mut w = writer();
+    let p = order(&mut w).unwrap();
+    let check = |ids: Vec<i64>| {
+        let (reply, rx) = oneshot::channel();
+        let found = crate::venue_check::Found {
+            key: "venue:test".into(),
+            closed: Vec::new(),
+            mismatches: vec![(
+                "venue:BTCUSDT".into(),
+                "sizes differ".into(),
+                Some(("BTCUSDT".into(), ids)),
+            )],
+            full: None,
+        };
+        (Cmd::Write(Write::VenueCheck { found, reply }), rx)
+    };
+    let (stale, mut rx) = check(Vec::new());
+    w.process(vec![stale]);
+    rx.try_recv().unwrap().unwrap();
+    assert!(w.book.doubts.is_empty(), "{:?}", w.book.doubts);
+    let (current, mut rx) = check(vec![p.id]);
+    w.process(vec![current]);
+    rx.try_recv().unwrap().unwrap();
+    assert_eq!(
+        w.book.doubts.get("venue:BTCUSDT").map(String::as_str),
+        Some("sizes differ")
+    );
+}
