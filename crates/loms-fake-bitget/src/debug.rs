@@ -1,32 +1,41 @@
-//! Read-only routes of the fake itself (not Bitget's), for scripts that drive the
-//! `fake-bitget` binary from another process: what the venue holds. Unsigned, answered
-//! at once (no latency, no faults), not kept in the request log.
+//! Routes of the fake itself (not Bitget's), for scripts that drive the `fake-bitget`
+//! binary from another process: what the venue holds, and a price to move. Unsigned,
+//! answered at once (no latency, no faults), not kept in the request log.
 //!
 //! - `GET /fake/orders`: every order the venue accepted or made, oldest first, each in
 //!   the shape of Bitget's order detail (`clientOid`, `orderId`, `side`, `reduceOnly`,
 //!   `presetStopLossPrice`, `orderSource`, ...).
 //! - `GET /fake/positions`: the open positions, in the shape of `all-position` rows.
+//! - `POST /fake/mark?symbol=BTCUSDT&price=63000`: move a mark, as
+//!   [`crate::FakeBitget::set_mark`] does (market orders fill at it from now on, tickers
+//!   and candles show it); answers the new mark. The only route that changes anything.
 
 use crate::state::State;
-use crate::wire::{envelope, error};
+use crate::wire::{envelope, error, query_map};
 use crate::{Seen, shapes};
-use serde_json::Value;
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
 
 /// Every order, as JSON.
 pub(crate) const ORDERS: &str = "/fake/orders";
 /// The open positions, as JSON.
 pub(crate) const POSITIONS: &str = "/fake/positions";
+/// Move a mark (`POST`).
+pub(crate) const MARK: &str = "/fake/mark";
 
 /// Whether `path` is one of the fake's own routes.
 pub(crate) fn is_debug(path: &str) -> bool {
     path.starts_with("/fake/")
 }
 
-/// The answer to a debug route; nothing changes.
-pub(crate) fn route(req: &Seen, s: &State) -> (u16, String) {
+/// The answer to a debug route; only `POST /fake/mark` changes anything.
+pub(crate) fn route(req: &Seen, s: &mut State) -> (u16, String) {
     let now = s.now_ms();
+    if req.path == MARK {
+        return mark(req, s, now);
+    }
     if req.method != "GET" {
-        return error(now, 405, "40404", "the fake's own routes are GET only");
+        return error(now, 405, "40404", "this route of the fake is GET only");
     }
     match req.path.as_str() {
         ORDERS => envelope(now, s.orders.iter().map(shapes::detail).collect::<Value>()),
@@ -40,5 +49,42 @@ pub(crate) fn route(req: &Seen, s: &State) -> (u16, String) {
             envelope(now, rows)
         }
         _ => error(now, 404, "40404", "no such route of the fake"),
+    }
+}
+
+/// `POST /fake/mark?symbol=..&price=..`: set the mark; bad input changes nothing.
+fn mark(req: &Seen, s: &mut State, now: i64) -> (u16, String) {
+    if req.method != "POST" {
+        return error(now, 405, "40404", "this route of the fake is POST only");
+    }
+    let q = query_map(&req.query);
+    let symbol = q
+        .get("symbol")
+        .filter(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric()))
+        .map(|s| s.to_ascii_uppercase());
+    let price = q
+        .get("price")
+        .and_then(|p| p.parse::<Decimal>().ok())
+        .filter(|p| *p > Decimal::ZERO);
+    match (symbol, price) {
+        (Some(symbol), Some(price)) => {
+            s.set_mark(&symbol, price);
+            envelope(
+                now,
+                json!({"symbol": symbol, "markPrice": price.to_string()}),
+            )
+        }
+        (None, _) => error(
+            now,
+            400,
+            "40034",
+            "expected symbol=SYMBOL (letters and digits), e.g. symbol=BTCUSDT",
+        ),
+        (_, None) => error(
+            now,
+            400,
+            "40034",
+            "expected price=PRICE, a positive number, e.g. price=63000",
+        ),
     }
 }

@@ -73,7 +73,7 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
         return;
     };
     if debug::is_debug(&req.path) {
-        let (status, body) = debug::route(&req, &lock(state));
+        let (status, body) = debug::route(&req, &mut lock(state));
         respond(&mut stream, status, &body);
         return;
     }

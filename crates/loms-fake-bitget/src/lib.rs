@@ -28,7 +28,8 @@
 //!   [`FakeBitget::placed_orders`]); orders, positions and stops are readable
 //!   ([`FakeBitget::orders`], [`FakeBitget::positions`], [`FakeBitget::stop_loss`]);
 //!   from another process, `GET /fake/orders` and `GET /fake/positions` answer them as
-//!   JSON (the fake's own read-only routes, unsigned, not in the request log).
+//!   JSON, and `POST /fake/mark?symbol=..&price=..` moves a mark (the fake's own routes,
+//!   unsigned, not in the request log).
 //!
 //! Clients sign with [`KEY`], [`SECRET`] and [`PASSPHRASE`]. The `fake-bitget` binary
 //! serves one on a port for scripts (`fake-bitget --port 0 --latency-ms 300`).

@@ -318,3 +318,73 @@ fn the_debug_routes_list_orders_and_positions_without_changing_anything() {
     assert_eq!(venue.seen().len(), seen, "not in the request log");
     assert_eq!(venue.orders().len(), 2, "nothing changed");
 }
+
+/// `POST /fake/mark` moves a mark for a script in another process: the ticker shows it
+/// and a market order fills at it. Bad input is a 400 naming what is expected, and
+/// changes nothing; the route stays out of the request log.
+#[test]
+fn the_mark_route_moves_a_mark_and_refuses_bad_input() {
+    let venue = FakeBitget::start();
+    venue.set_mark("BTCUSDT", dec!(64000));
+    let agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    let post = |query: &str| -> (u16, Value) {
+        let mut r = agent
+            .post(&format!("{}/fake/mark?{query}", venue.base_url()))
+            .send("")
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_json().unwrap())
+    };
+    let seen = venue.seen().len();
+    for bad in [
+        "symbol=BTCUSDT",
+        "price=63000",
+        "symbol=BTCUSDT&price=0",
+        "symbol=BTCUSDT&price=-5",
+        "symbol=BTCUSDT&price=abc",
+        "symbol=BTC/USDT&price=63000",
+        "symbol=&price=63000",
+    ] {
+        let (st, body) = post(bad);
+        assert_eq!(st, 400, "{bad}: {body}");
+        assert!(body["msg"].as_str().unwrap().contains("expected"), "{body}");
+        assert_eq!(
+            venue.mark("BTCUSDT"),
+            Some(dec!(64000)),
+            "{bad} changed the mark"
+        );
+    }
+    let (st, body) = post("symbol=btcusdt&price=63000.5");
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(
+        body["data"],
+        json!({"symbol": "BTCUSDT", "markPrice": "63000.5"})
+    );
+    assert_eq!(venue.mark("BTCUSDT"), Some(dec!(63000.5)));
+    let mut r = agent
+        .get(&format!("{}/fake/mark", venue.base_url()))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let _: Value = r.body_mut().read_json().unwrap();
+    assert_eq!(venue.seen().len(), seen, "not in the request log");
+    let ticker = agent
+        .get(&format!(
+            "{}/api/v2/mix/market/ticker?symbol=BTCUSDT&productType=USDT-FUTURES",
+            venue.base_url()
+        ))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json::<Value>()
+        .unwrap();
+    assert_eq!(ticker["data"][0]["markPrice"], "63000.5", "{ticker}");
+    place(&venue, "m-1", "buy", "0.001", json!({}));
+    assert_eq!(
+        venue.orders()[0].price,
+        dec!(63000.5),
+        "fills at the new mark"
+    );
+}

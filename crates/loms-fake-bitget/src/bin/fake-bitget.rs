@@ -30,7 +30,8 @@ struct Args {
     /// Account balance, USDT.
     #[arg(long)]
     balance: Option<Decimal>,
-    /// A mark to set, `SYMBOL=PRICE` (repeatable), e.g. `BTCUSDT=64210`.
+    /// A mark to set, `SYMBOL=PRICE` (repeatable), e.g. `BTCUSDT=64210`; move it later
+    /// with `curl -X POST '<url>/fake/mark?symbol=BTCUSDT&price=63000'`.
     #[arg(long = "mark", value_parser = parse_mark)]
     marks: Vec<(String, Decimal)>,
 }
