@@ -29,13 +29,24 @@ pub(crate) struct Found {
     /// Positions the venue closed by itself, with the trades that did (and their
     /// venue order ids).
     pub(crate) closed: Vec<(i64, Vec<(String, ExecFill)>)>,
-    /// Differences nobody explains: (doubt key, why, the symbol's LOMS positions as
-    /// compared — a difference on a symbol whose LOMS positions changed since is
-    /// dropped: the venue was asked about a state that no longer holds).
-    pub(crate) mismatches: Vec<(String, String, Option<(String, Vec<i64>)>)>,
+    /// Differences nobody explains.
+    pub(crate) mismatches: Vec<Mismatch>,
     /// Every position was compared (start-up, reconciliation): every earlier doubt about
     /// a symbol that is not `busy` is cleared first.
     pub(crate) full: Option<Vec<String>>,
+}
+
+/// A difference nobody explains.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Mismatch {
+    /// Its doubt key.
+    pub(crate) key: String,
+    /// Why, and what to do.
+    pub(crate) why: String,
+    /// The symbol and its LOMS positions as compared: a difference on a symbol whose
+    /// LOMS positions changed since is dropped (the venue was asked about a state that
+    /// no longer holds).
+    pub(crate) compared: Option<(String, Vec<i64>)>,
 }
 
 /// What every doubt key about the venue's positions starts with.
@@ -80,12 +91,10 @@ pub(crate) fn run(
             continue;
         }
         let ids = ours.iter().map(|w| w.id).collect::<Vec<i64>>();
-        let mismatch = |why: String| {
-            (
-                doubt_key(symbol),
-                why,
-                Some((symbol.to_string(), ids.clone())),
-            )
+        let mismatch = |why: String| Mismatch {
+            key: doubt_key(symbol),
+            why,
+            compared: Some((symbol.to_string(), ids.clone())),
         };
         match (held.is_zero(), &ours[..]) {
             (true, [one]) => {
@@ -112,14 +121,14 @@ pub(crate) fn run(
     for v in venue.iter().filter(|_| full) {
         let ours = groups.contains_key(&(v.symbol.as_str(), v.side));
         if !ours && !busy.contains(&v.symbol) {
-            found.mismatches.push((
-                doubt_key(&v.symbol),
-                format!(
+            found.mismatches.push(Mismatch {
+                key: doubt_key(&v.symbol),
+                why: format!(
                     "the venue holds a {} {} position of {} that LOMS did not open: check the venue",
                     v.side, v.symbol, v.qty
                 ),
-                Some((v.symbol.clone(), Vec::new())),
-            ));
+                compared: Some((v.symbol.clone(), Vec::new())),
+            });
         }
     }
     Ok(found)
@@ -145,14 +154,14 @@ fn working_orders(
         if ours || busy.contains(&symbol) {
             continue;
         }
-        found.mismatches.push((
-            format!("{VENUE_PREFIX}order:{order_id}"),
-            format!(
+        found.mismatches.push(Mismatch {
+            key: format!("{VENUE_PREFIX}order:{order_id}"),
+            why: format!(
                 "the venue holds a working order {order_id} ({client_oid}) on {symbol} that LOMS \
                  did not place: cancel it at the venue"
             ),
-            None,
-        ));
+            compared: None,
+        });
     }
     Ok(())
 }

@@ -239,15 +239,15 @@ pub(super) fn on_venue_check(
     for (id, trades) in found.closed {
         venue_closed(ctx, book, tx, id, trades, now, events)?;
     }
-    for (key, why, compared) in found.mismatches {
-        if let Some((symbol, ids)) = compared
-            && !book.same_on(&symbol, &ids)
+    for m in found.mismatches {
+        if let Some((symbol, ids)) = &m.compared
+            && !book.same_on(symbol, ids)
         {
             // LOMS opened, closed or sent something there since: the next check decides.
             continue;
         }
-        events.push(Event::Log(format!("venue_mismatch {why}")));
-        book.doubts.insert(key, why);
+        events.push(Event::Log(format!("venue_mismatch {}", m.why)));
+        book.doubts.insert(m.key, m.why);
     }
     book.doubts.remove(&found.key);
     Ok(())

@@ -306,11 +306,11 @@ fn a_venue_difference_about_a_state_that_changed_since_is_dropped() {
         let found = crate::venue_check::Found {
             key: "venue:test".into(),
             closed: Vec::new(),
-            mismatches: vec![(
-                "venue:BTCUSDT".into(),
-                "sizes differ".into(),
-                Some(("BTCUSDT".into(), ids)),
-            )],
+            mismatches: vec![crate::venue_check::Mismatch {
+                key: "venue:BTCUSDT".into(),
+                why: "sizes differ".into(),
+                compared: Some(("BTCUSDT".into(), ids)),
+            }],
             full: None,
         };
         (Cmd::Write(Write::VenueCheck { found, reply }), rx)
