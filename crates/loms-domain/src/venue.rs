@@ -82,6 +82,7 @@ impl ReconcileAction {
 
 /// `POST /venue/reconcile`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ReconcileRequest {
     /// The symbol the difference is on.
     pub symbol: String,

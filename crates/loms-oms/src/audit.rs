@@ -206,14 +206,27 @@ impl AuditLog {
         key: Option<&str>,
         outcome: &Value,
     ) -> String {
+        Self::record_of("bounce_signal", ts, payload_json, key, outcome)
+    }
+
+    /// [`AuditLog::record`] of another kind of request (`type` is `kind`: replay reads
+    /// only `bounce_signal` records as signals).
+    pub fn record_of(
+        kind: &str,
+        ts: loms_domain::Timestamp,
+        payload_json: &str,
+        key: Option<&str>,
+        outcome: &Value,
+    ) -> String {
         let key = key.map_or(Value::Null, Value::from);
+        let kind = Value::from(kind);
         let ts = ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let mut line = String::with_capacity(payload_json.len() + 256);
         // Writing to a String cannot fail.
         let _ = write!(
             line,
             "{{\"idempotency_key\":{key},\"outcome\":{outcome},\"payload\":{payload_json},\
-             \"ts\":\"{ts}\",\"type\":\"bounce_signal\"}}"
+             \"ts\":\"{ts}\",\"type\":{kind}}}"
         );
         line
     }

@@ -410,11 +410,14 @@ impl Book {
             .or_default() += 1;
     }
 
-    /// Forget a position that was closed.
+    /// Forget a position that was closed (and a doubt about its venue stop).
     pub(crate) fn remove(&mut self, id: i64) {
         let Some(p) = self.open.remove(&id) else {
             return;
         };
+        if !self.doubts.is_empty() {
+            self.doubts.remove(&stop_doubt_key(id));
+        }
         if let Some(n) = self.open_by_symbol.get_mut(&p.symbol) {
             *n -= 1;
             if *n == 0 {
@@ -432,4 +435,9 @@ impl Book {
     pub(crate) fn symbols(&self) -> Vec<String> {
         self.open_by_symbol.keys().map(|s| s.to_string()).collect()
     }
+}
+
+/// The doubt key of a venue stop that could not be moved for position `id`.
+pub(crate) fn stop_doubt_key(id: i64) -> String {
+    format!("stop:{id}")
 }

@@ -254,7 +254,7 @@ impl Worker {
                 side,
                 stop,
             } => {
-                let key = format!("stop:{position_id}");
+                let key = crate::book::stop_doubt_key(position_id);
                 let why = match self.client.amend_stop(&symbol, side, stop) {
                     Ok(()) => {
                         log::info!("venue_stop_moved id={position_id} symbol={symbol} stop={stop}");
@@ -295,8 +295,19 @@ impl Worker {
                 if self.writer.send(Cmd::Watched { reply }).is_err() {
                     return;
                 }
-                if let Ok((watched, busy)) = rx.blocking_recv() {
-                    self.check(&watched, &busy, (RECONCILE.into(), true));
+                if let Ok((watched, busy)) = rx.blocking_recv()
+                    && !self.check(&watched, &busy, (RECONCILE.into(), true))
+                {
+                    // Fail closed: entries wait until a comparison succeeds again.
+                    let why = Some(
+                        "the venue's positions could not be compared with LOMS's (see the log); \
+                         retried every RECONCILE_INTERVAL_SEC"
+                            .to_string(),
+                    );
+                    let key = RECONCILE.to_string();
+                    if let Err(e) = self.ask(|reply| Write::Doubt { key, why, reply }) {
+                        log::error!("doubt_not_stored error={e}");
+                    }
                 }
                 if again && !self.stopping.load(Ordering::Acquire) {
                     let _ = self.later.send((

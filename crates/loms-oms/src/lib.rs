@@ -357,7 +357,12 @@ impl Oms {
     /// [`OmsError::Invalid`], [`OmsError::RiskBlocked`], [`OmsError::Storage`].
     pub async fn create_order(&self, body: &Value) -> Result<Position, OmsError> {
         let order = ManualOrder::from_json(body)?;
-        self.ask(|reply| Write::Order { order, reply }).await
+        // Live: the venue fills at the market; no price, nothing sent (503).
+        let tick = match &self.0.executor {
+            Some(_) => Some(Box::new(self.tick(&order.symbol).await?)),
+            None => None,
+        };
+        self.ask(|reply| Write::Order { order, tick, reply }).await
     }
 
     /// Current price of `symbol` from the price source, picked by PRICE_MODE.

@@ -92,7 +92,10 @@ impl Oms {
     /// [`OmsError::Broker`], [`OmsError::Storage`].
     pub async fn reconcile(&self, req: ReconcileRequest) -> Result<ReconcileOutcome, OmsError> {
         let executor = self.require_venue()?.clone();
-        let by = req.by.clone().unwrap_or_else(|| "operator".into());
+        let by = match &req.by {
+            None => "operator".to_string(),
+            Some(b) => loms_domain::signal::identifier("by", b, 64)?,
+        };
         let view = self.venue_view().await?;
         let venue = view.positions.iter().find(|v| v.symbol == req.symbol);
         let ours: Vec<&LomsHolding> = view
@@ -163,7 +166,8 @@ impl Oms {
             Err(e) => serde_json::json!({"status": "refused", "error": e.to_string(), "by": by}),
         };
         let payload = serde_json::to_string(&req).unwrap_or_default();
-        self.0.audit.append(&[AuditLog::record(
+        self.0.audit.append(&[AuditLog::record_of(
+            "venue_reconcile",
             self.0.deps.clock.now(),
             &payload,
             Some("reconcile"),

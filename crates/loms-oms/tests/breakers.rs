@@ -71,10 +71,15 @@ async fn a_loss_streak_switches_entries_off_until_an_operator_after_the_cooldown
         .await
         .unwrap_err();
     assert!(err.to_string().contains("LOSS_COOLDOWN_MIN"), "{err}");
-    // Stricter modes are always allowed.
+    // Stricter modes are always allowed, and do not end the cooldown.
     oms.set_trading(TradingMode::ReduceOnly, "ops")
         .await
         .unwrap();
+    let err = oms
+        .set_trading(TradingMode::Active, "ops")
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("LOSS_COOLDOWN_MIN"), "{err}");
     clock.advance(chrono::Duration::minutes(61));
     let (t, _) = oms.set_trading(TradingMode::Active, "ops").await.unwrap();
     assert_eq!(t.mode, TradingMode::Active);

@@ -122,6 +122,8 @@ pub(crate) enum Write {
     VenueCheck { found: Found, reply: Reply<()> },
     Order {
         order: ManualOrder,
+        /// Live: the market price it will fill at (`None`: paper, at its stated price).
+        tick: Option<Box<Tick>>,
         reply: Reply<Position>,
     },
     Close {
@@ -354,8 +356,8 @@ fn handle(
             let bad = failed(&r);
             (Some(finish(reply, r)), bad)
         }
-        Write::Order { order, reply } => {
-            let r = on_order(ctx, book, tx, &order, now, events);
+        Write::Order { order, tick, reply } => {
+            let r = on_order(ctx, book, tx, (&order, tick.as_deref()), now, events);
             let bad = failed(&r);
             (Some(finish(reply, r)), bad)
         }
@@ -492,7 +494,15 @@ fn handle(
                 Some(why) => Err(OmsError::WrongMode(why)),
                 None => Ok(()),
             }
-            .and_then(|()| book.breakers.rearm(tx, now))
+            // Switching entries back on re-arms the breakers; a stricter mode does not
+            // (it would reset a streak's cooldown).
+            .and_then(|()| {
+                if mode.signals_may_open() {
+                    book.breakers.rearm(tx, now)
+                } else {
+                    Ok(())
+                }
+            })
             .and_then(|()| {
                 serde_json::to_string(&state).map_err(|e| OmsError::Storage(e.to_string()))
             })

@@ -62,7 +62,7 @@ pub(super) fn on_signal(
         let snap = book.snapshot(&s.symbol, now);
         let intent = Intent {
             symbol: &s.symbol,
-            price: s.price,
+            price: notional_price(ctx, s.price, entry.tick(&s.symbol).ok().flatten()),
             qty,
         };
         let verdict = check_signal_age(&ctx.limits, s.timestamp, now)
@@ -133,6 +133,16 @@ pub(super) fn on_signal(
     Ok(Accepted { answer: a, settled })
 }
 
+/// The price a new position's notional is checked at: the one stated (paper fills
+/// there); live, the higher of it and the market's, since the venue fills at the market
+/// whatever was stated (LIVE_MAX_NOTIONAL_USDT must hold for what is really bought).
+fn notional_price(ctx: &Ctx, stated: Decimal, market: Option<&Tick>) -> Decimal {
+    match (&ctx.executor, market) {
+        (Some(_), Some(t)) => t.price.max(stated),
+        _ => stated,
+    }
+}
+
 /// A live signal meets doubts about the venue: entries are held, with the reason.
 fn held(ctx: &Ctx, book: &Book) -> Result<(), loms_risk::RiskBlock> {
     if ctx.executor.is_none() {
@@ -170,7 +180,7 @@ pub(super) fn on_order(
     ctx: &Ctx,
     book: &mut Book,
     tx: &Tx<'_>,
-    o: &ManualOrder,
+    (o, tick): (&ManualOrder, Option<&Tick>),
     now: Timestamp,
     events: &mut Vec<Event>,
 ) -> Result<Position, OmsError> {
@@ -190,7 +200,7 @@ pub(super) fn on_order(
     };
     let intent = Intent {
         symbol: &o.symbol,
-        price: o.entry_price,
+        price: notional_price(ctx, o.entry_price, tick),
         qty: o.qty,
     };
     held(ctx, book)
@@ -198,11 +208,12 @@ pub(super) fn on_order(
         .map_err(OmsError::RiskBlocked)?;
     let mut p = Position::open(o.symbol.clone(), o.side, o.qty, o.entry_price, now);
     p.exit_strategy = ctx.default_exit.clone();
-    // An operator's order states its price: no quote.
+    // Paper: an operator's order states its price (no quote). Live: the venue fills it
+    // at the market, which is its reference price.
     let (p, status) = open_position(
         ctx,
         tx,
-        (p, None),
+        (p, tick),
         Levels::Abs(o.tp_price, o.sl_price),
         &o.order_type,
         now,

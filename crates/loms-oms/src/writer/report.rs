@@ -206,7 +206,9 @@ fn check_one(p: &Position) -> crate::executor::Job {
             since: p.created_at,
         }],
         busy: Vec::new(),
-        key: doubt_key(&p.symbol),
+        // Not the symbol's doubt key: applying the check must not clear the doubt the
+        // refused exit raised unless the venue explains it.
+        key: format!("{VENUE_PREFIX}check:{}", p.id),
         full: false,
     }
 }

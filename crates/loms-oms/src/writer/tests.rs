@@ -31,7 +31,14 @@ fn order_cmd(symbol: &str) -> (Cmd, oneshot::Receiver<Result<Position, OmsError>
         sl_price: None,
         order_type: "market".into(),
     };
-    (Cmd::Write(Write::Order { order, reply }), rx)
+    (
+        Cmd::Write(Write::Order {
+            order,
+            tick: None,
+            reply,
+        }),
+        rx,
+    )
 }
 
 pub(super) fn order(w: &mut Writer) -> Result<Position, OmsError> {
@@ -203,7 +210,11 @@ fn a_storage_error_in_a_pass_fails_it_and_undoes_its_closes() {
             sl_price: None,
             order_type: "market".into(),
         };
-        w.process(vec![Cmd::Write(Write::Order { order, reply })]);
+        w.process(vec![Cmd::Write(Write::Order {
+            order,
+            tick: None,
+            reply,
+        })]);
         rx.try_recv().unwrap().unwrap();
         let price = Decimal::from(120);
         let quote = PriceQuote::flat(symbol, price, w.ctx.clock.now());

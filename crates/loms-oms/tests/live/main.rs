@@ -87,6 +87,18 @@ pub(crate) fn signal_on(symbol: &str, key: &str, qty: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// A live OMS on a fresh venue, with position 1 opened by signal `s1` (0.001 BTC).
+pub(crate) async fn opened() -> (tempfile::TempDir, FakeBitget, Settings, Oms) {
+    let dir = tempfile::tempdir().unwrap();
+    let v = venue();
+    let s = settings(dir.path(), &v);
+    let oms = start(&s, &v);
+    oms.handle_signal(&signal("s1", "0.001"), None)
+        .await
+        .unwrap();
+    (dir, v, s, oms)
+}
+
 /// The one order row of `client_oid`: (status, exchange id, fills).
 pub(crate) fn order_row(s: &Settings, client_oid: &str) -> (String, Option<String>, i64) {
     let db = rusqlite::Connection::open(&s.database_path).unwrap();
@@ -165,13 +177,7 @@ async fn a_signal_becomes_one_signed_market_order_with_a_preset_stop_and_fills_a
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_exit_is_a_reduce_only_market_order_and_closes_at_its_fill() {
-    let dir = tempfile::tempdir().unwrap();
-    let v = venue();
-    let s = settings(dir.path(), &v);
-    let oms = start(&s, &v);
-    oms.handle_signal(&signal("s1", "0.001"), None)
-        .await
-        .unwrap();
+    let (_dir, v, s, oms) = opened().await;
     v.set_mark("BTCUSDT", dec!(64500));
     let c = oms
         .close_position(1, loms_domain::CloseReason::Manual)
@@ -193,13 +199,7 @@ async fn an_exit_is_a_reduce_only_market_order_and_closes_at_its_fill() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stop_moved_by_the_policy_is_moved_at_the_venue() {
-    let dir = tempfile::tempdir().unwrap();
-    let v = venue();
-    let s = settings(dir.path(), &v);
-    let oms = start(&s, &v);
-    oms.handle_signal(&signal("s1", "0.001"), None)
-        .await
-        .unwrap();
+    let (_dir, v, _s, oms) = opened().await;
     assert_eq!(v.stop_loss("BTCUSDT"), Some(dec!(63567.9)));
     // +1.5 %: break-even (entry + round-trip fees) replaces the first stop.
     v.set_mark("BTCUSDT", dec!(65173));
@@ -273,5 +273,72 @@ async fn a_venue_rejection_for_balance_voids_the_position_after_one_order() {
     assert_eq!(p.status, PositionStatus::Void);
     let (status, _, fills) = order_row(&s, &format!("L{}-1-e", tag(&s)));
     assert_eq!((status.as_str(), fills), ("rejected", 0));
+    oms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_live_notional_cap_holds_at_the_market_price_whatever_price_was_stated() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = venue();
+    let s = settings(dir.path(), &v);
+    let oms = start(&s, &v);
+    // 0.002 BTC: 0.2 USDT at the stated 100, 128 USDT at the market (cap 100).
+    let low = json!({"signal_id": "low", "symbol": "BTCUSDT", "side": "long", "price": 100,
+        "timestamp": chrono::Utc::now().to_rfc3339(), "qty": "0.002"});
+    let a = oms
+        .handle_signal(low.to_string().as_bytes(), None)
+        .await
+        .unwrap();
+    assert_eq!(a.risk_scope.as_deref(), Some("size"), "{a:?}");
+    let e = oms
+        .create_order(&json!({"symbol": "BTCUSDT", "side": "buy", "qty": "0.002",
+            "entry_price": "1"}))
+        .await
+        .unwrap_err();
+    assert!(matches!(e, loms_oms::OmsError::RiskBlocked(_)), "{e}");
+    assert!(v.placed_orders().is_empty(), "nothing sent");
+    // An operator's order fills at the market, not at its stated price; its stop is
+    // kept as stated.
+    let p = oms
+        .create_order(&json!({"symbol": "BTCUSDT", "side": "buy", "qty": "0.001",
+            "entry_price": "64000", "sl_price": "60000"}))
+        .await
+        .unwrap();
+    let mut filled = None;
+    for _ in 0..100 {
+        let q = oms.position(p.id).await.unwrap().unwrap();
+        if q.external_order_id.is_some() {
+            assert_eq!(q.entry_price, dec!(64210));
+            filled = Some(q);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(filled.is_some(), "filled at the market");
+    assert_eq!(v.placed_orders()[0]["presetStopLossPrice"], "60000");
+    oms.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_exit_on_a_position_the_venue_still_holds_stays_a_doubt_and_is_not_resent() {
+    let (_dir, v, _s, oms) = opened().await;
+    let refusal = r#"{"code":"40762","msg":"The order amount exceeds the balance","requestTime":1,"data":null}"#;
+    v.fault_once(
+        loms_fake_bitget::PLACE_ORDER_PATH,
+        loms_fake_bitget::Fault::Reply(400, refusal.into()),
+    );
+    let p = oms
+        .close_position(1, loms_domain::CloseReason::Manual)
+        .await
+        .unwrap();
+    assert_eq!(p.status, PositionStatus::Open);
+    // The venue still holds it: the doubt stays, and passes send nothing more for it.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let venue_check = oms.health().await.checks.venue.unwrap();
+    assert!(!venue_check.ok, "{venue_check:?}");
+    assert!(venue_check.detail.contains("40762"), "{venue_check:?}");
+    let r = oms.auto_close_pass().await.unwrap();
+    assert_eq!(r.working, 1, "{r:?}");
+    assert_eq!(v.placed_orders().len(), 2, "entry and the one refused exit");
     oms.shutdown().await;
 }

@@ -261,3 +261,15 @@ async fn an_order_working_at_the_venue_that_loms_did_not_place_holds_entries() {
     doubted_and_held(&oms, &["working order", "app-1"]).await;
     oms.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn who_decides_is_one_line_of_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = venue();
+    let oms = quick(dir.path(), &v);
+    let mut r = request("ETHUSDT", ReconcileAction::Adopt, None);
+    r.by = Some("eve\nposition_adopted id=9".into());
+    let e = oms.reconcile(r).await.unwrap_err();
+    assert!(e.to_string().contains("control characters"), "{e}");
+    oms.shutdown().await;
+}
