@@ -144,9 +144,12 @@ impl Breakers {
             return Some(Trip {
                 breaker: "consecutive_losses",
                 reason: format!(
-                    "{} losses in a row reached MAX_CONSECUTIVE_LOSSES={max}; entries may be \
+                    "{} in a row reached MAX_CONSECUTIVE_LOSSES={max}; entries may be \
                      switched back on after {}",
-                    self.streak,
+                    match self.streak {
+                        1 => "1 loss".to_string(),
+                        n => format!("{n} losses"),
+                    },
                     (at + limits.cooldown).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
                 ),
             });
