@@ -55,10 +55,20 @@ pub(crate) fn venue(client: &BitgetClient, settings: &Settings, uid: &str) -> an
         );
     }
     match refusal(&checks) {
+        // Only because Bitget could not be asked: a later start may pass (exit 3).
+        Some(line) if checks.iter().all(|c| c.ok || c.unreachable) => {
+            Err(anyhow::Error::new(VenueUnreachable(line)))
+        }
         Some(line) => bail!("{line}"),
         None => Ok(()),
     }
 }
+
+/// A start refused only because the venue could not be reached (not a gate that
+/// failed): loms-server exits 3 instead of 2, so a supervisor may retry it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub(crate) struct VenueUnreachable(pub(crate) String);
 
 /// One line for the failed checks, `None` when all passed.
 fn refusal(checks: &[GateCheck]) -> Option<String> {

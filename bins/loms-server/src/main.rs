@@ -39,7 +39,12 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("loms-server: {e:#}");
-            ExitCode::from(2)
+            // 3: Bitget could not be reached (retry later); 2: fix something first.
+            if e.downcast_ref::<gates::VenueUnreachable>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }

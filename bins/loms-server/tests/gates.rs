@@ -494,3 +494,28 @@ fn a_wrong_secret_or_passphrase_is_refused_without_showing_any_secret() {
         assert!(!text.contains(shown), "{shown} in {text}");
     }
 }
+
+/// Bitget not answering at all is not a failed gate: exit 3 (a supervisor may retry),
+/// one line saying so, nothing written.
+#[test]
+fn an_unreachable_venue_refuses_with_exit_3_not_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let venue = FakeBitget::start();
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", l.local_addr().unwrap())
+    };
+    let mut cmd = live(dir.path(), &venue);
+    cmd.env("BITGET_BASE_URL", &dead);
+    let (code, stderr) = refused(cmd);
+    assert_eq!(code, Some(3), "{stderr}");
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("loms-server: "))
+        .collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("cannot ask Bitget"), "{}", lines[0]);
+    if db_path(dir.path()).exists() {
+        assert_eq!(recorded(dir.path()), None);
+    }
+}

@@ -38,6 +38,9 @@ pub struct GateCheck {
     pub ok: bool,
     /// What was seen; on a failure, what to fix.
     pub detail: String,
+    /// Failed only because Bitget could not be asked (network, 5xx, timeout): trying
+    /// again later may pass.
+    pub unreachable: bool,
 }
 
 fn check(name: &'static str, ok: bool, detail: impl Into<String>) -> GateCheck {
@@ -45,6 +48,7 @@ fn check(name: &'static str, ok: bool, detail: impl Into<String>) -> GateCheck {
         name,
         ok,
         detail: detail.into(),
+        unreachable: false,
     }
 }
 
@@ -55,7 +59,10 @@ const NEEDED: [&str; 2] = ["coow", "cpow"];
 /// check then fails saying so).
 pub fn run(client: &BitgetClient, s: &GateSettings) -> Vec<GateCheck> {
     let mut out = Vec::new();
-    let unreachable = |name, e: &BitgetError| check(name, false, cannot_ask(e));
+    let unreachable = |name, e: &BitgetError| GateCheck {
+        unreachable: e.retryable(),
+        ..check(name, false, cannot_ask(e))
+    };
 
     out.push(match client.sync_time() {
         Ok(offset) => {
