@@ -118,9 +118,10 @@ start_hello() { # DIR
 }
 
 # Run wrk with signals.lua against ADDR; the BENCH line goes to OUT (whole output to
-# OUT.full). CONC connections on min(CONC, 2) threads, for SECS seconds.
+# OUT.full). CONC connections on min(CONC, 2) threads (WRK_THREADS when set), for SECS
+# seconds.
 run_wrk() { # ADDR CONC SECS TS_BASE OUT
-    local threads=$(($2 < 2 ? $2 : 2))
+    local threads=${WRK_THREADS:-$(($2 < 2 ? $2 : 2))}
     BENCH_TS_BASE="$4" wrk -t"$threads" -c"$2" -d"$3"s --timeout 10s -s "$LUA" \
         "http://$1" >"$5.full" 2>&1 || { cat "$5.full" >&2; die "wrk failed"; }
     grep '^BENCH ' "$5.full" >"$5" || { cat "$5.full" >&2; die "wrk printed no BENCH line"; }

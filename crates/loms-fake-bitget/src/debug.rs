@@ -9,6 +9,10 @@
 //! - `POST /fake/mark?symbol=BTCUSDT&price=63000`: move a mark, as
 //!   [`crate::FakeBitget::set_mark`] does (market orders fill at it from now on, tickers
 //!   and candles show it); answers the new mark. The only route that changes anything.
+//! - `GET /fake/requests`: the request log, oldest first, one object a request:
+//!   `method`, `path`, `symbol` and `clientOid` (from the query or the JSON body, `""`
+//!   when absent), `receivedUs` and `answeredUs` (Unix µs of the system clock; `null`
+//!   while unanswered). `?path=` keeps the requests of one path.
 
 use crate::state::State;
 use crate::wire::{envelope, error, query_map};
@@ -22,6 +26,8 @@ pub(crate) const ORDERS: &str = "/fake/orders";
 pub(crate) const POSITIONS: &str = "/fake/positions";
 /// Move a mark (`POST`).
 pub(crate) const MARK: &str = "/fake/mark";
+/// The request log with arrival and answer times.
+pub(crate) const REQUESTS: &str = "/fake/requests";
 
 /// Whether `path` is one of the fake's own routes.
 pub(crate) fn is_debug(path: &str) -> bool {
@@ -45,6 +51,17 @@ pub(crate) fn route(req: &Seen, s: &mut State) -> (u16, String) {
             let rows = list
                 .iter()
                 .map(|p| shapes::position(p, now))
+                .collect::<Value>();
+            envelope(now, rows)
+        }
+        REQUESTS => {
+            let q = query_map(&req.query);
+            let only = q.get("path").map(String::as_str).unwrap_or("");
+            let rows = s
+                .seen
+                .iter()
+                .filter(|r| only.is_empty() || r.path == only)
+                .map(request_row)
                 .collect::<Value>();
             envelope(now, rows)
         }
@@ -87,4 +104,21 @@ fn mark(req: &Seen, s: &mut State, now: i64) -> (u16, String) {
             "expected price=PRICE, a positive number, e.g. price=63000",
         ),
     }
+}
+
+/// One row of `/fake/requests`.
+fn request_row(r: &Seen) -> Value {
+    let query = query_map(&r.query);
+    let body = r.json();
+    let named = |k: &str| {
+        query
+            .get(k)
+            .map(String::as_str)
+            .or_else(|| body.get(k).and_then(Value::as_str))
+            .unwrap_or("")
+            .to_string()
+    };
+    json!({"method": r.method, "path": r.path, "symbol": named("symbol"),
+        "clientOid": named("clientOid"), "receivedUs": r.received_us,
+        "answeredUs": r.answered_us})
 }

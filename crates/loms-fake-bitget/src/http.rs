@@ -65,6 +65,8 @@ fn read_request(stream: &TcpStream) -> Option<Seen> {
         query,
         body: String::from_utf8_lossy(&body).into_owned(),
         headers,
+        received_us: crate::unix_us(),
+        answered_us: None,
     })
 }
 
@@ -78,11 +80,12 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
         return;
     }
     let public = market::is_public(&req.path);
-    let (fault, latency) = {
+    let (fault, latency, at) = {
         let mut s = lock(state);
+        let at = s.seen.len();
         s.seen.push(req.clone());
         let fault = s.faults.get_mut(&req.path).and_then(VecDeque::pop_front);
-        (fault, if public { None } else { Some(s.latency) })
+        (fault, if public { None } else { Some(s.latency) }, at)
     };
     let (status, body) = match &fault {
         Some(Fault::Reply(status, body)) => (*status, body.clone()),
@@ -104,6 +107,9 @@ fn handle(mut stream: TcpStream, state: &Mutex<State>) {
         thread::sleep(latency);
     }
     respond(&mut stream, status, &body);
+    if let Some(seen) = lock(state).seen.get_mut(at) {
+        seen.answered_us = Some(crate::unix_us());
+    }
 }
 
 fn respond(stream: &mut TcpStream, status: u16, body: &str) {

@@ -28,8 +28,11 @@
 //!   [`FakeBitget::placed_orders`]); orders, positions and stops are readable
 //!   ([`FakeBitget::orders`], [`FakeBitget::positions`], [`FakeBitget::stop_loss`]);
 //!   from another process, `GET /fake/orders` and `GET /fake/positions` answer them as
-//!   JSON, and `POST /fake/mark?symbol=..&price=..` moves a mark (the fake's own routes,
-//!   unsigned, not in the request log).
+//!   JSON, `GET /fake/requests` the request log with each request's arrival and answer
+//!   times, and `POST /fake/mark?symbol=..&price=..` moves a mark (the fake's own
+//!   routes, unsigned, not in the request log).
+//! - **Benchmarks**: [`FakeBitget::add_bench_symbols`] lists many plain contracts
+//!   (`SYM0001USDT`, ...), since live trading holds one position per symbol.
 //!
 //! Clients sign with [`KEY`], [`SECRET`] and [`PASSPHRASE`]. The `fake-bitget` binary
 //! serves one on a port for scripts (`fake-bitget --port 0 --latency-ms 300`).
@@ -78,6 +81,19 @@ pub const FILLS_PATH: &str = private::FILLS;
 /// `GET` path of the fill history (refused in demo).
 pub const FILL_HISTORY_PATH: &str = private::FILL_HISTORY;
 
+/// The `n`-th benchmark symbol ([`FakeBitget::add_bench_symbols`]): `SYM0001USDT` for 1,
+/// at least four digits.
+pub fn bench_symbol(n: usize) -> String {
+    format!("SYM{n:04}USDT")
+}
+
+/// Now, Unix µs of the system clock.
+pub(crate) fn unix_us() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
+}
+
 /// A fault served once, instead of (or after) the normal handling of a route.
 #[derive(Debug, Clone)]
 pub enum Fault {
@@ -102,6 +118,12 @@ pub struct Seen {
     pub body: String,
     /// Headers, names in lower case.
     pub headers: HashMap<String, String>,
+    /// When the whole request had been read, Unix µs of the system clock (whatever the
+    /// venue's clock says: benchmarks compare it with their own send times).
+    pub received_us: i64,
+    /// When the answer was written, Unix µs of the system clock (`None`: not answered
+    /// yet, or the connection was dropped by a fault).
+    pub answered_us: Option<i64>,
 }
 
 impl Seen {
@@ -194,6 +216,21 @@ impl FakeBitget {
     /// tickers and candles show it. BTCUSDT starts at 64210, ETHUSDT at 3500.20.
     pub fn set_mark(&self, symbol: &str, price: Decimal) {
         lock(&self.state).set_mark(symbol, price);
+    }
+
+    /// List `count` more contracts for benchmarks, [`bench_symbol`]`(1..=count)`
+    /// (`SYM0001USDT`, ...), each a plain USDT perpetual (prices to 0.01, sizes to
+    /// 0.001) with its mark at `price`. Symbols already listed are left as they are.
+    pub fn add_bench_symbols(&self, count: usize, price: Decimal) {
+        let mut s = lock(&self.state);
+        for i in 1..=count {
+            let symbol = bench_symbol(i);
+            if s.contract(&symbol).is_none() {
+                s.contracts
+                    .insert(symbol.clone(), state::Contract::plain(&symbol));
+                s.set_mark(&symbol, price);
+            }
+        }
     }
 
     /// The current mark of `symbol`.

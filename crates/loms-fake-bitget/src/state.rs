@@ -104,8 +104,8 @@ pub struct Position {
 /// The rules of one contract, as `/api/v2/mix/market/contracts` answers them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Contract {
-    pub(crate) symbol: &'static str,
-    pub(crate) base: &'static str,
+    pub(crate) symbol: String,
+    pub(crate) base: String,
     /// Decimals of a price.
     pub(crate) price_place: u32,
     /// Price step in units of the last price decimal.
@@ -119,12 +119,29 @@ pub(crate) struct Contract {
     pub(crate) max_order_qty: &'static str,
 }
 
+impl Contract {
+    /// A plain USDT perpetual for benchmarks: prices to 0.01, sizes to 0.001, up to 100×.
+    pub(crate) fn plain(symbol: &str) -> Self {
+        Self {
+            symbol: symbol.to_string(),
+            base: symbol.trim_end_matches("USDT").to_string(),
+            price_place: 2,
+            price_end_step: 1,
+            volume_place: 3,
+            min_size: Decimal::new(1, 3),
+            max_lever: 100,
+            max_market_qty: "1000000",
+            max_order_qty: "1000000",
+        }
+    }
+}
+
 /// BTCUSDT and ETHUSDT as Bitget lists them (exchanges.md §10 for BTCUSDT).
 pub(crate) fn contracts() -> Vec<Contract> {
     vec![
         Contract {
-            symbol: "BTCUSDT",
-            base: "BTC",
+            symbol: "BTCUSDT".into(),
+            base: "BTC".into(),
             price_place: 1,
             price_end_step: 1,
             volume_place: 4,
@@ -134,8 +151,8 @@ pub(crate) fn contracts() -> Vec<Contract> {
             max_order_qty: "1200",
         },
         Contract {
-            symbol: "ETHUSDT",
-            base: "ETH",
+            symbol: "ETHUSDT".into(),
+            base: "ETH".into(),
             price_place: 2,
             price_end_step: 1,
             volume_place: 2,
@@ -175,7 +192,8 @@ pub(crate) struct State {
     pub(crate) latency: Duration,
     /// Marks by symbol, every change kept with its time (candles are made from them).
     pub(crate) marks: BTreeMap<String, Vec<(i64, Decimal)>>,
-    pub(crate) contracts: Vec<Contract>,
+    /// By symbol (a benchmark lists thousands).
+    pub(crate) contracts: BTreeMap<String, Contract>,
     pub(crate) balance: Decimal,
     pub(crate) leverage: Decimal,
     pub(crate) orders: Vec<Order>,
@@ -201,7 +219,10 @@ impl State {
             latency: Duration::ZERO,
             resting: Vec::new(),
             marks: BTreeMap::new(),
-            contracts: contracts(),
+            contracts: contracts()
+                .into_iter()
+                .map(|c| (c.symbol.clone(), c))
+                .collect(),
             balance: Decimal::from(108),
             leverage: Decimal::from(3),
             orders: Vec::new(),
@@ -238,7 +259,7 @@ impl State {
     }
 
     pub(crate) fn contract(&self, symbol: &str) -> Option<&Contract> {
-        self.contracts.iter().find(|c| c.symbol == symbol)
+        self.contracts.get(symbol)
     }
 
     /// The margin mode of `symbol` (`isolated` unless set otherwise).

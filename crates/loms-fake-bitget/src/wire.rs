@@ -11,6 +11,14 @@ pub(crate) fn envelope(now_ms: i64, data: Value) -> (u16, String) {
     )
 }
 
+/// [`envelope`] around `data`, already JSON text (large lists are written as text).
+pub(crate) fn envelope_text(now_ms: i64, data: &str) -> (u16, String) {
+    (
+        200,
+        format!(r#"{{"code":"00000","msg":"success","requestTime":{now_ms},"data":{data}}}"#),
+    )
+}
+
 /// A refusal: Bitget's code and message with HTTP `status` (400 for most).
 pub(crate) fn error(now_ms: i64, status: u16, code: &str, msg: &str) -> (u16, String) {
     (

@@ -388,3 +388,99 @@ fn the_mark_route_moves_a_mark_and_refuses_bad_input() {
         "fills at the new mark"
     );
 }
+
+/// `--symbols`: many plain contracts, listed, quoted and tradable like the others.
+#[test]
+fn bench_symbols_are_listed_quoted_and_tradable() {
+    let venue = FakeBitget::start();
+    venue.add_bench_symbols(1500, dec!(100));
+    assert_eq!(loms_fake_bitget::bench_symbol(7), "SYM0007USDT");
+    assert_eq!(loms_fake_bitget::bench_symbol(12345), "SYM12345USDT");
+    let get = |path: &str| -> Value {
+        ureq::get(&format!("{}{path}", venue.base_url()))
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    };
+    let c = get("/api/v2/mix/market/contracts?productType=USDT-FUTURES&symbol=SYM1500USDT");
+    let row = &c["data"][0];
+    assert_eq!(
+        (&row["baseCoin"], &row["volumePlace"], &row["minTradeNum"]),
+        (&json!("SYM1500"), &json!("3"), &json!("0.001")),
+        "{c}"
+    );
+    let t = get("/api/v2/mix/market/tickers?productType=USDT-FUTURES");
+    assert_eq!(
+        t["data"].as_array().unwrap().len(),
+        1502,
+        "BTCUSDT, ETHUSDT and 1500"
+    );
+    let body = json!({"symbol":"SYM0042USDT","productType":"USDT-FUTURES","marginMode":"isolated",
+        "marginCoin":"USDT","size":"0.2","side":"sell","orderType":"market","clientOid":"s-42",
+        "presetStopLossPrice":"101.5"});
+    let r = signed(
+        &venue,
+        "POST",
+        "/api/v2/mix/order/place-order",
+        "",
+        &body.to_string(),
+    );
+    assert_eq!(r["code"], "00000", "{r}");
+    assert_eq!(venue.orders()[0].price, dec!(100));
+    assert_eq!(venue.stop_loss("SYM0042USDT"), Some(dec!(101.5)));
+    venue.add_bench_symbols(2, dec!(5));
+    assert_eq!(
+        venue.mark("SYM0001USDT"),
+        Some(dec!(100)),
+        "listed ones are kept"
+    );
+}
+
+/// Every request keeps when it arrived and when it was answered (the venue's latency
+/// in between), readable from another process at `GET /fake/requests`.
+#[test]
+fn the_request_log_has_arrival_and_answer_times() {
+    let venue = FakeBitget::start();
+    venue.set_latency(std::time::Duration::from_millis(40));
+    let before = chrono::Utc::now().timestamp_micros();
+    place(&venue, "t-1", "buy", "0.001", json!({}));
+    let after = chrono::Utc::now().timestamp_micros();
+    let seen = venue.place_requests();
+    assert_eq!(seen.len(), 1);
+    let (received, answered) = (seen[0].received_us, seen[0].answered_us.unwrap());
+    assert!(
+        before <= received && answered <= after,
+        "{before} {received} {answered} {after}"
+    );
+    assert!(
+        answered - received >= 40_000,
+        "held for the latency: {received} {answered}"
+    );
+    let rows: Value = ureq::get(&format!(
+        "{}/fake/requests?path=/api/v2/mix/order/place-order",
+        venue.base_url()
+    ))
+    .call()
+    .unwrap()
+    .body_mut()
+    .read_json()
+    .unwrap();
+    assert_eq!(
+        rows["data"],
+        json!([{"method":"POST","path":"/api/v2/mix/order/place-order","symbol":"BTCUSDT",
+            "clientOid":"t-1","receivedUs":received,"answeredUs":answered}])
+    );
+    let all: Value = ureq::get(&format!("{}/fake/requests", venue.base_url()))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(
+        all["data"].as_array().unwrap().len(),
+        1,
+        "the debug routes are not logged"
+    );
+}

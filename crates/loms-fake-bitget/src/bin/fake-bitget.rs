@@ -30,6 +30,13 @@ struct Args {
     /// Account balance, USDT.
     #[arg(long)]
     balance: Option<Decimal>,
+    /// List this many more contracts, `SYM0001USDT` .. (benchmarks: live trading holds
+    /// one position per symbol), each marked at `--symbols-price`.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100_000))]
+    symbols: u32,
+    /// The mark of the `--symbols` contracts.
+    #[arg(long, default_value = "100")]
+    symbols_price: Decimal,
     /// A mark to set, `SYMBOL=PRICE` (repeatable), e.g. `BTCUSDT=64210`; move it later
     /// with `curl -X POST '<url>/fake/mark?symbol=BTCUSDT&price=63000'`.
     #[arg(long = "mark", value_parser = parse_mark)]
@@ -65,6 +72,10 @@ fn main() -> anyhow::Result<()> {
     if let Some(b) = args.balance {
         venue.set_balance(b);
     }
+    if args.symbols_price <= Decimal::ZERO {
+        anyhow::bail!("--symbols-price must be positive");
+    }
+    venue.add_bench_symbols(args.symbols as usize, args.symbols_price);
     for (sym, price) in &args.marks {
         venue.set_mark(sym, *price);
     }
