@@ -137,8 +137,8 @@ def burst(a):
         t.join()
     p50, p99, mx = stats(times)
     counts = ", ".join(f"{k} {v}" for k, v in sorted(statuses.items()))
-    print(f"{len(times)} signals at concurrency {a.concurrency}: answer p50 {p50 / 1000:.0f} ms, "
-          f"p99 {p99 / 1000:.0f} ms, max {mx / 1000:.0f} ms; order_status: {counts}")
+    print(f"{len(times)} signals at concurrency {a.concurrency}: answer p50 {p50 / 1000:.1f} ms, "
+          f"p99 {p99 / 1000:.1f} ms, max {mx / 1000:.1f} ms; order_status: {counts}")
 
 
 def stats(xs):
