@@ -1,5 +1,8 @@
 //! Bitget v2 public tickers: `GET /api/v2/spot/market/tickers` and
-//! `GET /api/v2/mix/market/tickers?productType=USDT-FUTURES` (all symbols in one answer).
+//! `GET /api/v2/mix/market/tickers?productType=USDT-FUTURES` (all symbols in one answer),
+//! or for one symbol (a signal's entry quote) `spot/market/tickers?symbol=` and
+//! `mix/market/ticker?symbol=&productType=`: the same item shape, without fetching and
+//! parsing every listed symbol (hundreds) to use one.
 //!
 //! Envelope `{code, msg, requestTime, data: [...]}`; success is `code == "00000"`, business
 //! errors usually come as HTTP 400 with the same envelope. The quote time is the item's `ts`
@@ -13,15 +16,21 @@ use serde_json::Value;
 pub(crate) const SPOT_TICKERS_PATH: &str = "/api/v2/spot/market/tickers";
 /// Path of the futures tickers endpoint.
 pub(crate) const MIX_TICKERS_PATH: &str = "/api/v2/mix/market/tickers";
+/// Path of the futures ticker endpoint of one symbol.
+pub(crate) const MIX_TICKER_PATH: &str = "/api/v2/mix/market/ticker";
 
-/// Path and query of the request for every ticker of `market`.
-pub(crate) fn request(market: Market) -> (&'static str, Vec<(&'static str, String)>) {
-    match market {
-        Market::Perp => (
-            MIX_TICKERS_PATH,
-            vec![("productType", "USDT-FUTURES".to_string())],
-        ),
-        Market::Spot => (SPOT_TICKERS_PATH, Vec::new()),
+/// Path and query of the request for `symbols` of `market`: one symbol's ticker, or
+/// every ticker.
+pub(crate) fn request(
+    market: Market,
+    symbols: &[String],
+) -> (&'static str, Vec<(&'static str, String)>) {
+    let product = ("productType", "USDT-FUTURES".to_string());
+    match (market, symbols) {
+        (Market::Perp, [one]) => (MIX_TICKER_PATH, vec![("symbol", one.clone()), product]),
+        (Market::Perp, _) => (MIX_TICKERS_PATH, vec![product]),
+        (Market::Spot, [one]) => (SPOT_TICKERS_PATH, vec![("symbol", one.clone())]),
+        (Market::Spot, _) => (SPOT_TICKERS_PATH, Vec::new()),
     }
 }
 
@@ -108,6 +117,26 @@ mod tests {
     }
 
     #[test]
+    fn one_symbol_is_asked_alone_and_many_in_one_request() {
+        let one = ["BTCUSDT".to_string()];
+        let two = ["BTCUSDT".to_string(), "ETHUSDT".to_string()];
+        assert_eq!(request(Market::Perp, &one).0, MIX_TICKER_PATH);
+        assert_eq!(
+            request(Market::Perp, &one).1,
+            [
+                ("symbol", "BTCUSDT".to_string()),
+                ("productType", "USDT-FUTURES".to_string())
+            ]
+        );
+        assert_eq!(request(Market::Perp, &two).0, MIX_TICKERS_PATH);
+        assert_eq!(
+            request(Market::Spot, &one).1,
+            [("symbol", "BTCUSDT".to_string())]
+        );
+        assert!(request(Market::Spot, &two).1.is_empty());
+    }
+
+    #[test]
     fn errors_of_the_envelope() {
         let e = parse(
             &resp(
@@ -154,9 +183,9 @@ mod tests {
 
     #[test]
     fn requests_cover_every_symbol() {
-        assert_eq!(request(Market::Spot), (SPOT_TICKERS_PATH, vec![]));
+        assert_eq!(request(Market::Spot, &[]), (SPOT_TICKERS_PATH, vec![]));
         assert_eq!(
-            request(Market::Perp),
+            request(Market::Perp, &[]),
             (
                 MIX_TICKERS_PATH,
                 vec![("productType", "USDT-FUTURES".to_string())]

@@ -1,7 +1,8 @@
 //! [`ExchangeClient`]: prices from the public REST tickers of Bybit v5 and Bitget v2.
 //!
-//! One `quotes()` call is one HTTP request for the whole category (all tickers of spot or
-//! USDT perpetuals), out of which the symbols asked for are picked; transient failures are
+//! One `quotes()` call is one HTTP request: for one symbol, its ticker; else the whole
+//! category (all tickers of spot or USDT perpetuals), out of which the symbols asked for
+//! are picked; transient failures are
 //! retried with exponential backoff inside a time budget; every quote is checked for age
 //! against the injected [`Clock`].
 
@@ -196,7 +197,7 @@ impl ExchangeClient {
     fn request(&self, symbols: &[String]) -> (&'static str, Vec<(&'static str, String)>) {
         match self.cfg.exchange {
             Exchange::Bybit => bybit::request(self.cfg.market, symbols),
-            Exchange::Bitget => bitget::request(self.cfg.market),
+            Exchange::Bitget => bitget::request(self.cfg.market, symbols),
         }
     }
 

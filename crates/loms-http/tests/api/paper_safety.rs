@@ -56,7 +56,7 @@ async fn shadow_mode_sends_nothing_private_to_the_exchange() {
     let hits = fake.hits.lock().unwrap().clone();
     assert!(
         hits.iter()
-            .any(|h| h.starts_with("/api/v2/mix/market/tickers")),
+            .any(|h| h.starts_with("/api/v2/mix/market/ticker")),
         "the fake was used: {hits:?}"
     );
     let private = fake.private.lock().unwrap().clone();

@@ -70,11 +70,13 @@ async fn shadow_position_closes_by_trailing_stop_on_the_fake_exchange_prices() {
         (p["fees"].as_f64(), p["pnl"].as_f64()),
         (Some(0.12114), Some(1.77886))
     );
-    // One ticker request per pass, never per position.
+    // One ticker request per pass, never per position; an entry asks for its symbol.
     let hits = fake.hits.lock().unwrap().clone();
     assert!(
-        hits.iter()
-            .all(|h| h == "/api/v2/mix/market/tickers?productType=USDT-FUTURES"),
+        hits.iter().all(|h| {
+            h == "/api/v2/mix/market/tickers?productType=USDT-FUTURES"
+                || h == "/api/v2/mix/market/ticker?symbol=BTCUSDT&productType=USDT-FUTURES"
+        }),
         "{hits:?}"
     );
     // /market/price is the simulator's: refused in shadow mode.

@@ -49,11 +49,26 @@ fn spot_quotes_have_no_mark_and_mid_comes_from_bid_and_ask() {
     assert_eq!(eth.last, Some(d("3501.12")));
     assert_eq!(eth.mark, None, "spot has no mark price");
     assert_eq!(PriceMode::Mid.pick(eth).unwrap(), d("3501.12"));
-    // One symbol is still one request for the whole list (Bitget has no cheaper call).
+    // One symbol (a signal's entry quote) asks for that symbol only.
     let b = c.quotes(&syms(&["BTCUSDT"]));
     assert!(b["BTCUSDT"].is_ok());
     assert_eq!(fake.requests().len(), 2);
-    assert_eq!(fake.requests()[1], "/api/v2/spot/market/tickers");
+    assert_eq!(
+        fake.requests()[1],
+        "/api/v2/spot/market/tickers?symbol=BTCUSDT"
+    );
+}
+
+#[test]
+fn one_futures_symbol_is_asked_on_its_own_ticker_route() {
+    let fake = FakeExchange::start();
+    let c = client(&fake, Exchange::Bitget, Market::Perp);
+    let b = c.quotes(&syms(&["BTCUSDT"]));
+    assert_eq!(ok(&b["BTCUSDT"]).bid, Some(d("64210.40")));
+    assert_eq!(
+        fake.requests(),
+        vec!["/api/v2/mix/market/ticker?symbol=BTCUSDT&productType=USDT-FUTURES"]
+    );
 }
 
 #[test]

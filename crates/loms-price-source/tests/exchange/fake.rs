@@ -47,10 +47,13 @@ impl Route {
                 _ => None,
             },
             "/api/v2/spot/market/tickers" => Some(Route::BitgetSpot),
-            "/api/v2/mix/market/tickers" => match q("productType").as_deref() {
-                Some("usdt-futures") => Some(Route::BitgetMix),
-                _ => None,
-            },
+            // One symbol's ticker comes in the same list shape; the fake answers the list.
+            "/api/v2/mix/market/tickers" | "/api/v2/mix/market/ticker" => {
+                match q("productType").as_deref() {
+                    Some("usdt-futures") => Some(Route::BitgetMix),
+                    _ => None,
+                }
+            }
             _ => None,
         }
     }
