@@ -5,7 +5,7 @@
 use crate::codec::{dec, ts};
 use crate::columns::{self, ENTRY_FILLED, ENTRY_SETS, Param, exit_meta_json};
 use crate::queries::{dec_at, parse_at, status_at, ts_at};
-use crate::{Result, StorageError, Store, Tx};
+use crate::{Result, Store, Tx};
 use loms_domain::{CloseReason, Decimal, OrderStatus, Position, Timestamp};
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
@@ -63,7 +63,7 @@ impl Tx<'_> {
     /// The order sent under `client_oid`, if any.
     ///
     /// # Errors
-    /// [`StorageError`] on a database failure or a corrupt row.
+    /// [`crate::StorageError`] on a database failure or a corrupt row.
     pub fn order_by_client_oid(&self, client_oid: &str) -> Result<Option<OrderRow>> {
         let sql = format!("SELECT {ORDER_COLS} FROM orders WHERE client_oid = ?1");
         Ok(self
@@ -73,29 +73,26 @@ impl Tx<'_> {
             .optional()?)
     }
 
-    /// The status of order `id`, if it exists.
+    /// Where order `id` stands: its status, price and quantity (the average fill price
+    /// and the filled quantity once filled), if it exists.
     ///
     /// # Errors
-    /// [`StorageError`] on a database failure or a corrupt row.
-    pub fn order_status(&self, id: i64) -> Result<Option<OrderStatus>> {
-        let status: Option<String> = self
+    /// [`crate::StorageError`] on a database failure or a corrupt row.
+    pub fn order_state(&self, id: i64) -> Result<Option<(OrderStatus, Decimal, Decimal)>> {
+        Ok(self
             .conn()?
-            .prepare_cached("SELECT status FROM orders WHERE id = ?1")?
-            .query_row([id], |r| r.get(0))
-            .optional()?;
-        status
-            .map(|s| {
-                s.parse()
-                    .map_err(|e| StorageError::Corrupt(format!("order {id}: {e}")))
+            .prepare_cached("SELECT status, price, qty FROM orders WHERE id = ?1")?
+            .query_row([id], |r| {
+                Ok((status_at(r, 0)?, dec_at(r, 1)?, dec_at(r, 2)?))
             })
-            .transpose()
+            .optional()?)
     }
 
     /// Move order `id` to `status`, with the venue's order id when known and, once
     /// anything filled, the average price and the filled quantity.
     ///
     /// # Errors
-    /// [`StorageError`] on a database failure.
+    /// [`crate::StorageError`] on a database failure.
     pub fn update_order(
         &self,
         id: i64,
@@ -119,7 +116,7 @@ impl Tx<'_> {
     /// time and venue order id ([`columns::ENTRY_SETS`]). `false`: it was not open.
     ///
     /// # Errors
-    /// [`StorageError`] on a database failure.
+    /// [`crate::StorageError`] on a database failure.
     pub fn store_entry_fill(&self, p: &Position) -> Result<bool> {
         let meta = exit_meta_json(p)?;
         let n = self
@@ -135,7 +132,7 @@ impl Tx<'_> {
     /// says when it was found so). `false`: it was not open.
     ///
     /// # Errors
-    /// [`StorageError`] on a database failure.
+    /// [`crate::StorageError`] on a database failure.
     pub fn void_position(&self, id: i64, now: Timestamp) -> Result<bool> {
         let n = self
             .conn()?
@@ -153,7 +150,7 @@ impl Store {
     /// `unknown`), oldest first: looked up at the venue by client id at start.
     ///
     /// # Errors
-    /// [`StorageError`] on a database failure or a corrupt row.
+    /// [`crate::StorageError`] on a database failure or a corrupt row.
     pub fn unresolved_orders(&self) -> Result<Vec<OrderRow>> {
         let sql = format!(
             "SELECT {ORDER_COLS} FROM orders

@@ -31,9 +31,16 @@ pub(super) fn on_signal(
         let mut a: SignalAnswer = serde_json::from_str(&prev)
             .map_err(|e| OmsError::Storage(format!("stored answer of {key} unreadable: {e}")))?;
         a.duplicate = true;
-        // A live entry moves on after its first answer: say where it stands now.
-        if let (Some(id), Some(_)) = (a.order_id, a.order_status) {
-            a.order_status = tx.order_status(id)?;
+        // A live entry moves on after its first answer: say where it stands now, and
+        // once filled, at what price and size.
+        if let (Some(id), Some(_)) = (a.order_id, a.order_status)
+            && let Some((status, price, qty)) = tx.order_state(id)?
+        {
+            a.order_status = Some(status);
+            if status == OrderStatus::Filled {
+                a.entry_price = Some(price);
+                a.qty = Some(qty);
+            }
         }
         events.push(Event::Log(format!(
             "signal_duplicate key={key} symbol={}",

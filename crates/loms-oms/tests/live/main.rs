@@ -342,3 +342,48 @@ async fn a_refused_exit_on_a_position_the_venue_still_holds_stays_a_doubt_and_is
     assert_eq!(v.placed_orders().len(), 2, "entry and the one refused exit");
     oms.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_repeated_signal_says_where_its_entry_stands_now_and_what_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let v = venue();
+    let mut s = settings(dir.path(), &v);
+    s.live_ack_timeout = Duration::ZERO;
+    let oms = start(&s, &v);
+    // 0.00123 BTC: the venue fills 0.0012 (its size step is 0.0001).
+    let first = oms
+        .handle_signal(&signal("s1", "0.00123"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        first.order_status,
+        Some(OrderStatus::PendingSubmit),
+        "{first:?}"
+    );
+    assert_eq!(first.qty, Some(dec!(0.00123)));
+    for _ in 0..100 {
+        if oms
+            .position(1)
+            .await
+            .unwrap()
+            .unwrap()
+            .external_order_id
+            .is_some()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let again = oms
+        .handle_signal(&signal("s1", "0.00123"), None)
+        .await
+        .unwrap();
+    assert!(again.duplicate);
+    assert_eq!(again.order_status, Some(OrderStatus::Filled), "{again:?}");
+    assert_eq!(
+        (again.entry_price, again.qty),
+        (Some(dec!(64210)), Some(dec!(0.0012)))
+    );
+    assert_eq!(v.placed_orders().len(), 1);
+    oms.shutdown().await;
+}
