@@ -119,20 +119,34 @@ pub(crate) fn run(api: &Api, silent: u32, out: &mut dyn Write, err: &mut dyn Wri
     );
     match steps(&mut r, out) {
         Ok(code) => code,
-        Err(why) => {
-            say!(
-                out,
-                "PANIC INCOMPLETE: server unreachable or not answering; trading state and open positions UNKNOWN"
-            );
-            let u = crate::Unreachable {
-                url: api.base().to_string(),
-                cause: why,
-            };
-            say!(err, "loms-ctl: {u}");
-            say!(err, "{}", fallback_advice(api.base()));
-            EXIT_UNREACHABLE
-        }
+        Err(why) => gave_up(
+            api,
+            (out, err),
+            "trading state and open positions UNKNOWN",
+            why,
+        ),
     }
+}
+
+/// A panic that lost the server: the last line says what is `unknown`, stderr says
+/// why and what to do instead; the exit code of an unreachable server.
+pub(crate) fn gave_up(
+    api: &Api,
+    (out, err): (&mut dyn Write, &mut dyn Write),
+    unknown: &str,
+    why: String,
+) -> u8 {
+    say!(
+        out,
+        "PANIC INCOMPLETE: server unreachable or not answering; {unknown}"
+    );
+    let u = crate::Unreachable {
+        url: api.base().to_string(),
+        cause: why,
+    };
+    say!(err, "loms-ctl: {u}");
+    say!(err, "{}", fallback_advice(api.base()));
+    EXIT_UNREACHABLE
 }
 
 /// The steps; `Err` when the server is unreachable.

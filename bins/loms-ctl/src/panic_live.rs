@@ -16,7 +16,7 @@
 
 use crate::http::{Api, CallError};
 use crate::venue_show::{self, loms_list, venue_text};
-use crate::{EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, fallback_advice, say};
+use crate::{EXIT_FAILED, EXIT_OK, say};
 use loms_client::{TradingAnswer, TradingMode};
 use loms_domain::VenueView;
 use std::collections::BTreeMap;
@@ -207,19 +207,12 @@ pub(crate) fn run(api: &Api, deadline: Duration, out: &mut dyn Write, err: &mut 
     );
     match steps(&mut r, out) {
         Ok(code) => code,
-        Err(why) => {
-            say!(
-                out,
-                "PANIC INCOMPLETE: server unreachable or not answering; what is open at the venue is UNKNOWN: check the Bitget app"
-            );
-            let u = crate::Unreachable {
-                url: api.base().to_string(),
-                cause: why,
-            };
-            say!(err, "loms-ctl: {u}");
-            say!(err, "{}", fallback_advice(api.base()));
-            EXIT_UNREACHABLE
-        }
+        Err(why) => crate::panic_close::gave_up(
+            api,
+            (out, err),
+            "what is open at the venue is UNKNOWN: check the Bitget app",
+            why,
+        ),
     }
 }
 

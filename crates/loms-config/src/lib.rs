@@ -426,7 +426,13 @@ impl Settings {
     /// `MAX_SIZE_PER_POSITION_USDT` and, in live mode, the hard `LIVE_MAX_NOTIONAL_USDT`
     /// (no other setting can raise it); `None` = no cap (paper without a limit).
     pub fn max_position_notional(&self) -> Option<Decimal> {
-        let live = (self.broker_mode == BrokerMode::Live).then_some(self.live_max_notional_usdt);
+        self.max_position_notional_when(self.broker_mode == BrokerMode::Live)
+    }
+
+    /// [`Settings::max_position_notional`] when orders go to a venue (`live`) or not,
+    /// whatever `BROKER_MODE` says (the OMS knows from its execution client).
+    pub fn max_position_notional_when(&self, live: bool) -> Option<Decimal> {
+        let live = live.then_some(self.live_max_notional_usdt);
         match (self.risk.max_size_per_position_usdt, live) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),

@@ -22,15 +22,10 @@ pub(crate) const START_CHECK: &str = "venue:start";
 /// larger than LIVE_MAX_NOTIONAL_USDT, whatever MAX_SIZE_PER_POSITION_USDT says.
 pub(crate) fn limits(s: &Settings, live: bool) -> RiskLimits {
     let mut limits = s.risk.clone();
+    limits.max_size_per_position_usdt = s.max_position_notional_when(live);
     if live {
         limits.max_open_positions_per_symbol =
             Some(limits.max_open_positions_per_symbol.map_or(1, |n| n.min(1)));
-        let cap = s.live_max_notional_usdt;
-        limits.max_size_per_position_usdt = Some(
-            limits
-                .max_size_per_position_usdt
-                .map_or(cap, |n| n.min(cap)),
-        );
     }
     limits
 }

@@ -171,6 +171,10 @@ mod tests {
     use rust_decimal::dec;
 
     fn pending(tx: &Tx<'_>, client_oid: &str, position_id: i64) -> i64 {
+        try_pending(tx, client_oid, position_id).unwrap()
+    }
+
+    fn try_pending(tx: &Tx<'_>, client_oid: &str, position_id: i64) -> Result<i64> {
         tx.insert_order(&NewOrder {
             symbol: "BTCUSDT",
             side: "buy",
@@ -185,7 +189,6 @@ mod tests {
             position_id: Some(position_id),
             reason: Some(CloseReason::Sl),
         })
-        .unwrap()
     }
 
     #[test]
@@ -209,20 +212,7 @@ mod tests {
         );
         assert_eq!(tx.order_by_client_oid("nope").unwrap(), None);
         // One client id names one order.
-        let dup = tx.insert_order(&NewOrder {
-            symbol: "BTCUSDT",
-            side: "buy",
-            qty: dec!(1),
-            order_type: "market",
-            status: OrderStatus::PendingSubmit,
-            price: dec!(1),
-            created_at: chrono::DateTime::UNIX_EPOCH,
-            signal_id: None,
-            client_oid: "LT1-1-e",
-            exchange_order_id: None,
-            position_id: None,
-            reason: None,
-        });
+        let dup = try_pending(&tx, "LT1-1-e", pos);
         assert!(dup.is_err());
         tx.update_order(
             id,

@@ -288,6 +288,22 @@ fn insert_position(tx: &Tx<'_>, p: &mut Position, id: i64, order_id: i64) -> Res
     Ok(())
 }
 
+/// The id the position `p` will be stored under, and its entry order: at the tick's
+/// price and quote when there is one, else at the position's price.
+fn entry_intent(
+    ctx: &Ctx,
+    tx: &Tx<'_>,
+    p: &Position,
+    tick: Option<&Tick>,
+    now: Timestamp,
+) -> Result<(i64, loms_broker::OrderIntent), OmsError> {
+    let id = tx.next_position_id()?;
+    let price = tick.map_or(p.entry_price, |t| t.price);
+    let quote = tick.map(|t| &t.quote);
+    let order = execute::intent(ctx, (id, Leg::Entry), p, p.qty, price, quote, now)?;
+    Ok((id, order))
+}
+
 /// Execute the entry ([`execute::execute_inline`]) — at the tick's quote when there is
 /// one (paper buys at its ask and sells at its bid), else at the position's price —
 /// and store the order (with its client order id), the position and its fills.
@@ -299,17 +315,7 @@ fn open_paper(
     order_type: &str,
     now: Timestamp,
 ) -> Result<Position, OmsError> {
-    let id = tx.next_position_id()?;
-    let price = tick.map_or(p.entry_price, |t| t.price);
-    let order = execute::intent(
-        ctx,
-        (id, Leg::Entry),
-        &p,
-        p.qty,
-        price,
-        tick.map(|t| &t.quote),
-        now,
-    )?;
+    let (id, order) = entry_intent(ctx, tx, &p, tick, now)?;
     let fill = execute::execute_inline(ctx, &order)?;
     p.entry_price = fill.price;
     p.qty = fill.qty;
@@ -340,18 +346,9 @@ fn open_live(
     order_type: &str,
     now: Timestamp,
 ) -> Result<(Position, loms_broker::OrderIntent), OmsError> {
-    let id = tx.next_position_id()?;
     p.entry_price = tick.map_or(p.entry_price, |t| t.price);
     set_levels(&mut p, levels)?;
-    let mut order = execute::intent(
-        ctx,
-        (id, Leg::Entry),
-        &p,
-        p.qty,
-        p.entry_price,
-        tick.map(|t| &t.quote),
-        now,
-    )?;
+    let (id, mut order) = entry_intent(ctx, tx, &p, tick, now)?;
     order.take_profit = None;
     if p.signal_price.is_some() {
         // Where paper would not fill (a price that is not positive), nothing to compare.
